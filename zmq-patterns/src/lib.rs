@@ -1,0 +1,64 @@
+//! A thin, safe, typed layer over the [`zmq`] crate, with what CZMQ adds for C and the ZeroMQ
+//! guide's patterns as reusable building blocks.
+//!
+//! It never hides `zmq`: everything works on plain [`zmq::Socket`]s and [`zmq::Context`]s, and
+//! `zmq` itself is re-exported ([`zmq_patterns::zmq`](zmq)) so that your code uses the same
+//! version. Add it to an existing rust-zmq project and use only the parts you want.
+//!
+//! | here | CZMQ / guide | what it is |
+//! |---|---|---|
+//! | [`Frame`] | `zframe` | one message part, owning its `zmq::Message` (no copies) |
+//! | [`Msg`] | `zmsg`, `s_dump` | a multipart message: push/pop, wrap/unwrap a ROUTER envelope, send/recv, dump |
+//! | [`SocketExt`] | `zstr`, `s_send`, `s_recv`, `s_set_id` | text and identity helpers on `zmq::Socket` |
+//! | [`Poller`] | `zpoller`, `zmq_poll` | wait on sockets and fds, say which are ready |
+//! | [`Actor`] | `zactor`, `zthread_fork` | a thread with a PAIR pipe, ready handshake, clean stop |
+//! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
+//! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
+//! | [`clock`] | `zclock`, `s_clock`, `s_sleep`, `s_console` | ms clocks, interruptible sleep, timestamped lines |
+//!
+//! ```
+//! use zmq_patterns::{Msg, SocketExt};
+//!
+//! let ctx = zmq::Context::new();
+//! let server = ctx.socket(zmq::ROUTER).unwrap();
+//! server.bind("inproc://lib-doc").unwrap();
+//! let client = ctx.socket(zmq::REQ).unwrap();
+//! client.connect("inproc://lib-doc").unwrap();
+//!
+//! client.send_text("Hello").unwrap();
+//! let mut request = Msg::recv(&server).unwrap(); // [identity][""][Hello]
+//! let address = request.unwrap().unwrap();
+//! let mut reply = Msg::from_iter(["World"]);
+//! reply.wrap(address);
+//! reply.send(&server).unwrap();
+//! assert_eq!(client.recv_text().unwrap(), "World");
+//! ```
+//!
+//! # Shutting down
+//! A `zmq::Socket` keeps its context alive, and libzmq's default linger is infinite: a socket
+//! with unsent messages makes the context's termination wait for ever. Close (drop) sockets
+//! before the context, set a finite linger (`set_linger(0)`) on sockets that may hold messages
+//! for a peer that is gone, and end threads' loops on [`Error::is_shutdown`]. Sockets this
+//! crate creates (actor pipes) have a linger of 0.
+#![warn(missing_docs)]
+
+pub use zmq;
+
+pub mod actor;
+pub mod clock;
+mod error;
+mod frame;
+pub mod interrupt;
+mod msg;
+mod poller;
+mod proxy;
+mod raw;
+mod socket;
+
+pub use actor::{Actor, ActorPipe};
+pub use error::{Error, Result, SendError};
+pub use frame::Frame;
+pub use msg::Msg;
+pub use poller::Poller;
+pub use proxy::{Proxy, ProxyStats, SocketStats};
+pub use socket::{random_identity, SocketExt};

@@ -1,0 +1,529 @@
+//! [`Msg`]: the frames of one multipart message (CZMQ's `zmsg`).
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::error::{Error, Result, SendError};
+use crate::frame::Frame;
+
+/// A multipart message: a double-ended list of [`Frame`]s, received and sent as one.
+///
+/// The names follow CZMQ's `zmsg`, so a reader of the guide finds what they know: `push` and
+/// `pop` work at the **front**, `add` at the back; `wrap` and `unwrap` put on and take off a
+/// ROUTER address envelope.
+///
+/// ```
+/// use zmq_patterns::{Frame, Msg};
+/// let mut msg = Msg::new();
+/// msg.add("Hello");             // [Hello]
+/// msg.wrap(Frame::from("A"));   // [A][][Hello]
+/// assert_eq!(msg.len(), 3);
+/// let address = msg.unwrap().unwrap();
+/// assert!(address == "A");
+/// assert_eq!(msg.pop_str().as_deref(), Some("Hello"));
+/// assert!(msg.is_empty());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Msg {
+    frames: VecDeque<Frame>,
+}
+
+impl Msg {
+    /// An empty message.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Msg::new().is_empty());
+    /// ```
+    pub fn new() -> Msg {
+        Msg {
+            frames: VecDeque::new(),
+        }
+    }
+
+    /// Receives every part of the next message from `socket`, blocking.
+    ///
+    /// ```
+    /// use zmq_patterns::Msg;
+    /// let ctx = zmq::Context::new();
+    /// let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
+    /// a.bind("inproc://msg-recv").unwrap();
+    /// b.connect("inproc://msg-recv").unwrap();
+    /// Msg::from_iter(["a", "b"]).send(&a).unwrap();
+    /// assert_eq!(Msg::recv(&b).unwrap().len(), 2);
+    /// ```
+    pub fn recv(socket: &zmq::Socket) -> Result<Msg> {
+        Self::recv_flags(socket, 0)
+    }
+
+    /// Receives the next message if one is waiting: `Ok(None)` if not.
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let s = ctx.socket(zmq::PULL).unwrap();
+    /// assert!(zmq_patterns::Msg::try_recv(&s).unwrap().is_none());
+    /// ```
+    pub fn try_recv(socket: &zmq::Socket) -> Result<Option<Msg>> {
+        match Self::recv_flags(socket, zmq::DONTWAIT) {
+            Ok(m) => Ok(Some(m)),
+            Err(Error::Zmq(zmq::Error::EAGAIN)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Receives every part of the next message, the first with libzmq `flags`.
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let s = ctx.socket(zmq::PULL).unwrap();
+    /// let e = zmq_patterns::Msg::recv_flags(&s, zmq::DONTWAIT).unwrap_err();
+    /// assert_eq!(e.zmq(), Some(zmq::Error::EAGAIN));
+    /// ```
+    pub fn recv_flags(socket: &zmq::Socket, flags: i32) -> Result<Msg> {
+        let mut frames = VecDeque::new();
+        let first = Frame::recv_flags(socket, flags)?;
+        let mut more = first.more();
+        frames.push_back(first);
+        while more {
+            // Once the first part is here the rest of the message is too: libzmq delivers
+            // messages whole.
+            let f = Frame::recv_flags(socket, 0)?;
+            more = f.more();
+            frames.push_back(f);
+        }
+        Ok(Msg { frames })
+    }
+
+    /// Sends every frame as one message, blocking as libzmq does. On failure the message comes
+    /// back in the error (see [`SendError`]). An empty message sends nothing and succeeds.
+    ///
+    /// ```
+    /// use zmq_patterns::Msg;
+    /// let ctx = zmq::Context::new();
+    /// let push = ctx.socket(zmq::PUSH).unwrap();
+    /// let pull = ctx.socket(zmq::PULL).unwrap();
+    /// pull.bind("inproc://msg-send").unwrap();
+    /// push.connect("inproc://msg-send").unwrap();
+    /// Msg::from_iter(["k", "v"]).send(&push).unwrap();
+    /// assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"k".to_vec(), b"v".to_vec()]);
+    /// ```
+    pub fn send(self, socket: &zmq::Socket) -> Result<(), SendError<Msg>> {
+        self.send_flags(socket, 0)
+    }
+
+    /// Sends without blocking: if the peer cannot take it now, the message comes back with
+    /// `EAGAIN` and can be sent again later.
+    ///
+    /// ```
+    /// use zmq_patterns::Msg;
+    /// let ctx = zmq::Context::new();
+    /// let dealer = ctx.socket(zmq::DEALER).unwrap();
+    /// let err = Msg::from_iter(["x"]).try_send(&dealer).unwrap_err();
+    /// assert_eq!(err.msg.len(), 1);
+    /// ```
+    pub fn try_send(self, socket: &zmq::Socket) -> Result<(), SendError<Msg>> {
+        self.send_flags(socket, zmq::DONTWAIT)
+    }
+
+    /// Sends with libzmq `flags` added to every part (`zmq::DONTWAIT`; `zmq::SNDMORE` to send
+    /// this message as the head of a longer one).
+    ///
+    /// ```
+    /// use zmq_patterns::Msg;
+    /// let ctx = zmq::Context::new();
+    /// let s = ctx.socket(zmq::DEALER).unwrap();
+    /// assert!(Msg::from_iter(["x"]).send_flags(&s, zmq::DONTWAIT).is_err());
+    /// ```
+    pub fn send_flags(mut self, socket: &zmq::Socket, flags: i32) -> Result<(), SendError<Msg>> {
+        while let Some(frame) = self.frames.pop_front() {
+            let more = if self.frames.is_empty() {
+                0
+            } else {
+                zmq::SNDMORE
+            };
+            if let Err(SendError { error, msg: frame }) = frame.send(socket, flags | more) {
+                self.frames.push_front(frame);
+                return Err(SendError { error, msg: self });
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of frames.
+    ///
+    /// ```
+    /// assert_eq!(zmq_patterns::Msg::from_iter(["a", "b"]).len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True if the message has no frames.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Msg::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Total size of all frames in bytes.
+    ///
+    /// ```
+    /// assert_eq!(zmq_patterns::Msg::from_iter(["ab", "c"]).content_size(), 3);
+    /// ```
+    pub fn content_size(&self) -> usize {
+        self.frames.iter().map(|f| f.len()).sum()
+    }
+
+    /// Puts a frame at the front.
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["b"]);
+    /// m.push("a");
+    /// assert!(m[0] == "a");
+    /// ```
+    pub fn push(&mut self, frame: impl Into<Frame>) {
+        self.frames.push_front(frame.into());
+    }
+
+    /// Puts a text frame at the front (same as [`Msg::push`], for readers of the guide's `zmsg_pushstr`).
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::new();
+    /// m.push_str("a");
+    /// assert!(m[0] == "a");
+    /// ```
+    pub fn push_str(&mut self, text: &str) {
+        self.push(text);
+    }
+
+    /// Adds a frame at the back.
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["a"]);
+    /// m.add("b");
+    /// assert!(m[1] == "b");
+    /// ```
+    pub fn add(&mut self, frame: impl Into<Frame>) {
+        self.frames.push_back(frame.into());
+    }
+
+    /// Adds a text frame at the back (same as [`Msg::add`], for readers of `zmsg_addstr`).
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::new();
+    /// m.add_str("z");
+    /// assert!(m[0] == "z");
+    /// ```
+    pub fn add_str(&mut self, text: &str) {
+        self.add(text);
+    }
+
+    /// Takes the first frame.
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["a", "b"]);
+    /// assert!(m.pop().unwrap() == "a");
+    /// ```
+    pub fn pop(&mut self) -> Option<Frame> {
+        self.frames.pop_front()
+    }
+
+    /// Takes the last frame.
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["a", "b"]);
+    /// assert!(m.pop_back().unwrap() == "b");
+    /// ```
+    pub fn pop_back(&mut self) -> Option<Frame> {
+        self.frames.pop_back()
+    }
+
+    /// Takes the first frame as text (invalid UTF-8 replaced, never a panic).
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["a"]);
+    /// assert_eq!(m.pop_str().as_deref(), Some("a"));
+    /// assert_eq!(m.pop_str(), None);
+    /// ```
+    pub fn pop_str(&mut self) -> Option<String> {
+        self.pop().map(|f| f.to_string_lossy())
+    }
+
+    /// The first frame.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).first().unwrap() == "a");
+    /// ```
+    pub fn first(&self) -> Option<&Frame> {
+        self.frames.front()
+    }
+
+    /// The last frame.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).last().unwrap() == "b");
+    /// ```
+    pub fn last(&self) -> Option<&Frame> {
+        self.frames.back()
+    }
+
+    /// The frame at `index`, if there is one.
+    ///
+    /// ```
+    /// let m = zmq_patterns::Msg::from_iter(["a"]);
+    /// assert!(m.get(0).is_some() && m.get(1).is_none());
+    /// ```
+    pub fn get(&self, index: usize) -> Option<&Frame> {
+        self.frames.get(index)
+    }
+
+    /// Iterates over the frames, front to back.
+    ///
+    /// ```
+    /// let m = zmq_patterns::Msg::from_iter(["a", "bc"]);
+    /// assert_eq!(m.iter().map(|f| f.len()).sum::<usize>(), 3);
+    /// ```
+    pub fn iter(&self) -> std::collections::vec_deque::Iter<'_, Frame> {
+        self.frames.iter()
+    }
+
+    /// Wraps the message in a ROUTER envelope: pushes an empty delimiter, then `address`.
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["body"]);
+    /// m.wrap("client-1");
+    /// assert_eq!(m.to_string(), "----------------------------------------\n[008] client-1\n[000] \n[004] body\n");
+    /// ```
+    pub fn wrap(&mut self, address: impl Into<Frame>) {
+        self.frames.push_front(Frame::empty());
+        self.frames.push_front(address.into());
+    }
+
+    /// Takes the envelope off: pops the address and, if the next frame is empty, the
+    /// delimiter too. `None` if the message was empty.
+    ///
+    /// ```
+    /// let mut m = zmq_patterns::Msg::from_iter(["A", "", "body"]);
+    /// assert!(m.unwrap().unwrap() == "A");
+    /// assert_eq!(m.len(), 1);
+    /// ```
+    pub fn unwrap(&mut self) -> Option<Frame> {
+        let address = self.frames.pop_front()?;
+        if self.frames.front().is_some_and(|f| f.is_empty()) {
+            self.frames.pop_front();
+        }
+        Some(address)
+    }
+
+    /// Prints the message to stdout as the guide's `s_dump` does: a line of dashes, then one
+    /// line per frame. Frames longer than 1 KiB are cut short (shown with `...`).
+    ///
+    /// ```
+    /// zmq_patterns::Msg::from_iter(["Hello"]).dump();
+    /// ```
+    pub fn dump(&self) {
+        print!("{self}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Longest frame content a dump shows in full.
+const DUMP_LIMIT: usize = 1024;
+
+impl fmt::Display for Msg {
+    /// The `s_dump` block: `----------------------------------------` and then `[NNN] data`
+    /// per frame, each line ending in a newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "----------------------------------------")?;
+        for frame in &self.frames {
+            writeln!(f, "{frame:.DUMP_LIMIT$}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.frames.iter()).finish()
+    }
+}
+
+impl std::ops::Index<usize> for Msg {
+    type Output = Frame;
+    fn index(&self, index: usize) -> &Frame {
+        &self.frames[index]
+    }
+}
+
+impl<T: Into<Frame>> FromIterator<T> for Msg {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Msg {
+            frames: iter.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl<T: Into<Frame>> Extend<T> for Msg {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        self.frames.extend(iter.into_iter().map(Into::into))
+    }
+}
+
+impl From<Frame> for Msg {
+    fn from(f: Frame) -> Self {
+        Msg {
+            frames: VecDeque::from([f]),
+        }
+    }
+}
+
+impl From<Vec<Frame>> for Msg {
+    fn from(v: Vec<Frame>) -> Self {
+        Msg { frames: v.into() }
+    }
+}
+
+impl From<Msg> for Vec<Frame> {
+    fn from(m: Msg) -> Self {
+        m.frames.into()
+    }
+}
+
+impl IntoIterator for Msg {
+    type Item = Frame;
+    type IntoIter = std::collections::vec_deque::IntoIter<Frame>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Msg {
+    type Item = &'a Frame;
+    type IntoIter = std::collections::vec_deque::Iter<'a, Frame>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(ctx: &zmq::Context, name: &str) -> (zmq::Socket, zmq::Socket) {
+        let a = ctx.socket(zmq::PAIR).unwrap();
+        let b = ctx.socket(zmq::PAIR).unwrap();
+        a.bind(&format!("inproc://{name}")).unwrap();
+        b.connect(&format!("inproc://{name}")).unwrap();
+        (a, b)
+    }
+
+    #[test]
+    fn push_pop_at_both_ends() {
+        let mut m = Msg::new();
+        m.add("b");
+        m.push("a");
+        m.add_str("c");
+        m.push_str("0");
+        assert_eq!(m.len(), 4);
+        assert!(m.first().unwrap() == "0" && m.last().unwrap() == "c");
+        assert!(m.pop_back().unwrap() == "c");
+        assert_eq!(m.pop_str().as_deref(), Some("0"));
+        assert_eq!(m.content_size(), 2);
+        let v: Vec<Frame> = m.into();
+        assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn unwrap_without_delimiter_takes_only_the_address() {
+        let mut m = Msg::from_iter(["A", "body"]);
+        assert!(m.unwrap().unwrap() == "A");
+        assert_eq!(m.len(), 1);
+        assert!(Msg::new().unwrap().is_none());
+    }
+
+    #[test]
+    fn wrap_unwrap_round_trip_across_router_and_req() {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        let req = ctx.socket(zmq::REQ).unwrap();
+        router.bind("inproc://msg-router-req").unwrap();
+        req.set_identity(b"CLIENT").unwrap();
+        req.connect("inproc://msg-router-req").unwrap();
+        Msg::from_iter(["Hello"]).send(&req).unwrap();
+
+        let mut request = Msg::recv(&router).unwrap();
+        assert_eq!(request.len(), 3, "identity, delimiter, body: {request:?}");
+        let address = request.unwrap().unwrap();
+        assert!(address == "CLIENT");
+        assert!(request.pop().unwrap() == "Hello");
+
+        let mut reply = Msg::from_iter(["World"]);
+        reply.wrap(address);
+        reply.send(&router).unwrap();
+        let got = Msg::recv(&req).unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(got[0] == "World");
+    }
+
+    #[test]
+    fn failed_send_returns_the_whole_msg() {
+        let ctx = zmq::Context::new();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        let msg = Msg::from_iter(["a", "", "c"]);
+        let err = msg.try_send(&dealer).unwrap_err();
+        assert_eq!(err.error.zmq(), Some(zmq::Error::EAGAIN));
+        assert_eq!(err.msg, Msg::from_iter(["a", "", "c"]));
+
+        // and it can be sent once a peer is there, without a copy
+        let peer = ctx.socket(zmq::DEALER).unwrap();
+        peer.bind("inproc://msg-retry").unwrap();
+        dealer.connect("inproc://msg-retry").unwrap();
+        err.msg.send(&dealer).unwrap();
+        assert_eq!(Msg::recv(&peer).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn router_mandatory_unroutable_returns_the_msg() {
+        let ctx = zmq::Context::new();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.set_router_mandatory(true).unwrap();
+        let mut m = Msg::from_iter(["body"]);
+        m.wrap("nobody");
+        let err = m.send(&router).unwrap_err();
+        assert_eq!(err.error.zmq(), Some(zmq::Error::EHOSTUNREACH));
+        assert_eq!(err.msg.len(), 3);
+    }
+
+    #[test]
+    fn try_recv_and_empty_frames() {
+        let ctx = zmq::Context::new();
+        let (a, b) = pair(&ctx, "msg-empty");
+        assert!(Msg::try_recv(&b).unwrap().is_none());
+        Msg::from_iter(["", "", ""]).send(&a).unwrap();
+        let m = Msg::recv(&b).unwrap();
+        assert_eq!(m.len(), 3);
+        assert!(m.iter().all(|f| f.is_empty()));
+        // an empty Msg sends nothing
+        Msg::new().send(&a).unwrap();
+        assert!(Msg::try_recv(&b).unwrap().is_none());
+    }
+
+    #[test]
+    fn dump_matches_s_dump() {
+        let mut m = Msg::from_iter(["ROUTER uses a generated 5 byte identity"]);
+        m.push(Frame::empty());
+        m.push(Frame::new([0u8, 0x80, 0, 0x41, 0xa7]));
+        assert_eq!(
+            m.to_string(),
+            "----------------------------------------\n\
+             [005] 00800041A7\n\
+             [000] \n\
+             [039] ROUTER uses a generated 5 byte identity\n"
+        );
+        let big = Msg::from_iter([vec![b'x'; 5000]]);
+        assert!(big.to_string().ends_with("...\n"));
+        assert!(big.to_string().len() < 1100);
+    }
+}
