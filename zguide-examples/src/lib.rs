@@ -1,0 +1,77 @@
+//! Plumbing shared by the zguide example binaries: start-up (logging, Ctrl-C handling) and the
+//! exit-status rules of `docs/conventions` (0 at the end and on SIGINT/SIGTERM, 1 with a one-line
+//! `error: ...` for a runtime failure, 2 for a usage error, which clap gives).
+//!
+//! Everything about ZeroMQ itself lives in `zmq-patterns`; this file only keeps the 90-odd
+//! `main` functions identical.
+
+use std::process::ExitCode;
+
+pub use zmq_patterns;
+
+/// Runs an example's body: sets up `env_logger` (`RUST_LOG`, default `info`; `verbose` raises it
+/// to `debug`), installs the crate's interrupt handling, then maps the outcome to an exit status.
+/// An interrupted or terminated body is a clean exit (0).
+pub fn run(verbose: bool, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
+    init_logging(verbose);
+    if let Err(e) = zmq_patterns::interrupt::install() {
+        eprintln!("error: cannot install signal handlers: {e}");
+        return ExitCode::from(1);
+    }
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_shutdown(&e) => {
+            log::debug!("stopped: {e}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Sets up `env_logger` once: `RUST_LOG` if set, else `info` (or `debug` when `verbose`).
+pub fn init_logging(verbose: bool) {
+    let default = if verbose { "debug" } else { "info" };
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+        .format_timestamp_millis()
+        .try_init();
+}
+
+/// True if `e` means "asked to stop": an interrupt (Ctrl-C, SIGTERM) or a terminated context,
+/// whether it came through `zmq-patterns` or straight from `zmq`.
+pub fn is_shutdown(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<zmq_patterns::Error>() {
+            return e.is_shutdown();
+        }
+        if let Some(e) = cause.downcast_ref::<zmq::Error>() {
+            return matches!(e, zmq::Error::EINTR | zmq::Error::ETERM);
+        }
+        false
+    })
+}
+
+/// Flushes stdout: for teaching output printed without a newline (`print!`).
+pub fn flush() {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interrupts_and_eterm_are_clean_exits() {
+        assert!(is_shutdown(&anyhow::Error::from(
+            zmq_patterns::Error::Interrupted
+        )));
+        assert!(is_shutdown(&anyhow::Error::from(zmq::Error::EINTR)));
+        assert!(is_shutdown(
+            &anyhow::Error::from(zmq::Error::ETERM).context("worker loop")
+        ));
+        assert!(!is_shutdown(&anyhow::Error::from(zmq::Error::EADDRINUSE)));
+    }
+}

@@ -1,0 +1,357 @@
+//! The one helper module of every integration test: start real binaries on test-owned
+//! endpoints, read what they print with deadlines, signal them, and kill them on drop.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The path of an example binary, checked at compile time: `bin!("hwserver")`.
+#[macro_export]
+macro_rules! bin {
+    ($name:literal) => {
+        env!(concat!("CARGO_BIN_EXE_", $name))
+    };
+}
+
+/// A generous default deadline for a single expected event (CI machines are slow and loaded).
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; we release it for the binary to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// `tcp://127.0.0.1:PORT`, for binding and connecting alike.
+pub fn tcp(port: u16) -> String {
+    format!("tcp://127.0.0.1:{port}")
+}
+
+/// A fresh endpoint on a free port.
+pub fn tcp_ep() -> String {
+    tcp(free_port())
+}
+
+/// A temporary directory, removed on drop: for ipc endpoints and files a binary writes.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "zguide-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("cannot create temp dir");
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    /// `ipc://<dir>/<name>`
+    pub fn ipc(&self, name: &str) -> String {
+        format!("ipc://{}/{name}", self.0.display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running binary. Its stdout is read line by line in the background; stderr is kept for
+/// failure messages. Dropping it kills its whole process group.
+pub struct Proc {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Arc<Mutex<VecDeque<String>>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    status: Option<ExitStatus>,
+}
+
+const KEEP: usize = 40;
+
+fn keep(buf: &Mutex<VecDeque<String>>, line: String) {
+    let mut b = buf.lock().unwrap();
+    if b.len() == KEEP {
+        b.pop_front();
+    }
+    b.push_back(line);
+}
+
+impl Proc {
+    /// Starts `path` with `args`, stdin closed.
+    pub fn start(path: &str, args: &[&str]) -> Proc {
+        Self::spawn(path, args, &[], false, None)
+    }
+
+    /// Starts `path` with `args` and a stdin the test can write to.
+    pub fn start_with_stdin(path: &str, args: &[&str]) -> Proc {
+        Self::spawn(path, args, &[], true, None)
+    }
+
+    /// Starts `path` in directory `dir` (for binaries that use relative ipc paths or files).
+    pub fn start_in(dir: &Path, path: &str, args: &[&str]) -> Proc {
+        Self::spawn(path, args, &[], false, Some(dir))
+    }
+
+    /// Full control: environment variables, stdin, working directory.
+    pub fn spawn(
+        path: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        with_stdin: bool,
+        dir: Option<&Path>,
+    ) -> Proc {
+        let name = Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.to_string());
+        let mut cmd = Command::new(path);
+        cmd.args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(if with_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .process_group(0);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
+        let (tx, rx) = channel();
+        let seen = Arc::new(Mutex::new(VecDeque::new()));
+        let out = child.stdout.take().unwrap();
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                keep(&seen2, line.clone());
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let err = child.stderr.take().unwrap();
+        let stderr2 = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                keep(&stderr2, line);
+            }
+        });
+        let stdin = child.stdin.take();
+        Proc {
+            name,
+            child,
+            stdin,
+            lines: rx,
+            seen,
+            stderr,
+            status: None,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// What the process printed last, for failure messages.
+    pub fn context(&self) -> String {
+        let out: Vec<String> = self.seen.lock().unwrap().iter().cloned().collect();
+        let err: Vec<String> = self.stderr.lock().unwrap().iter().cloned().collect();
+        format!(
+            "--- {} stdout (last {} lines):\n{}\n--- {} stderr:\n{}",
+            self.name,
+            out.len(),
+            out.join("\n"),
+            self.name,
+            err.join("\n")
+        )
+    }
+
+    /// The next stdout line, or `None` at end of output or after `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// Waits for a stdout line containing `text` and returns it; panics with context after
+    /// `timeout` or if the output ends first.
+    pub fn expect(&self, text: &str, timeout: Duration) -> String {
+        self.expect_where(
+            |l| l.contains(text),
+            &format!("a line containing {text:?}"),
+            timeout,
+        )
+    }
+
+    /// Waits for a stdout line that satisfies `pred`.
+    pub fn expect_where(
+        &self,
+        pred: impl Fn(&str) -> bool,
+        what: &str,
+        timeout: Duration,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if pred(&line) => return line,
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "{}: no {what} within {timeout:?}\n{}",
+                        self.name,
+                        self.context()
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "{}: output ended before {what}\n{}",
+                        self.name,
+                        self.context()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Collects every stdout line until the output ends (the process exited) or `timeout`.
+    pub fn lines_until_end(&self, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => out.push(line),
+                Err(RecvTimeoutError::Disconnected) => return out,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "{}: still printing after {timeout:?}\n{}",
+                    self.name,
+                    self.context()
+                ),
+            }
+        }
+    }
+
+    /// Collects the stdout lines that arrive during `period` (for programs that run for ever).
+    pub fn lines_for(&self, period: Duration) -> Vec<String> {
+        let deadline = Instant::now() + period;
+        let mut out = Vec::new();
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            out.push(line);
+        }
+        out
+    }
+
+    /// Writes `text` to the process's stdin.
+    pub fn write_stdin(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("started without stdin");
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the process's stdin (end of file).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Sends `sig` (libc::SIGINT, SIGTERM, SIGKILL...) to the process.
+    pub fn signal(&self, sig: i32) {
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Waits for the process to exit; panics with context after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        if let Some(s) = self.status {
+            return s;
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                self.status = Some(s);
+                return s;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{}: still running after {timeout:?}\n{}",
+                    self.name,
+                    self.context()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the process to exit and asserts it exited with status 0.
+    pub fn wait_success(&mut self, timeout: Duration) {
+        let s = self.wait(timeout);
+        assert!(
+            s.success(),
+            "{}: exited with {s:?} (signal {:?})\n{}",
+            self.name,
+            s.signal(),
+            self.context()
+        );
+    }
+
+    /// Sends `sig` and asserts a clean exit (status 0) within `timeout`.
+    pub fn stop_with(&mut self, sig: i32, timeout: Duration) {
+        self.signal(sig);
+        self.wait_success(timeout);
+    }
+
+    /// True if the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.status.is_none() && self.child.try_wait().ok().flatten().is_none()
+    }
+
+    /// Kills the process group at once.
+    pub fn kill(&mut self) {
+        unsafe { libc::kill(-self.pid(), libc::SIGKILL) };
+        let _ = self.child.kill();
+        if let Ok(s) = self.child.wait() {
+            self.status.get_or_insert(s);
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            self.kill();
+        }
+    }
+}
+
+/// Runs `path args` to its end with a deadline and returns (status, stdout lines).
+pub fn run_to_end(path: &str, args: &[&str], timeout: Duration) -> (ExitStatus, Vec<String>) {
+    let mut p = Proc::start(path, args);
+    let lines = p.lines_until_end(timeout);
+    let status = p.wait(timeout);
+    (status, lines)
+}
