@@ -75,3 +75,8 @@ mod tests {
         assert!(!is_shutdown(&anyhow::Error::from(zmq::Error::EADDRINUSE)));
     }
 }
+
+/// The README's Rust snippets, compiled and run as doc tests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
