@@ -12,6 +12,7 @@
 //! | [`SocketExt`] | `zstr`, `s_send`, `s_recv`, `s_set_id` | text and identity helpers on `zmq::Socket` |
 //! | [`Poller`] | `zpoller`, `zmq_poll` | wait on sockets and fds, say which are ready |
 //! | [`Actor`] | `zactor`, `zthread_fork` | a thread with a PAIR pipe, ready handshake, clean stop |
+//! | [`reactor::Reactor`] | `zloop` | readers and timers in one loop; handlers may add/remove/reset |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep`, `s_console` | ms clocks, interruptible sleep, timestamped lines |
@@ -53,6 +54,7 @@ mod msg;
 mod poller;
 mod proxy;
 mod raw;
+pub mod reactor;
 mod socket;
 
 pub use actor::{Actor, ActorPipe};
