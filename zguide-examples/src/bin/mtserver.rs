@@ -1,0 +1,74 @@
+//! Multithreaded Hello World server (guide chapter 2, "Multithreading with ZeroMQ").
+//!
+//! Binds a ROUTER socket to `tcp://*:5555` for clients and a DEALER socket to
+//! `inproc://workers`, starts five worker threads (each a REP socket connected to
+//! `inproc://workers` that prints `Received request: [Hello]`, works for a second and replies
+//! `World`) and joins the two sockets with the library's proxy. It runs for ever.
+//!
+//! Run beside it: `hwclient` (several at once to see the threads work in parallel).
+//! Ctrl-C stops it (exit status 0).
+
+use clap::Parser;
+use zmq_patterns::{clock, Proxy, SocketExt};
+
+#[derive(Parser)]
+#[command(about = "Multithreaded Hello World server: ROUTER, proxy, pool of REP threads")]
+struct Args {
+    /// Endpoint the ROUTER socket for clients binds to.
+    #[arg(long, default_value = "tcp://*:5555")]
+    bind: String,
+    /// Number of worker threads.
+    #[arg(long, default_value_t = 5)]
+    workers: u32,
+    /// Simulated work per request, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    work_ms: u64,
+}
+
+/// One worker thread: a REP socket on the in-process queue.
+fn worker_routine(ctx: &zmq::Context, work_ms: u64) -> anyhow::Result<()> {
+    // Socket to talk to dispatcher
+    let receiver = ctx.socket(zmq::REP)?;
+    receiver.set_linger(0)?;
+    receiver.connect("inproc://workers")?;
+
+    loop {
+        let request = receiver.recv_text()?;
+        println!("Received request: [{request}]");
+        // Do some 'work'
+        clock::sleep_ms(work_ms)?;
+        // Send reply back to client
+        receiver.send_text("World")?;
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    zguide_examples::run(false, || {
+        let ctx = zmq::Context::new();
+
+        // Socket to talk to clients
+        let clients = ctx.socket(zmq::ROUTER)?;
+        clients.set_linger(0)?;
+        clients.bind(&args.bind)?;
+
+        // Socket to talk to workers
+        let workers = ctx.socket(zmq::DEALER)?;
+        workers.set_linger(0)?;
+        workers.bind("inproc://workers")?;
+
+        // Launch pool of worker threads; they end with the process
+        for _ in 0..args.workers {
+            let ctx = ctx.clone();
+            let work_ms = args.work_ms;
+            std::thread::spawn(move || {
+                if let Err(e) = worker_routine(&ctx, work_ms) {
+                    log::debug!("worker stopped: {e}");
+                }
+            });
+        }
+        // Connect work threads to client threads via a queue
+        Proxy::new(&clients, &workers).run()?;
+        Ok(())
+    })
+}
