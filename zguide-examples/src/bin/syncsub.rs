@@ -1,0 +1,61 @@
+//! Synchronized subscriber (guide chapter 2, "Node Coordination").
+//!
+//! Connects a SUB socket to `tcp://localhost:5561` (subscribing to everything), sleeps one
+//! second so the subscription reaches the publisher, then synchronizes over a REQ socket to
+//! `tcp://localhost:5562`, counts updates until `END` and prints `Received N updates`.
+//!
+//! Run beside it: `syncpub` (with as many `syncsub`s as its `--subscribers`, 10 by default).
+//! The one-second pause is the guide's advice (the C file in the repository omits it): without
+//! it the sync reply can arrive before the subscription, and the first updates are lost.
+
+use clap::Parser;
+use zmq_patterns::{clock, interrupt, SocketExt};
+
+#[derive(Parser)]
+#[command(about = "Synchronized subscriber: syncs over REQ, then counts updates until END")]
+struct Args {
+    /// Endpoint of the publisher (SUB connects here).
+    #[arg(long, default_value = "tcp://localhost:5561")]
+    publisher: String,
+    /// Endpoint of the publisher's synchronization service (REQ connects here).
+    #[arg(long, default_value = "tcp://localhost:5562")]
+    sync: String,
+    /// Pause between subscribing and synchronizing, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    sleep_ms: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    zguide_examples::run(false, || {
+        let ctx = zmq::Context::new();
+        // First, connect our subscriber socket
+        let subscriber = ctx.socket(zmq::SUB)?;
+        subscriber.connect(&args.publisher)?;
+        subscriber.set_subscribe(b"")?;
+        // 0MQ is so fast, we need to wait a while...
+        clock::sleep_ms(args.sleep_ms)?;
+
+        // Second, synchronize with publisher
+        let syncclient = ctx.socket(zmq::REQ)?;
+        syncclient.set_linger(0)?;
+        syncclient.connect(&args.sync)?;
+        // - send a synchronization request
+        syncclient.send_text("")?;
+        // - wait for synchronization reply
+        let _reply = syncclient.recv_text()?;
+
+        // Third, get our updates and report how many we got
+        let mut update_nbr: u64 = 0;
+        loop {
+            // While updates keep arriving recv never blocks, so a Ctrl-C must be looked for.
+            interrupt::check()?;
+            if subscriber.recv_text()? == "END" {
+                break;
+            }
+            update_nbr += 1;
+        }
+        println!("Received {update_nbr} updates");
+        Ok(())
+    })
+}
