@@ -5,6 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use crate::error::{Error, Result, SendError};
+use crate::interrupt;
 use crate::raw;
 
 /// One message part. It owns a [`zmq::Message`], so receiving into a frame and sending it on
@@ -89,7 +90,7 @@ impl Frame {
     /// ```
     pub fn recv_flags(socket: &zmq::Socket, flags: i32) -> Result<Frame> {
         let mut msg = zmq::Message::new();
-        socket.recv(&mut msg, flags)?;
+        recv_into(socket, &mut msg, flags)?;
         Ok(Frame { msg })
     }
 
@@ -189,6 +190,34 @@ impl Frame {
     /// ```
     pub fn message(&self) -> &zmq::Message {
         &self.msg
+    }
+}
+
+/// Receives one part into `msg`. A blocking receive (no `DONTWAIT`) wakes on Ctrl-C once
+/// [`interrupt`] handling is installed, even if the signal came just before the call or while
+/// messages keep arriving: it takes what is waiting without blocking, and otherwise waits on the
+/// socket and the interrupt pipe together, honouring the socket's `RCVTIMEO`.
+pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32) -> Result<()> {
+    if flags & zmq::DONTWAIT != 0 {
+        return Ok(socket.recv(msg, flags)?);
+    }
+    let Some(signal_fd) = interrupt::fd() else {
+        return Ok(socket.recv(msg, flags)?);
+    };
+    loop {
+        interrupt::check()?;
+        match socket.recv(msg, flags | zmq::DONTWAIT) {
+            Err(zmq::Error::EAGAIN) => {}
+            other => return Ok(other?),
+        }
+        let timeout = socket.get_rcvtimeo()?;
+        let mut items = [
+            socket.as_poll_item(zmq::POLLIN),
+            zmq::PollItem::from_fd(signal_fd, zmq::POLLIN),
+        ];
+        if zmq::poll(&mut items, i64::from(timeout))? == 0 {
+            return Err(zmq::Error::EAGAIN.into()); // RCVTIMEO ran out, as a blocking recv says
+        }
     }
 }
 

@@ -4,9 +4,13 @@
 //! - the first SIGINT or SIGTERM sets a flag ([`is_interrupted`]) and makes a self-pipe
 //!   readable ([`fd`]); every [`Poller`](crate::Poller) (and so every loop, proxy and actor
 //!   built on it) watches that pipe and returns [`Error::Interrupted`];
-//! - a blocking libzmq call in the thread that called [`install`] returns `EINTR`, which this
-//!   crate reports as [`Error::Interrupted`]. If the signal lands on another thread, the handler
-//!   forwards it to that thread so that its blocking call wakes up too;
+//! - the crate's blocking receives ([`Msg::recv`](crate::Msg::recv),
+//!   [`Frame::recv`](crate::Frame::recv), [`SocketExt::recv_text`](crate::SocketExt::recv_text))
+//!   return [`Error::Interrupted`], even when the signal came just before the call or while
+//!   messages keep arriving (they wait on the socket and the pipe together);
+//! - a blocking call straight on `zmq` in the thread that called [`install`] returns `EINTR`
+//!   if the signal arrives while it waits. If the signal lands on another thread, the handler
+//!   forwards it to the installing thread so that its blocking call wakes up too;
 //! - [`clock::sleep_ms`](crate::clock::sleep_ms) returns early;
 //! - a second signal ends the process at once with status 130, for a program that does not stop.
 //!

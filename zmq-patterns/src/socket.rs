@@ -43,7 +43,8 @@ pub trait SocketExt {
     /// Sends `text` as a part with more to follow (the guide's `s_sendmore`).
     fn send_text_more(&self, text: &str) -> Result<()>;
     /// Receives one part as text, blocking (the guide's `s_recv`). Bytes that are not UTF-8
-    /// are replaced, never a panic; further parts of the same message stay queued.
+    /// are replaced, never a panic; further parts of the same message stay queued. Wakes on
+    /// Ctrl-C once [`interrupt`](crate::interrupt) handling is installed.
     fn recv_text(&self) -> Result<String>;
     /// Receives one part as text if one is waiting: `Ok(None)` if not.
     fn try_recv_text(&self) -> Result<Option<String>>;
@@ -86,7 +87,7 @@ impl SocketExt for zmq::Socket {
     /// ```
     fn recv_text(&self) -> Result<String> {
         let mut msg = zmq::Message::new();
-        self.recv(&mut msg, 0)?;
+        crate::frame::recv_into(self, &mut msg, 0)?;
         Ok(String::from_utf8_lossy(&msg).into_owned())
     }
 

@@ -1,0 +1,53 @@
+//! Ctrl-C handling with a real signal, in a process of its own (the flag is process-wide and
+//! sticky, so everything runs in one test, in order).
+
+use std::time::{Duration, Instant};
+
+use zmq_patterns::{clock, interrupt, Msg, Poller, SocketExt};
+
+#[test]
+fn a_signal_wakes_receives_polls_and_sleeps_even_under_a_flood() {
+    interrupt::install().unwrap();
+    let ctx = zmq::Context::new();
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("inproc://flood").unwrap();
+
+    // A flood: the receiver never has to wait, so libzmq never blocks and never sees EINTR.
+    let flood_ctx = ctx.clone();
+    std::thread::spawn(move || {
+        let push = flood_ctx.socket(zmq::PUSH).unwrap();
+        push.connect("inproc://flood").unwrap();
+        while push.send("x", 0).is_ok() {}
+    });
+    for _ in 0..1000 {
+        Msg::recv(&pull).unwrap();
+    }
+    let pid = std::process::id() as i32;
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        unsafe { libc::kill(pid, libc::SIGINT) };
+    });
+    let start = Instant::now();
+    let err = loop {
+        match Msg::recv(&pull) {
+            Ok(_) => assert!(start.elapsed() < Duration::from_secs(5), "Ctrl-C ignored"),
+            Err(e) => break e,
+        }
+    };
+    assert!(err.is_interrupted(), "{err}");
+    assert!(interrupt::is_interrupted());
+
+    // Once interrupted, blocking calls return at once instead of blocking for ever.
+    let idle = ctx.socket(zmq::PULL).unwrap();
+    let t = Instant::now();
+    assert!(Msg::recv(&idle).unwrap_err().is_interrupted());
+    assert!(idle.recv_text().unwrap_err().is_interrupted());
+    let mut poller = Poller::new();
+    poller.add(&idle);
+    assert!(poller.poll(-1).unwrap_err().is_interrupted());
+    assert!(clock::sleep_ms(10_000).unwrap_err().is_interrupted());
+    assert!(t.elapsed() < Duration::from_secs(2));
+
+    // Non-blocking calls still work: a program can drain and clean up.
+    assert!(Msg::try_recv(&pull).unwrap().is_some());
+}
