@@ -8,7 +8,7 @@
 //! its frames out of step).
 
 use clap::Parser;
-use zmq_patterns::{interrupt, Msg};
+use zmq_patterns::{Msg};
 
 #[derive(Parser)]
 #[command(about = "Pub-sub envelope subscriber: SUB to key B, prints [key] contents")]
@@ -26,8 +26,6 @@ fn main() -> std::process::ExitCode {
         subscriber.connect(&args.connect)?;
         subscriber.set_subscribe(b"B")?;
         loop {
-            // While messages keep arriving recv never blocks, so a Ctrl-C must be looked for.
-            interrupt::check()?;
             let mut msg = Msg::recv(&subscriber)?;
             if msg.len() != 2 {
                 log::warn!(

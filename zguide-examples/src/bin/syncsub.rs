@@ -9,7 +9,7 @@
 //! it the sync reply can arrive before the subscription, and the first updates are lost.
 
 use clap::Parser;
-use zmq_patterns::{clock, interrupt, SocketExt};
+use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Synchronized subscriber: syncs over REQ, then counts updates until END")]
@@ -48,8 +48,6 @@ fn main() -> std::process::ExitCode {
         // Third, get our updates and report how many we got
         let mut update_nbr: u64 = 0;
         loop {
-            // While updates keep arriving recv never blocks, so a Ctrl-C must be looked for.
-            interrupt::check()?;
             if subscriber.recv_text()? == "END" {
                 break;
             }

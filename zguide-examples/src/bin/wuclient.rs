@@ -9,7 +9,7 @@
 //! Updates that do not parse as `zipcode temperature humidity` are logged and not counted.
 
 use clap::Parser;
-use zmq_patterns::{interrupt, SocketExt};
+use zmq_patterns::{SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Weather update client: SUB, averages the temperature of one zipcode")]
@@ -50,8 +50,6 @@ fn main() -> std::process::ExitCode {
         let mut total_temp: i64 = 0;
         let mut update_nbr: i64 = 0;
         while update_nbr < i64::from(args.updates) {
-            // While updates keep arriving recv never blocks, so a Ctrl-C must be looked for.
-            interrupt::check()?;
             let update = subscriber.recv_text()?;
             match temperature(&update) {
                 Some(t) => {
