@@ -1,0 +1,158 @@
+//! Load-balancing broker (guide chapter 3, "A Load Balancing Message Broker"): a ROUTER
+//! frontend for clients, a ROUTER backend for workers, and a queue of ready workers.
+//!
+//! Binds the frontend to `ipc://frontend.ipc` and the backend to `ipc://backend.ipc` and starts
+//! ten client threads (REQ: send `HELLO`, print `Client: OK`) and three worker threads (REQ:
+//! send `READY`, then print `Worker: HELLO` and reply `OK` to each request), each with its own
+//! context as if it were a separate process. A worker's message puts it on the queue of ready
+//! workers; the frontend is polled only while that queue is not empty, and each client request
+//! goes to the worker that has waited longest. So a worker never holds more than one request.
+//! The broker exits once every client has had its reply.
+//!
+//! Each worker line ends with the worker's identity, `Worker: HELLO (worker 1A2B-3C4D)`, so
+//! that you can see the work spread over the workers.
+//! With `--clients 0 --workers 0` it starts no threads and brokers for outside clients and
+//! workers (`READY` / `[client][""][reply]` on the backend) until Ctrl-C.
+//!
+//! Fixes the C original's ending: it returned as soon as the last reply was sent, so the last
+//! clients' `Client: OK` lines could be lost; this version waits for the clients. Identities
+//! are handled as binary frames, so clients need no printable identity (C's `s_recv` did).
+
+use std::collections::VecDeque;
+
+use clap::Parser;
+use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
+
+#[derive(Parser)]
+#[command(about = "Load-balancing broker with in-process REQ clients and REQ workers")]
+struct Args {
+    /// Endpoint the ROUTER socket for clients binds to.
+    #[arg(long, default_value = "ipc://frontend.ipc")]
+    frontend: String,
+    /// Endpoint the ROUTER socket for workers binds to.
+    #[arg(long, default_value = "ipc://backend.ipc")]
+    backend: String,
+    /// Number of client threads (0: none, and run until Ctrl-C).
+    #[arg(long, default_value_t = 10)]
+    clients: u32,
+    /// Number of worker threads.
+    #[arg(long, default_value_t = 3)]
+    workers: u32,
+}
+
+/// Basic request-reply client using a REQ socket.
+fn client_task(endpoint: &str) -> anyhow::Result<()> {
+    let context = zmq::Context::new();
+    let client = context.socket(zmq::REQ)?;
+    client.set_linger(0)?;
+    client.connect(endpoint)?;
+
+    // Send request, get reply
+    client.send_text("HELLO")?;
+    let reply = client.recv_text()?;
+    println!("Client: {reply}");
+    Ok(())
+}
+
+/// Worker using a REQ socket to do load balancing.
+fn worker_task(endpoint: &str) -> anyhow::Result<()> {
+    let context = zmq::Context::new();
+    let worker = context.socket(zmq::REQ)?;
+    worker.set_linger(0)?;
+    let me = worker.set_random_identity()?;
+    worker.connect(endpoint)?;
+
+    // Tell broker we're ready for work
+    worker.send_text("READY")?;
+
+    loop {
+        // Request is [client][""][request]; the reply goes back in the same envelope
+        let mut request = Msg::recv(&worker)?;
+        let (Some(client), Some(text)) = (request.unwrap(), request.pop_str()) else {
+            log::warn!("worker {me}: malformed request dropped");
+            continue;
+        };
+        println!("Worker: {text} (worker {me})");
+
+        let mut reply = Msg::from_iter(["OK"]);
+        reply.wrap(client);
+        reply.send(&worker)?;
+    }
+}
+
+fn spawn(
+    n: u32,
+    endpoint: &str,
+    task: fn(&str) -> anyhow::Result<()>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let endpoint = endpoint.to_string();
+            std::thread::spawn(move || {
+                if let Err(e) = task(&endpoint) {
+                    log::debug!("thread stopped: {e}");
+                }
+            })
+        })
+        .collect()
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    zguide_examples::run(false, || {
+        // Prepare our context and sockets
+        let context = zmq::Context::new();
+        let frontend = context.socket(zmq::ROUTER)?;
+        let backend = context.socket(zmq::ROUTER)?;
+        frontend.set_linger(0)?;
+        backend.set_linger(0)?;
+        frontend.bind(&args.frontend)?;
+        backend.bind(&args.backend)?;
+
+        let clients = spawn(args.clients, &args.frontend, client_task);
+        // Workers end with the process
+        spawn(args.workers, &args.backend, worker_task);
+
+        // Queue of available workers, longest waiting first
+        let mut worker_queue: VecDeque<Frame> = VecDeque::new();
+        let mut replies = 0;
+
+        while args.clients == 0 || replies < args.clients {
+            // Poll frontend only if we have available workers
+            let mut poller = Poller::new();
+            let from_workers = poller.add(&backend);
+            let from_clients = (!worker_queue.is_empty()).then(|| poller.add(&frontend));
+            poller.poll(-1)?;
+
+            // Handle worker activity on backend: [worker][""][READY] or [worker][""][client][""][reply]
+            if poller.is_readable(from_workers) {
+                let mut msg = Msg::recv(&backend)?;
+                let Some(worker_id) = msg.unwrap().filter(|_| !msg.is_empty()) else {
+                    log::warn!("malformed message from a worker dropped");
+                    continue;
+                };
+                // Queue worker identity for load balancing
+                worker_queue.push_back(worker_id);
+
+                // If client reply, send rest back to frontend
+                if msg.len() != 1 || msg[0] != "READY" {
+                    msg.send(&frontend)?;
+                    replies += 1;
+                }
+            }
+            // Client request is [client][""][request]: route it to the oldest ready worker
+            if from_clients.is_some_and(|i| poller.is_readable(i)) {
+                let mut msg = Msg::recv(&frontend)?;
+                if let Some(worker_id) = worker_queue.pop_front() {
+                    msg.wrap(worker_id);
+                    msg.send(&backend)?;
+                }
+            }
+        }
+        // Let every client print its reply before the process ends (Ctrl-C still works)
+        while !clients.iter().all(|client| client.is_finished()) {
+            clock::sleep_ms(10)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,111 @@
+//! ROUTER broker and DEALER workers (guide chapter 3, "ROUTER Broker and DEALER Workers"): as
+//! `rtreq`, but the workers are DEALER sockets that add and strip the empty delimiter frame
+//! themselves, which is all a REQ socket does for you.
+//!
+//! Binds a ROUTER socket to `tcp://*:5671` and starts ten worker threads, each a DEALER socket
+//! with a random printable identity connected to `tcp://localhost:5671`. Each worker sends
+//! `Hi Boss`; the broker answers `Work harder` for five seconds and then `Fired!`, once to each
+//! worker. Each worker does up to half a second of random "work" per task and, when fired,
+//! prints `Completed: N tasks`; the counts come out roughly equal. The program then exits.
+//!
+//! Like the C original each worker has its own context, as if it were a separate process.
+//! Fixes the C original's ending: it returned as soon as the last `Fired!` was sent, so the
+//! last workers' `Completed` lines could be lost; this version waits for the workers.
+
+use clap::Parser;
+use rand::Rng;
+use zmq_patterns::{clock, Msg, SocketExt};
+
+#[derive(Parser)]
+#[command(about = "ROUTER broker handing work to DEALER workers for a while, then firing them")]
+struct Args {
+    /// Endpoint the broker's ROUTER socket binds to.
+    #[arg(long, default_value = "tcp://*:5671")]
+    bind: String,
+    /// Endpoint the workers connect to.
+    #[arg(long, default_value = "tcp://localhost:5671")]
+    connect: String,
+    /// Number of worker threads.
+    #[arg(long, default_value_t = 10)]
+    workers: u32,
+    /// How long the broker hands out work before firing the workers, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    duration_ms: i64,
+    /// Longest random work per task, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    work_ms: u64,
+}
+
+fn worker_task(endpoint: &str, work_ms: u64) -> anyhow::Result<()> {
+    let context = zmq::Context::new();
+    let worker = context.socket(zmq::DEALER)?;
+    worker.set_linger(0)?;
+    worker.set_random_identity()?; // Set a printable identity
+    worker.connect(endpoint)?;
+
+    let mut total = 0;
+    loop {
+        // Tell the broker we're ready for work
+        worker.send_text_more("")?; // envelope delimiter
+        worker.send_text("Hi Boss")?;
+
+        // Get workload from broker, until finished
+        let _delimiter = worker.recv_text()?; // envelope delimiter
+        let workload = worker.recv_text()?;
+        if workload == "Fired!" {
+            println!("Completed: {total} tasks");
+            return Ok(());
+        }
+        total += 1;
+
+        // Do some random work
+        clock::sleep_ms(rand::thread_rng().gen_range(1..=work_ms.max(1)))?;
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    zguide_examples::run(false, || {
+        let context = zmq::Context::new();
+        let broker = context.socket(zmq::ROUTER)?;
+        broker.set_linger(0)?;
+        broker.bind(&args.bind)?;
+
+        let workers: Vec<_> = (0..args.workers)
+            .map(|_| {
+                let (endpoint, work_ms) = (args.connect.clone(), args.work_ms);
+                std::thread::spawn(move || {
+                    if let Err(e) = worker_task(&endpoint, work_ms) {
+                        log::debug!("worker stopped: {e}");
+                    }
+                })
+            })
+            .collect();
+
+        // Run for a while and then tell workers to end
+        let end_time = clock::mono_ms() + args.duration_ms;
+        let mut workers_fired = 0;
+        while workers_fired < args.workers {
+            // Next message gives us least recently used worker: [identity][""][Hi Boss]
+            let mut request = Msg::recv(&broker)?;
+            let Some(identity) = request.unwrap() else {
+                continue;
+            };
+            // Encourage workers until it's time to fire them
+            let mut reply = Msg::new();
+            if clock::mono_ms() < end_time {
+                reply.add_str("Work harder");
+            } else {
+                reply.add_str("Fired!");
+                workers_fired += 1;
+            }
+            reply.wrap(identity);
+            reply.send(&broker)?;
+        }
+        // Let every fired worker print its count before the process ends (Ctrl-C still works)
+        while !workers.iter().all(|worker| worker.is_finished()) {
+            clock::sleep_ms(10)?;
+        }
+        Ok(())
+    })
+}
