@@ -14,7 +14,9 @@
 //! workers (`READY` / `[client][""][reply]` on the backend) until Ctrl-C.
 //!
 //! Fixes the C original's ending: it returned as soon as the last reply was sent, so the last
-//! clients' `Client: OK` lines could be lost; this version waits for the client actors.
+//! clients' `Client: OK` lines could be lost; this version waits for the client actors. It
+//! also compared the first frame with `READY` over five bytes whatever the frame's length (a
+//! read past a shorter frame); here a message is READY only if it is exactly `[READY]`.
 
 use std::collections::VecDeque;
 

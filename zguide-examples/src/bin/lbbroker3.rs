@@ -14,6 +14,10 @@
 //! (the C original has this print commented out), so that you can see the work spread.
 //! `--requests N` makes each client stop after N requests; with `--clients 0 --workers 0` it
 //! brokers only for outside clients and workers.
+//!
+//! Fixes the C original's READY test, which looked at the first byte of the first frame only:
+//! a reply to a client whose identity starts with `\x01` was taken for READY and lost. Here a
+//! message is READY only if it is exactly the one frame `\x01`.
 
 use std::collections::VecDeque;
 
