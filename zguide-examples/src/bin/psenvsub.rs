@@ -8,7 +8,7 @@
 //! its frames out of step).
 
 use clap::Parser;
-use zmq_patterns::{Msg};
+use zmq_patterns::Msg;
 
 #[derive(Parser)]
 #[command(about = "Pub-sub envelope subscriber: SUB to key B, prints [key] contents")]

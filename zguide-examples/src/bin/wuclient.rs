@@ -9,7 +9,7 @@
 //! Updates that do not parse as `zipcode temperature humidity` are logged and not counted.
 
 use clap::Parser;
-use zmq_patterns::{SocketExt};
+use zmq_patterns::SocketExt;
 
 #[derive(Parser)]
 #[command(about = "Weather update client: SUB, averages the temperature of one zipcode")]
