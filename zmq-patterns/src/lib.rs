@@ -50,6 +50,7 @@ pub mod clock;
 mod error;
 mod frame;
 pub mod interrupt;
+pub mod mdp;
 mod msg;
 mod poller;
 mod proxy;
