@@ -1,0 +1,355 @@
+//! Majordomo clients: [`Client`], synchronous with timeout and retries (the guide's `mdcliapi`),
+//! and [`AsyncClient`], which sends without waiting (the guide's `mdcliapi2`).
+
+use crate::console;
+use crate::error::{Error, Result};
+use crate::mdp::protocol::{client_request, parse_client_reply};
+use crate::msg::Msg;
+use crate::poller::Poller;
+
+/// A synchronous Majordomo client: [`Client::send`] sends a request to a service and waits for
+/// the reply, resending it (on a new socket) after each timeout, up to the number of retries.
+///
+/// ```no_run
+/// use zmq_patterns::{mdp, Msg};
+/// # fn main() -> zmq_patterns::Result<()> {
+/// let ctx = zmq::Context::new();
+/// let mut client = mdp::Client::new(&ctx, "tcp://localhost:5555")?;
+/// let reply = client.send("echo", Msg::from_iter(["Hello world"]))?;
+/// assert!(reply[0] == "Hello world");
+/// # Ok(()) }
+/// ```
+pub struct Client {
+    ctx: zmq::Context,
+    broker: String,
+    socket: zmq::Socket,
+    timeout_ms: i64,
+    retries: u32,
+    verbose: bool,
+}
+
+fn connect(
+    ctx: &zmq::Context,
+    kind: zmq::SocketType,
+    broker: &str,
+    verbose: bool,
+) -> Result<zmq::Socket> {
+    let socket = ctx.socket(kind)?;
+    socket.set_linger(0)?;
+    socket.connect(broker)?;
+    if verbose {
+        console!("I: connecting to broker at {broker}...");
+    }
+    Ok(socket)
+}
+
+impl Client {
+    /// A client of the broker at `broker`, with the guide's timeout (2500 ms) and retries (3).
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn new(ctx: &zmq::Context, broker: &str) -> Result<Client> {
+        Ok(Client {
+            ctx: ctx.clone(),
+            broker: broker.to_string(),
+            socket: connect(ctx, zmq::REQ, broker, false)?,
+            timeout_ms: 2500,
+            retries: 3,
+            verbose: false,
+        })
+    }
+
+    /// Sets how long to wait for each reply, in ms.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// client.set_timeout(1000);
+    /// ```
+    pub fn set_timeout(&mut self, timeout_ms: i64) {
+        self.timeout_ms = timeout_ms;
+    }
+
+    /// Sets how many times a request is sent before [`Client::send`] gives up.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// client.set_retries(5);
+    /// ```
+    pub fn set_retries(&mut self, retries: u32) {
+        self.retries = retries.max(1);
+    }
+
+    /// Prints what the client sends and receives (the guide's `-v`).
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// client.set_verbose(true);
+    /// ```
+    pub fn set_verbose(&mut self, verbose: bool) {
+        self.verbose = verbose;
+    }
+
+    /// Sends `request` to `service` and returns the reply body. [`Error::Timeout`] once every
+    /// try timed out; [`Error::Protocol`] for a reply that is not MDP or not from `service`;
+    /// [`Error::Interrupted`] on Ctrl-C.
+    ///
+    /// ```
+    /// # use zmq_patterns::{mdp, Msg, Error};
+    /// let ctx = zmq::Context::new();
+    /// let mut client = mdp::Client::new(&ctx, "tcp://127.0.0.1:1").unwrap(); // nobody there
+    /// client.set_timeout(10);
+    /// client.set_retries(2);
+    /// assert!(matches!(client.send("echo", Msg::from_iter(["hi"])), Err(Error::Timeout)));
+    /// ```
+    pub fn send(&mut self, service: &str, request: Msg) -> Result<Msg> {
+        let request = client_request(service, request);
+        if self.verbose {
+            console!("I: send request to '{service}' service:");
+            request.dump();
+        }
+        for attempt in 1..=self.retries {
+            request.clone().send(&self.socket)?;
+            let mut poller = Poller::new();
+            poller.add(&self.socket);
+            if poller.poll(self.timeout_ms)? > 0 {
+                let msg = Msg::recv(&self.socket)?;
+                if self.verbose {
+                    console!("I: received reply:");
+                    msg.dump();
+                }
+                let (reply_service, body) = parse_client_reply(msg)?;
+                if reply_service != service {
+                    return Err(Error::protocol(format!(
+                        "reply from service {reply_service:.64}, expected {service}"
+                    )));
+                }
+                return Ok(body);
+            }
+            // No reply: the REQ socket is stuck waiting, so start again on a new one.
+            drop(poller);
+            if attempt < self.retries {
+                if self.verbose {
+                    console!("W: no reply, reconnecting...");
+                }
+                self.socket = connect(&self.ctx, zmq::REQ, &self.broker, self.verbose)?;
+            } else if self.verbose {
+                console!("W: permanent error, abandoning");
+            }
+        }
+        // Leave a fresh socket for the next request.
+        self.socket = connect(&self.ctx, zmq::REQ, &self.broker, false)?;
+        Err(Error::Timeout)
+    }
+}
+
+/// An asynchronous Majordomo client over a DEALER socket: send as many requests as you like
+/// with [`AsyncClient::send`], collect replies with [`AsyncClient::recv`].
+///
+/// ```no_run
+/// use zmq_patterns::{mdp, Msg};
+/// # fn main() -> zmq_patterns::Result<()> {
+/// let ctx = zmq::Context::new();
+/// let mut client = mdp::AsyncClient::new(&ctx, "tcp://localhost:5555")?;
+/// for _ in 0..10 {
+///     client.send("echo", Msg::from_iter(["Hello world"]))?;
+/// }
+/// let mut replies = 0;
+/// while client.recv()?.is_some() {
+///     replies += 1;
+/// }
+/// # Ok(()) }
+/// ```
+pub struct AsyncClient {
+    socket: zmq::Socket,
+    timeout_ms: i64,
+    verbose: bool,
+}
+
+impl AsyncClient {
+    /// A client of the broker at `broker`, with the guide's timeout (2500 ms).
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn new(ctx: &zmq::Context, broker: &str) -> Result<AsyncClient> {
+        Ok(AsyncClient {
+            socket: connect(ctx, zmq::DEALER, broker, false)?,
+            timeout_ms: 2500,
+            verbose: false,
+        })
+    }
+
+    /// Sets how long [`AsyncClient::recv`] waits, in ms.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// client.set_timeout(100);
+    /// ```
+    pub fn set_timeout(&mut self, timeout_ms: i64) {
+        self.timeout_ms = timeout_ms;
+    }
+
+    /// Prints what the client sends and receives.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// client.set_verbose(true);
+    /// ```
+    pub fn set_verbose(&mut self, verbose: bool) {
+        self.verbose = verbose;
+    }
+
+    /// Sends a request to `service` without waiting for the reply: `[""][MDPC01][service][body]`.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// client.send("echo", zmq_patterns::Msg::from_iter(["Hello"])).unwrap();
+    /// ```
+    pub fn send(&self, service: &str, request: Msg) -> Result<()> {
+        let mut msg = client_request(service, request);
+        msg.push(crate::Frame::empty());
+        if self.verbose {
+            console!("I: send request to '{service}' service:");
+            msg.dump();
+        }
+        msg.send(&self.socket)?;
+        Ok(())
+    }
+
+    /// Waits up to the timeout for a reply and returns its body; `None` if none came. Replies
+    /// that are not MDP are logged and skipped.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://127.0.0.1:1").unwrap();
+    /// client.set_timeout(10);
+    /// assert!(client.recv().unwrap().is_none());
+    /// ```
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let deadline = crate::clock::mono_ms() + self.timeout_ms;
+        let mut poller = Poller::new();
+        poller.add(&self.socket);
+        loop {
+            let left = (deadline - crate::clock::mono_ms()).max(0);
+            if poller.poll(left)? == 0 {
+                return Ok(None);
+            }
+            let msg = Msg::recv(&self.socket)?;
+            if self.verbose {
+                console!("I: received reply:");
+                msg.dump();
+            }
+            match parse_client_reply(msg) {
+                Ok((_service, body)) => return Ok(Some(body)),
+                Err(e) => log::warn!("E: dropping a bad reply: {e}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mdp::protocol::{BrokerInput, CLIENT};
+    use crate::Frame;
+
+    fn fake_broker(ctx: &zmq::Context) -> (zmq::Socket, String) {
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.set_linger(0).unwrap();
+        router.set_rcvtimeo(3000).unwrap();
+        router.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = router.get_last_endpoint().unwrap().unwrap();
+        (router, ep)
+    }
+
+    fn request(router: &zmq::Socket) -> (Frame, Frame, Msg) {
+        match BrokerInput::parse(Msg::recv(router).unwrap()).unwrap() {
+            BrokerInput::Client {
+                sender,
+                service,
+                body,
+            } => (sender, service, body),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn reply(router: &zmq::Socket, to: Frame, service: &str, body: &str) {
+        let mut m = Msg::from_iter([CLIENT, service, body]);
+        m.wrap(to);
+        m.send(router).unwrap();
+    }
+
+    #[test]
+    fn retries_on_a_new_socket_after_a_timeout() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let t = std::thread::spawn(move || {
+            let ctx = zmq::Context::new();
+            let mut c = Client::new(&ctx, &ep).unwrap();
+            c.set_timeout(200);
+            c.send("echo", Msg::from_iter(["Hello"]))
+        });
+        let (first, _, _) = request(&router); // ignored: the client times out
+        let (second, service, body) = request(&router);
+        assert!(first != second, "the retry comes from a new socket");
+        assert!(service == "echo" && body[0] == "Hello");
+        reply(&router, second, "echo", "World");
+        assert!(t.join().unwrap().unwrap()[0] == "World");
+    }
+
+    #[test]
+    fn a_reply_from_another_service_is_a_protocol_error() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let t = std::thread::spawn(move || {
+            let ctx = zmq::Context::new();
+            let mut c = Client::new(&ctx, &ep).unwrap();
+            c.send("echo", Msg::from_iter(["Hello"]))
+        });
+        let (sender, _, _) = request(&router);
+        reply(&router, sender, "other", "World");
+        assert!(matches!(t.join().unwrap(), Err(Error::Protocol(_))));
+    }
+
+    #[test]
+    fn async_client_keeps_many_requests_in_flight_and_skips_junk() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let mut c = AsyncClient::new(&ctx, &ep).unwrap();
+        c.set_timeout(500);
+        for i in 0..5 {
+            c.send("echo", Msg::from_iter([format!("{i}")])).unwrap();
+        }
+        let mut senders = Vec::new();
+        for i in 0..5 {
+            let (sender, _, body) = request(&router);
+            assert_eq!(body[0].as_str(), Some(i.to_string().as_str()));
+            senders.push(sender);
+        }
+        // junk first, then the five replies
+        let mut junk = Msg::from_iter(["", "not-mdp"]);
+        junk.push(senders[0].clone());
+        junk.send(&router).unwrap();
+        for s in senders {
+            let mut m = Msg::from_iter(["", CLIENT, "echo", "ok"]);
+            m.push(s);
+            m.send(&router).unwrap();
+        }
+        for _ in 0..5 {
+            assert!(c.recv().unwrap().unwrap()[0] == "ok");
+        }
+        c.set_timeout(20);
+        assert!(c.recv().unwrap().is_none());
+    }
+}
