@@ -13,6 +13,8 @@
 //! | [`Poller`] | `zpoller`, `zmq_poll` | wait on sockets and fds, say which are ready |
 //! | [`Actor`] | `zactor`, `zthread_fork` | a thread with a PAIR pipe, ready handshake, clean stop |
 //! | [`reactor::Reactor`] | `zloop` | readers and timers in one loop; handlers may add/remove/reset |
+//! | [`heartbeat`] | `ppqueue`/`ppworker` logic | Paranoid Pirate liveness, back-off, LRU ready queue with expiry |
+//! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep`, `s_console` | ms clocks, interruptible sleep, timestamped lines |
@@ -49,6 +51,7 @@ pub mod actor;
 pub mod clock;
 mod error;
 mod frame;
+pub mod heartbeat;
 pub mod interrupt;
 pub mod mdp;
 mod msg;
