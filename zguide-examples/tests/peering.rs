@@ -105,3 +105,214 @@ fn peering1_publishes_name_and_count_and_drops_bad_states() {
     }
     a.stop_with(libc::SIGINT, WAIT);
 }
+
+/// Starts `peering2 me peers... extra...` in `dir`, with a stdin for its Enter prompt.
+fn peering2(dir: &Path, me: &str, peers: &[&str], extra: &[&str]) -> Proc {
+    let mut args = vec![me];
+    args.extend_from_slice(peers);
+    args.extend_from_slice(extra);
+    Proc::spawn(bin!("peering2"), &args, &[], true, Some(dir))
+}
+
+/// Presses Enter and checks that the prompt's line ends there.
+fn press_enter(broker: &mut Proc) {
+    broker.write_stdin("\n");
+    let line = broker.expect("Press Enter", WAIT);
+    assert_eq!(line, "Press Enter when all brokers are started: ");
+}
+
+/// Reads a peering2 broker's lines until its clients have printed `replies` times
+/// `Client: OK`, then for a short while more; returns the number of worker lines.
+fn count_peering2(broker: &Proc, replies: usize) -> usize {
+    let (mut clients, mut workers) = (0, 0);
+    let mut count = |line: &str| match line {
+        "Client: OK" => clients += 1,
+        "Worker: [005] HELLO" => workers += 1,
+        _ => panic!("unexpected line {line:?}\n{}", broker.context()),
+    };
+    let deadline = Instant::now() + WAIT;
+    for _ in 0..replies {
+        // Worker lines come in between: read until the next client line
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = broker.expect_where(|_| true, "client replies", left);
+            count(&line);
+            if line == "Client: OK" {
+                break;
+            }
+        }
+    }
+    // A reply from the cloud comes after the other broker printed its worker line: this
+    // pause only catches late lines that would be wrong.
+    for line in broker.lines_for(Duration::from_millis(300)) {
+        count(&line);
+    }
+    assert_eq!(clients, replies, "{}", broker.context());
+    workers
+}
+
+#[test]
+fn peering2_routes_requests_through_the_cloud_both_ways() {
+    let dir = TempDir::new("peering2");
+    // A's clients ask 2 x 3 times, B's 3 x 4 times, and each broker sends every request of
+    // its clients to the other: A's workers handle B's 12 requests, B's workers A's 6.
+    let opts = |clients, requests| {
+        vec![
+            "--clients",
+            clients,
+            "--requests",
+            requests,
+            "--workers",
+            "2",
+            "--cloud-percent",
+            "100",
+            "--interval-ms",
+            "10",
+        ]
+    };
+    let mut a = peering2(dir.path(), "A", &["B"], &opts("2", "3"));
+    let mut b = peering2(dir.path(), "B", &["A"], &opts("3", "4"));
+    a.expect("I: preparing broker at A...", WAIT);
+    a.expect("I: connecting to cloud frontend at 'B'", WAIT);
+    b.expect("I: preparing broker at B...", WAIT);
+    b.expect("I: connecting to cloud frontend at 'A'", WAIT);
+    // Both are started. As the guide's user would, give their cloud backends a moment to
+    // connect (a broker started first retries every 100 ms), then press Enter.
+    std::thread::sleep(Duration::from_millis(500));
+    press_enter(&mut a);
+    press_enter(&mut b);
+    let a_workers = count_peering2(&a, 6);
+    let b_workers = count_peering2(&b, 12);
+    assert_eq!(
+        (a_workers, b_workers),
+        (12, 6),
+        "each broker's workers should serve exactly the other's clients\n{}\n{}",
+        a.context(),
+        b.context()
+    );
+    a.stop_with(libc::SIGINT, WAIT);
+    b.stop_with(libc::SIGINT, WAIT);
+}
+
+#[test]
+fn peering2_alone_serves_its_clients_locally() {
+    let dir = TempDir::new("peering2-alone");
+    // No peers, stdin at its end (counts as Enter): all requests go to the local workers
+    let mut a = Proc::start_in(
+        dir.path(),
+        bin!("peering2"),
+        &[
+            "A",
+            "--clients",
+            "3",
+            "--requests",
+            "2",
+            "--interval-ms",
+            "10",
+        ],
+    );
+    a.expect("I: preparing broker at A...", WAIT);
+    a.expect("Press Enter when all brokers are started: ", WAIT);
+    assert_eq!(count_peering2(&a, 6), 6);
+    a.stop_with(libc::SIGTERM, WAIT);
+}
+
+/// A ROUTER standing in for peer broker X: identity `X`, reporting unroutable messages.
+fn fake_peer(ctx: &zmq::Context) -> zmq::Socket {
+    let s = ctx.socket(zmq::ROUTER).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_identity(b"X").unwrap();
+    s.set_router_mandatory(true).unwrap();
+    s.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    s
+}
+
+/// Receives a multipart message or panics with the broker's output.
+fn recv_parts(socket: &zmq::Socket, broker: &Proc) -> Vec<Vec<u8>> {
+    socket
+        .recv_multipart(0)
+        .unwrap_or_else(|e| panic!("nothing from the broker: {e}\n{}", broker.context()))
+}
+
+/// Sends `parts` out of a ROUTER with ROUTER_MANDATORY, retrying until the peer is connected.
+fn send_when_connected(socket: &zmq::Socket, parts: &[&[u8]], broker: &Proc) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match socket.send_multipart(parts.iter().copied(), 0) {
+            Ok(()) => return,
+            Err(zmq::Error::EHOSTUNREACH) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("cannot send: {e}\n{}", broker.context()),
+        }
+    }
+}
+
+#[test]
+fn peering2_cloud_envelopes_on_the_wire() {
+    let dir = TempDir::new("peering2-wire");
+    let ctx = zmq::Context::new();
+    // Peer X: its cloud frontend (A's cloud backend connects to it) and its cloud backend
+    let x_front = fake_peer(&ctx);
+    x_front.bind(&dir.ipc("X-cloud.ipc")).unwrap();
+    let x_back = fake_peer(&ctx);
+    x_back.connect(&dir.ipc("A-cloud.ipc")).unwrap();
+
+    // A's one client asks twice, through the cloud; its one worker serves X
+    let mut a = peering2(
+        dir.path(),
+        "A",
+        &["X"],
+        &[
+            "--clients",
+            "1",
+            "--requests",
+            "2",
+            "--workers",
+            "1",
+            "--cloud-percent",
+            "100",
+            "--interval-ms",
+            "10",
+        ],
+    );
+    a.expect("I: connecting to cloud frontend at 'X'", WAIT);
+    std::thread::sleep(Duration::from_millis(200));
+    press_enter(&mut a);
+
+    // A's requests: [A][client][""][HELLO]; replies go back in the same envelope. Before
+    // each, replies A must drop: an empty one and one for a client it does not have.
+    for _ in 0..2 {
+        let request = recv_parts(&x_front, &a);
+        assert_eq!(request.len(), 4, "{request:?}");
+        assert_eq!(request[0], b"A");
+        assert_eq!(
+            request[1].len(),
+            5,
+            "a generated client identity: {request:?}"
+        );
+        assert_eq!(request[2], b"");
+        assert_eq!(request[3], b"HELLO");
+        x_front.send_multipart([&b"A"[..], b""], 0).unwrap();
+        x_front
+            .send_multipart([&b"A"[..], b"nobody", b"", b"OK"], 0)
+            .unwrap();
+        let reply: Vec<&[u8]> = vec![&request[0], &request[1], b"", b"OK"];
+        x_front.send_multipart(reply, 0).unwrap();
+        a.expect("Client: OK", WAIT);
+    }
+
+    // X's request to A: [A][client][""][HELLO] from X's backend; A's worker answers it
+    send_when_connected(&x_back, &[b"A", b"C1", b"", b"HELLO"], &a);
+    a.expect("Worker: [005] HELLO", WAIT);
+    let reply = recv_parts(&x_back, &a);
+    assert_eq!(reply, [&b"A"[..], b"C1", b"", b"OK"]);
+
+    a.stop_with(libc::SIGINT, WAIT);
+    let rest = a.lines_until_end(WAIT);
+    assert!(rest.is_empty(), "{rest:?}");
+    // The bad replies were logged, not routed
+    let log = a.context();
+    assert!(log.contains("empty reply from a peer dropped"), "{log}");
+    assert!(log.contains("reply for [006] nobody dropped"), "{log}");
+}
