@@ -15,6 +15,7 @@
 //! | [`reactor::Reactor`] | `zloop` | readers and timers in one loop; handlers may add/remove/reset |
 //! | [`heartbeat`] | `ppqueue`/`ppworker` logic | Paranoid Pirate liveness, back-off, LRU ready queue with expiry |
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
+//! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep`, `s_console` | ms clocks, interruptible sleep, timestamped lines |
@@ -60,6 +61,7 @@ mod proxy;
 mod raw;
 pub mod reactor;
 mod socket;
+pub mod titanic;
 
 pub use actor::{Actor, ActorPipe};
 pub use error::{Error, Result, SendError};

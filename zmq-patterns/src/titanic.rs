@@ -1,0 +1,562 @@
+//! Titanic (spec 9/TSP): disconnected, durable request-reply on top of Majordomo, from chapter 4
+//! of the guide. A client hands a request to `titanic.request` and gets a UUID back once the
+//! request is on disk; it asks `titanic.reply` for the reply later (`200` with the reply, `300`
+//! while pending, `400` if unknown) and ends with `titanic.close`. A dispatcher sends stored
+//! requests to their services and stores the replies.
+//!
+//! This module has the parts an application needs: [`Uuid`] (validated, so that no name a peer
+//! sends can reach outside the store), [`Store`] (the disk store, written atomically and synced
+//! before a UUID is returned), the three services as functions from request to reply
+//! ([`Store::serve_request`], [`Store::serve_reply`], [`Store::serve_close`]), and
+//! [`Store::dispatch`] for one stored request. The `titanic` example binary runs them as MDP
+//! workers and a dispatcher thread.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::msg::Msg;
+
+/// Reply code: success.
+pub const OK: &str = "200";
+/// Reply code: the reply is not there yet.
+pub const PENDING: &str = "300";
+/// Reply code: no such request (or not a valid UUID).
+pub const UNKNOWN: &str = "400";
+/// Reply code: the request could not be stored or was refused.
+pub const FAILED: &str = "500";
+
+/// A request's identifier: 32 uppercase hex digits, as the guide's titanic makes them.
+///
+/// Parsing accepts only 32 hex digits (any case), so a UUID from a peer can never name a file
+/// outside the store: `../../etc/passwd` is not a UUID.
+///
+/// ```
+/// use zmq_patterns::titanic::Uuid;
+/// let id = Uuid::random();
+/// assert_eq!(id.as_str().len(), 32);
+/// assert_eq!(Uuid::parse(id.as_str().as_bytes()).unwrap(), id);
+/// assert!(Uuid::parse(b"../../x").is_err());
+/// assert!(Uuid::parse(b"0123456789abcdef0123456789ABCDEF").is_ok());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Uuid(String);
+
+impl Uuid {
+    /// A new random UUID.
+    ///
+    /// ```
+    /// assert_ne!(zmq_patterns::titanic::Uuid::random(), zmq_patterns::titanic::Uuid::random());
+    /// ```
+    pub fn random() -> Uuid {
+        let bytes: [u8; 16] = rand::thread_rng().gen();
+        Uuid(crate::frame::hex(&bytes))
+    }
+
+    /// Validates a UUID sent by a peer: exactly 32 hex digits.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::titanic::Uuid::parse(b"").is_err());
+    /// ```
+    pub fn parse(bytes: &[u8]) -> Result<Uuid> {
+        if bytes.len() == 32 && bytes.iter().all(u8::is_ascii_hexdigit) {
+            // ASCII hex digits are valid UTF-8.
+            let s = String::from_utf8_lossy(bytes).to_ascii_uppercase();
+            Ok(Uuid(s))
+        } else {
+            Err(Error::protocol(format!(
+                "not a UUID (32 hex digits): {:.40}",
+                Frame::new(bytes)
+            )))
+        }
+    }
+
+    /// The UUID as text.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::titanic::Uuid::random().as_str().chars().all(|c| c.is_ascii_hexdigit()));
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What `titanic.reply` finds for a UUID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyStatus {
+    /// The reply is stored.
+    Ready(Msg),
+    /// The request is stored, its reply not yet.
+    Pending,
+    /// Neither is there.
+    Unknown,
+}
+
+/// The disk store: one directory, `<UUID>.req` and `<UUID>.rep` files, each a message written
+/// to a temporary file, synced and renamed into place, so a file is either whole or absent.
+///
+/// ```
+/// use zmq_patterns::{titanic::{ReplyStatus, Store}, Msg};
+/// let dir = std::env::temp_dir().join(format!("titanic-doc-{}", std::process::id()));
+/// let store = Store::open(&dir).unwrap();
+/// let id = store.save_request(&Msg::from_iter(["echo", "Hello"])).unwrap();
+/// assert_eq!(store.status(&id).unwrap(), ReplyStatus::Pending);
+/// store.save_reply(&id, &Msg::from_iter(["Hello"])).unwrap();
+/// assert!(matches!(store.status(&id).unwrap(), ReplyStatus::Ready(_)));
+/// store.close(&id).unwrap();
+/// assert_eq!(store.status(&id).unwrap(), ReplyStatus::Unknown);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    max_request_bytes: usize,
+}
+
+/// Largest request the store accepts by default (all frames together).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1 << 20;
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("titanic-open-{}", std::process::id()));
+    /// let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// assert!(dir.is_dir());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        fs::create_dir_all(dir.as_ref())?;
+        Ok(Store {
+            dir: dir.as_ref().to_path_buf(),
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        })
+    }
+
+    /// Sets the largest request accepted, in bytes (default 1 MiB).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-max-{}", std::process::id()));
+    /// let mut store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// store.set_max_request_bytes(4096);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn set_max_request_bytes(&mut self, bytes: usize) {
+        self.max_request_bytes = bytes;
+    }
+
+    /// The store's directory.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-dir-{}", std::process::id()));
+    /// let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// assert_eq!(store.dir(), dir.as_path());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, id: &Uuid, ext: &str) -> PathBuf {
+        // `id` is 32 hex digits by construction: the name cannot leave the directory.
+        self.dir.join(format!("{}.{ext}", id.as_str()))
+    }
+
+    fn write(&self, path: &Path, msg: &Msg) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&encode(msg))?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        if let Ok(d) = fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn read(&self, path: &Path) -> Result<Option<Msg>> {
+        let mut bytes = Vec::new();
+        match fs::File::open(path) {
+            Ok(mut f) => f.read_to_end(&mut bytes)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        decode(&bytes)
+            .map(Some)
+            .ok_or_else(|| Error::protocol(format!("corrupt file {}", path.display())))
+    }
+
+    /// Stores a request (`[service][body...]`) and returns its new UUID; the file is on disk
+    /// when this returns. Refuses an empty or oversized request.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-save-{}", std::process::id()));
+    /// let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// assert!(store.save_request(&zmq_patterns::Msg::new()).is_err());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn save_request(&self, request: &Msg) -> Result<Uuid> {
+        if request.len() < 2 {
+            return Err(Error::protocol("a request needs a service and a body"));
+        }
+        if request.content_size() > self.max_request_bytes {
+            return Err(Error::protocol(format!(
+                "request of {} bytes is over the limit of {}",
+                request.content_size(),
+                self.max_request_bytes
+            )));
+        }
+        let id = Uuid::random();
+        self.write(&self.path(&id, "req"), request)?;
+        Ok(id)
+    }
+
+    /// The stored request `[service][body...]`, if there is one.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-load-{}", std::process::id()));
+    /// # let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// let id = store.save_request(&zmq_patterns::Msg::from_iter(["echo", "x"])).unwrap();
+    /// assert_eq!(store.request(&id).unwrap().unwrap().len(), 2);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn request(&self, id: &Uuid) -> Result<Option<Msg>> {
+        self.read(&self.path(id, "req"))
+    }
+
+    /// Stores the reply to request `id`.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-rep-{}", std::process::id()));
+    /// # let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// let id = store.save_request(&zmq_patterns::Msg::from_iter(["echo", "x"])).unwrap();
+    /// store.save_reply(&id, &zmq_patterns::Msg::from_iter(["x"])).unwrap();
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn save_reply(&self, id: &Uuid, reply: &Msg) -> Result<()> {
+        self.write(&self.path(id, "rep"), reply)
+    }
+
+    /// What `titanic.reply` would answer for `id`.
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{ReplyStatus, Store, Uuid};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-status-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// assert_eq!(store.status(&Uuid::random()).unwrap(), ReplyStatus::Unknown);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn status(&self, id: &Uuid) -> Result<ReplyStatus> {
+        if let Some(reply) = self.read(&self.path(id, "rep"))? {
+            return Ok(ReplyStatus::Ready(reply));
+        }
+        Ok(if self.path(id, "req").exists() {
+            ReplyStatus::Pending
+        } else {
+            ReplyStatus::Unknown
+        })
+    }
+
+    /// Deletes request `id` and its reply (a missing file is not an error).
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{Store, Uuid};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-close-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// store.close(&Uuid::random()).unwrap();
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn close(&self, id: &Uuid) -> Result<()> {
+        for ext in ["req", "rep"] {
+            match fs::remove_file(self.path(id, ext)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored requests that have no reply yet, oldest first: the dispatcher's queue after
+    /// a restart.
+    ///
+    /// ```
+    /// # use zmq_patterns::{titanic::Store, Msg};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-pending-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+    /// assert_eq!(store.pending().unwrap(), vec![id]);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn pending(&self) -> Result<Vec<Uuid>> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".req")) else {
+                continue;
+            };
+            let Ok(id) = Uuid::parse(stem.as_bytes()) else {
+                continue;
+            };
+            if self.path(&id, "rep").exists() {
+                continue;
+            }
+            let modified = entry.metadata().and_then(|m| m.modified()).ok();
+            found.push((modified, id));
+        }
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// `titanic.request`: stores `[service][body...]`, answers `[200][uuid]` (or `[500]`).
+    /// Returns the reply and, on success, the new UUID for the dispatcher.
+    ///
+    /// ```
+    /// # use zmq_patterns::{titanic::Store, Msg};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-sreq-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// let (reply, id) = store.serve_request(Msg::from_iter(["echo", "Hello"]));
+    /// assert!(reply[0] == "200" && id.is_some());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn serve_request(&self, request: Msg) -> (Msg, Option<Uuid>) {
+        match self.save_request(&request) {
+            Ok(id) => (Msg::from_iter([OK, id.as_str()]), Some(id)),
+            Err(e) => {
+                log::warn!("titanic.request refused: {e}");
+                (Msg::from_iter([FAILED]), None)
+            }
+        }
+    }
+
+    /// `titanic.reply`: `[uuid]` answered with `[200][reply...]`, `[300]` or `[400]` (also for
+    /// anything that is not a UUID).
+    ///
+    /// ```
+    /// # use zmq_patterns::{titanic::Store, Msg};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-srep-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// assert!(store.serve_reply(Msg::from_iter(["../../etc/passwd"]))[0] == "400");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn serve_reply(&self, request: Msg) -> Msg {
+        let Some(id) = parse_uuid_request(&request) else {
+            return Msg::from_iter([UNKNOWN]);
+        };
+        match self.status(&id) {
+            Ok(ReplyStatus::Ready(mut reply)) => {
+                reply.push(OK);
+                reply
+            }
+            Ok(ReplyStatus::Pending) => Msg::from_iter([PENDING]),
+            Ok(ReplyStatus::Unknown) => Msg::from_iter([UNKNOWN]),
+            Err(e) => {
+                log::warn!("titanic.reply {id}: {e}");
+                Msg::from_iter([FAILED])
+            }
+        }
+    }
+
+    /// `titanic.close`: `[uuid]` deletes the request and reply, answered with `[200]`
+    /// (`[400]` for anything that is not a UUID).
+    ///
+    /// ```
+    /// # use zmq_patterns::{titanic::{Store, Uuid}, Msg};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-sclose-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// assert!(store.serve_close(Msg::from_iter([Uuid::random().as_str()]))[0] == "200");
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn serve_close(&self, request: Msg) -> Msg {
+        let Some(id) = parse_uuid_request(&request) else {
+            return Msg::from_iter([UNKNOWN]);
+        };
+        match self.close(&id) {
+            Ok(()) => Msg::from_iter([OK]),
+            Err(e) => {
+                log::warn!("titanic.close {id}: {e}");
+                Msg::from_iter([FAILED])
+            }
+        }
+    }
+
+    /// Sends stored request `id` to its service through `client` if `mmi.service` says the
+    /// service has workers, and stores the reply. Returns true once the request is done (its
+    /// reply stored, or the request gone), false to try again later.
+    ///
+    /// ```no_run
+    /// # use zmq_patterns::{mdp, titanic::Store, Msg};
+    /// # let store = Store::open(".titanic").unwrap();
+    /// let ctx = zmq::Context::new();
+    /// let mut client = mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
+    /// for id in store.pending().unwrap() {
+    ///     store.dispatch(&id, &mut client).unwrap();
+    /// }
+    /// ```
+    pub fn dispatch(&self, id: &Uuid, client: &mut crate::mdp::Client) -> Result<bool> {
+        let Some(mut request) = self.request(id)? else {
+            return Ok(true); // closed meanwhile
+        };
+        let Some(service) = request.pop() else {
+            return Ok(true);
+        };
+        let Some(service_name) = service.as_str().map(str::to_owned) else {
+            log::warn!("titanic: request {id} names a service that is not text; dropped");
+            return Ok(true);
+        };
+        let lookup = client.send("mmi.service", Msg::from(service));
+        match lookup {
+            Ok(reply) if reply.first().is_some_and(|f| f == OK) => {}
+            Ok(_) | Err(Error::Timeout) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        match client.send(&service_name, request) {
+            Ok(reply) => {
+                self.save_reply(id, &reply)?;
+                Ok(true)
+            }
+            Err(Error::Timeout) | Err(Error::Protocol(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn parse_uuid_request(request: &Msg) -> Option<Uuid> {
+    let frame = request.first()?;
+    match Uuid::parse(frame.as_bytes()) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            log::warn!("titanic: {e}");
+            None
+        }
+    }
+}
+
+/// A message on disk: for each frame, its length as 4 bytes little-endian, then its bytes.
+fn encode(msg: &Msg) -> Vec<u8> {
+    let mut out = Vec::with_capacity(msg.content_size() + 4 * msg.len());
+    for f in msg {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// The inverse of [`encode`]; `None` for a truncated or corrupt file.
+fn decode(mut bytes: &[u8]) -> Option<Msg> {
+    let mut msg = Msg::new();
+    while !bytes.is_empty() {
+        if bytes.len() < 4 {
+            return None;
+        }
+        let (len, rest) = bytes.split_at(4);
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        if rest.len() < len {
+            return None;
+        }
+        msg.add(Frame::new(&rest[..len]));
+        bytes = &rest[len..];
+    }
+    Some(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_store(tag: &str) -> (Store, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("titanic-test-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        (Store::open(&dir).unwrap(), dir)
+    }
+
+    #[test]
+    fn encode_decode_round_trip_and_reject_corruption() {
+        let m = Msg::from_iter([&b""[..], b"abc", &[0u8; 300][..]]);
+        assert_eq!(decode(&encode(&m)).unwrap(), m);
+        let bytes = encode(&m);
+        assert!(decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(decode(&[1, 0]).is_none());
+        assert!(decode(&[255, 255, 255, 255, 1]).is_none());
+    }
+
+    #[test]
+    fn the_service_cycle_request_pending_reply_close() {
+        let (store, dir) = temp_store("cycle");
+        let (reply, id) = store.serve_request(Msg::from_iter(["echo", "Hello world"]));
+        let id = id.unwrap();
+        assert!(reply[0] == "200" && reply[1] == id.as_str());
+        assert!(
+            dir.join(format!("{id}.req")).is_file(),
+            "on disk before the UUID is returned"
+        );
+        assert!(store.serve_reply(Msg::from_iter([id.as_str()]))[0] == "300");
+        assert_eq!(store.pending().unwrap(), vec![id.clone()]);
+        store
+            .save_reply(&id, &Msg::from_iter(["Hello world"]))
+            .unwrap();
+        let r = store.serve_reply(Msg::from_iter([id.as_str().to_lowercase()]));
+        assert!(r[0] == "200" && r[1] == "Hello world");
+        assert!(store.pending().unwrap().is_empty());
+        assert!(store.serve_close(Msg::from_iter([id.as_str()]))[0] == "200");
+        assert!(store.serve_reply(Msg::from_iter([id.as_str()]))[0] == "400");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hostile_input_touches_nothing_outside_the_store() {
+        let (store, dir) = temp_store("hostile");
+        let outside = dir.with_extension("outside.req");
+        fs::write(&outside, b"keep me").unwrap();
+        let name = outside.file_stem().unwrap().to_str().unwrap().to_string();
+        for bad in [
+            format!("../{name}"),
+            "../../x".to_string(),
+            "/etc/passwd".to_string(),
+            String::new(),
+            "0".repeat(31),
+            "0".repeat(33),
+            "g".repeat(32),
+            "x".repeat(10 << 20),
+        ] {
+            assert!(store.serve_reply(Msg::from_iter([bad.as_str()]))[0] == "400");
+            assert!(store.serve_close(Msg::from_iter([bad.as_str()]))[0] == "400");
+        }
+        assert!(store.serve_close(Msg::new())[0] == "400");
+        assert!(store.serve_reply(Msg::new())[0] == "400");
+        assert_eq!(fs::read(&outside).unwrap(), b"keep me");
+        // oversized or empty requests are refused and leave no file
+        let (r, id) = store.serve_request(Msg::from_iter([vec![b'x'; 2 << 20]]));
+        assert!(r[0] == "500" && id.is_none());
+        let (r, _) = store.serve_request(Msg::from_iter(["echo".as_bytes(), &vec![0u8; 2 << 20]]));
+        assert!(r[0] == "500");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_file(&outside).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_not_a_panic() {
+        let (store, dir) = temp_store("corrupt");
+        let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+        store.save_reply(&id, &Msg::from_iter(["x"])).unwrap();
+        fs::write(dir.join(format!("{id}.rep")), [9, 9, 9]).unwrap();
+        assert!(store.serve_reply(Msg::from_iter([id.as_str()]))[0] == "500");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
