@@ -316,3 +316,158 @@ fn peering2_cloud_envelopes_on_the_wire() {
     assert!(log.contains("empty reply from a peer dropped"), "{log}");
     assert!(log.contains("reply for [006] nobody dropped"), "{log}");
 }
+
+/// Starts `peering3 me peers... extra...` in `dir`.
+fn peering3(dir: &Path, me: &str, peers: &[&str], extra: &[&str]) -> Proc {
+    let mut args = vec![me];
+    args.extend_from_slice(peers);
+    args.extend_from_slice(extra);
+    Proc::start_in(dir, bin!("peering3"), &args)
+}
+
+/// A task id line, `1F3A`.
+fn is_task_id(line: &str) -> bool {
+    line.len() == 4
+        && line
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())
+}
+
+/// Reads a peering3 broker's output until it has printed `n` task ids; panics on anything
+/// else (a lost task in particular).
+fn expect_tasks(broker: &Proc, n: usize) {
+    let deadline = Instant::now() + WAIT;
+    for _ in 0..n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = broker.expect_where(|_| true, "task ids", left);
+        assert!(is_task_id(&line), "{line:?}\n{}", broker.context());
+    }
+}
+
+/// Fast clients and workers; a task is lost after 2 s.
+const FAST: [&str; 10] = [
+    "--pause-ms",
+    "100",
+    "--burst",
+    "6",
+    "--work-ms",
+    "20",
+    "--timeout-ms",
+    "2000",
+    "--heartbeat-ms",
+    "100",
+];
+
+#[test]
+fn peering3_two_brokers_share_tasks_and_lose_none() {
+    let dir = TempDir::new("peering3");
+    // B has workers and clients; A has clients only, so every task of A's goes to B
+    let b_opts = [&FAST[..], &["--clients", "3", "--workers", "3"]].concat();
+    let a_opts = [&FAST[..], &["--clients", "3", "--workers", "0"]].concat();
+    let mut b = peering3(dir.path(), "B", &["A"], &b_opts);
+    b.expect("I: preparing broker at B...", WAIT);
+    b.expect("I: connecting to cloud frontend at 'A'", WAIT);
+    b.expect("I: connecting to state backend at 'A'", WAIT);
+    let mut a = peering3(dir.path(), "A", &["B"], &a_opts);
+    a.expect("I: preparing broker at A...", WAIT);
+    a.expect("I: connecting to cloud frontend at 'B'", WAIT);
+    a.expect("I: connecting to state backend at 'B'", WAIT);
+
+    // Tasks flow on both, A's through the cloud
+    expect_tasks(&a, 20);
+    expect_tasks(&b, 20);
+    // and none is lost: for longer than a client waits, only task ids
+    let window = Duration::from_millis(2500);
+    for broker in [&a, &b] {
+        let lines = broker.lines_for(window);
+        assert!(
+            lines.iter().filter(|l| is_task_id(l)).count() > 10,
+            "{lines:?}"
+        );
+        assert!(lines.iter().all(|l| is_task_id(l)), "{lines:?}");
+    }
+    a.stop_with(libc::SIGINT, WAIT);
+    b.stop_with(libc::SIGINT, WAIT);
+}
+
+#[test]
+fn peering3_state_cloud_and_monitor_on_the_wire() {
+    let dir = TempDir::new("peering3-wire");
+    let ctx = zmq::Context::new();
+    // Peer X: its state publisher and its cloud frontend
+    let x_state = ctx.socket(zmq::PUB).unwrap();
+    x_state.set_linger(0).unwrap();
+    x_state.bind(&dir.ipc("X-state.ipc")).unwrap();
+    let x_front = fake_peer(&ctx);
+    x_front.set_rcvtimeo(50).unwrap();
+    x_front.bind(&dir.ipc("X-cloud.ipc")).unwrap();
+
+    // A has one client and no worker: its tasks can only go to X, once X says it is free
+    let a_opts = [&FAST[..], &["--clients", "1", "--workers", "0"]].concat();
+    let a = peering3(dir.path(), "A", &["X"], &a_opts);
+    a.expect("I: connecting to state backend at 'X'", WAIT);
+
+    // A's state: [A][0], repeated although it does not change
+    let a_state = ctx.socket(zmq::SUB).unwrap();
+    a_state.set_subscribe(b"").unwrap();
+    a_state.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    a_state.connect(&dir.ipc("A-state.ipc")).unwrap();
+    for _ in 0..3 {
+        assert_eq!(recv_parts(&a_state, &a), [&b"A"[..], b"0"]);
+    }
+
+    // X says it has a free worker (among bad state messages A must drop) until a task comes
+    // in: [A][client][""][id]. Before each reply, two that A must drop.
+    let bad: Vec<Vec<&[u8]>> = vec![
+        vec![b"X"],
+        vec![b"X", b"lots"],
+        vec![b"Y", b"5"],
+        vec![b"X", b"1", b"more"],
+    ];
+    let mut ids = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while ids.len() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "no tasks from A\n{}",
+            a.context()
+        );
+        for parts in &bad {
+            x_state.send_multipart(parts.clone(), 0).unwrap();
+        }
+        x_state.send_multipart(["X", "1"], 0).unwrap();
+        let Ok(task) = x_front.recv_multipart(0) else {
+            continue;
+        };
+        assert_eq!(task.len(), 4, "{task:?}");
+        assert_eq!(task[0], b"A");
+        assert_eq!(task[1].len(), 5, "a generated client identity: {task:?}");
+        assert_eq!(task[2], b"");
+        let id = String::from_utf8(task[3].clone()).unwrap();
+        assert!(is_task_id(&id), "{task:?}");
+        if ids.len() == 3 {
+            // The last one we never answer: A's client gives up and says so
+            let line = a.expect("lost task", WAIT);
+            assert_eq!(line, format!("E: CLIENT EXIT - lost task {id}"));
+            break;
+        }
+        x_front.send_multipart([&b"A"[..], b""], 0).unwrap();
+        x_front
+            .send_multipart([&b"A"[..], b"nobody", b"", b"0000"], 0)
+            .unwrap();
+        x_front.send_multipart(task, 0).unwrap();
+        let line = a.expect_where(|_| true, "the task id", WAIT);
+        assert_eq!(line, id, "{}", a.context());
+        ids.push(id);
+    }
+    let mut a = a;
+    a.stop_with(libc::SIGINT, WAIT);
+    let log = a.context();
+    assert!(log.contains("empty reply from a peer dropped"), "{log}");
+    assert!(log.contains("reply for [006] nobody dropped"), "{log}");
+    assert!(
+        log.contains("state message from unknown peer \"Y\""),
+        "{log}"
+    );
+    assert!(log.contains("bad count \"lots\""), "{log}");
+}
