@@ -1,10 +1,14 @@
-//! Chapter 3, "Asynchronous Client/Server": the one-process demo (asyncsrv).
+//! Chapter 3, "Asynchronous Client/Server": the one-process demo (asyncsrv) and the platform of
+//! separate processes (asyncsrv-proxy, asyncsrv-server, asyncsrv-client).
 
 mod common;
 use common::*;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use zmq_patterns::Msg;
 
 /// True for a `%04X-%04X` identity.
 fn is_identity(id: &str) -> bool {
@@ -122,4 +126,318 @@ fn asyncsrv_workers_echo_each_request_to_its_sender_0_to_4_times_and_stop_on_sig
         );
     }
     server.stop_with(libc::SIGINT, WAIT);
+}
+
+/// A running binary whose every stdout line is kept, for checks at the end.
+struct Logged {
+    name: String,
+    proc: Proc,
+    lines: Vec<String>,
+}
+
+impl Logged {
+    fn start(name: &str, path: &str, args: &[&str], with_stdin: bool) -> Logged {
+        let proc = Proc::spawn(path, args, &[], with_stdin, None);
+        Logged {
+            name: name.to_string(),
+            proc,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one satisfies `pred`; panics with context after `timeout`.
+    fn until(&mut self, what: &str, pred: impl Fn(&str) -> bool, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(line) = self.proc.next_line(left) else {
+                panic!(
+                    "{}: no {what} within {timeout:?}\n{}",
+                    self.name,
+                    self.proc.context()
+                );
+            };
+            let done = pred(&line);
+            self.lines.push(line);
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// Reads lines until `n` lines in all satisfy `pred`.
+    fn until_count(&mut self, what: &str, pred: impl Fn(&str) -> bool, n: usize) {
+        while self.lines.iter().filter(|l| pred(l)).count() < n {
+            self.until(what, &pred, WAIT);
+        }
+    }
+
+    /// Reads the rest of the output, until the process ends.
+    fn read_to_end(&mut self) {
+        let rest = self.proc.lines_until_end(WAIT);
+        self.lines.extend(rest);
+    }
+}
+
+/// What a platform client printed, checked line by line.
+#[derive(Debug, Default)]
+struct ClientReport {
+    id: String,
+    /// Sequence number -> the server that answered it.
+    answered: BTreeMap<u64, String>,
+    duplicates: u64,
+    retries: u64,
+    /// sent, answered, retried, duplicates, lost
+    summary: Option<[u64; 5]>,
+}
+
+/// Parses a client's output; panics on a second answer counted as an answer, on a duplicate of
+/// a request not answered yet, and on any unexpected line.
+fn client_report(c: &Logged) -> ClientReport {
+    let mut r = ClientReport::default();
+    let fail =
+        |why: &str, line: &str| -> ! { panic!("{}: {why}: {line:?}\n{:#?}", c.name, c.lines) };
+    for line in &c.lines {
+        let Some((id, rest)) = line.split_once(' ') else {
+            fail("bad line", line)
+        };
+        if !is_identity(id) {
+            fail("no client id", line);
+        }
+        if r.id.is_empty() {
+            r.id = id.to_string();
+        } else if r.id != id {
+            fail("another id", line);
+        }
+        let reply = |text: &str| -> Option<(u64, String)> {
+            let (n, server) = text.split_once(" from ")?;
+            Some((n.parse().ok()?, server.to_string()))
+        };
+        if let Some((n, server)) = rest.strip_prefix("reply #").and_then(reply) {
+            if r.answered.insert(n, server).is_some() {
+                fail("answered twice", line);
+            }
+        } else if let Some((n, _)) = rest.strip_prefix("duplicate reply #").and_then(reply) {
+            if !r.answered.contains_key(&n) {
+                fail("duplicate of a request not answered yet", line);
+            }
+            r.duplicates += 1;
+        } else if rest.starts_with("no reply to #") && rest.ends_with(", retrying") {
+            r.retries += 1;
+        } else if let Some(s) = rest.strip_prefix("summary: ") {
+            let numbers: Vec<u64> = s
+                .split(", ")
+                .zip(["sent ", "answered ", "retried ", "duplicates ", "lost "])
+                .filter_map(|(part, key)| part.strip_prefix(key)?.parse().ok())
+                .collect();
+            match numbers.try_into() {
+                Ok(n) => r.summary = Some(n),
+                Err(_) => fail("bad summary", line),
+            }
+        } else if !rest.starts_with("started, connecting to ") {
+            fail("unexpected line", line);
+        }
+    }
+    r
+}
+
+#[test]
+fn platform_answers_every_request_once_while_servers_die_and_join() {
+    let (fe, be) = (tcp_ep(), tcp_ep());
+    let client_args = |requests: Option<&'static str>| -> Vec<String> {
+        let mut a: Vec<String> = ["--connect", &fe, "--interval-ms", "100"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        a.extend(["--timeout-ms".into(), "600".into()]);
+        if let Some(n) = requests {
+            a.extend(["--requests".into(), n.into()]);
+        }
+        a
+    };
+    let server_args = |name: &str| -> Vec<String> {
+        ["--connect", &be, "--name", name, "--max-delay-ms", "20"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let proxy_args: Vec<String> = ["--frontend", &fe, "--backend", &be, "--max-delay-ms", "20"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Who starts in which order is up to chance: every order must work
+    let mut order = vec!["proxy", "s1", "s2", "c1", "c2", "c3"];
+    order.shuffle(&mut rand::thread_rng());
+    eprintln!("start order: {order:?}");
+    let mut procs: HashMap<&str, Logged> = HashMap::new();
+    for who in &order {
+        let (path, args, stdin) = match *who {
+            "proxy" => (bin!("asyncsrv-proxy"), proxy_args.clone(), true),
+            "s1" | "s2" => (bin!("asyncsrv-server"), server_args(who), false),
+            "c1" | "c2" => (bin!("asyncsrv-client"), client_args(Some("50")), false),
+            _ => (bin!("asyncsrv-client"), client_args(None), false),
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        procs.insert(who, Logged::start(who, path, &args, stdin));
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let mut take = |who: &str| procs.remove(who).unwrap();
+    let (mut proxy, mut s1, mut s2) = (take("proxy"), take("s1"), take("s2"));
+    let mut clients = [take("c1"), take("c2"), take("c3")];
+
+    proxy.until("ready line", |l| l.starts_with("I: proxy ready"), WAIT);
+    for s in [&mut s1, &mut s2] {
+        s.until("ready line", |l| l.starts_with("I: server"), WAIT);
+    }
+    for c in clients.iter_mut() {
+        c.until_count("3 replies", |l| l.contains(" reply #"), 3);
+    }
+    // s1 dies while it serves: the requests it held are asked again
+    s1.until("a request", |l| l.starts_with("s1: request #"), WAIT);
+    s1.proc.signal(libc::SIGKILL);
+    s1.proc.wait(WAIT);
+    proxy.proc.write_stdin("add\n");
+    proxy.until("add", |l| l == "I: added server proxy-1", WAIT);
+
+    // c1 and c2 stop by themselves after 50 answers
+    let mut servers = BTreeSet::new();
+    for c in clients[..2].iter_mut() {
+        c.read_to_end();
+        c.proc.wait_success(WAIT);
+        let r = client_report(c);
+        let want: Vec<u64> = (1..=50).collect();
+        assert_eq!(
+            r.answered.keys().copied().collect::<Vec<_>>(),
+            want,
+            "{}: not every request answered once\n{:#?}",
+            c.name,
+            c.lines
+        );
+        assert_eq!(
+            r.summary,
+            Some([50, 50, r.retries, r.duplicates, 0]),
+            "{}: summary does not match the output\n{:#?}",
+            c.name,
+            c.lines
+        );
+        servers.extend(r.answered.into_values());
+    }
+    // c3 runs until Ctrl-C: by then it has had replies from the added server too
+    let c3 = &mut clients[2];
+    c3.until(
+        "a reply from proxy-1",
+        |l| l.ends_with(" from proxy-1"),
+        WAIT,
+    );
+    c3.proc.signal(libc::SIGINT);
+    c3.read_to_end();
+    c3.proc.wait_success(WAIT);
+    let r = client_report(c3);
+    let [sent, answered, retried, duplicates, lost] = r.summary.unwrap_or_else(|| {
+        panic!("c3: no summary\n{:#?}", c3.lines);
+    });
+    assert_eq!(answered, r.answered.len() as u64, "{:#?}", c3.lines);
+    assert_eq!((retried, duplicates), (r.retries, r.duplicates));
+    assert_eq!(answered + lost, sent, "{:#?}", c3.lines);
+    // Only the requests in flight at Ctrl-C may be unanswered
+    let unanswered: Vec<u64> = (1..=sent).filter(|n| !r.answered.contains_key(n)).collect();
+    assert!(
+        unanswered.iter().all(|&n| n + 3 > sent),
+        "c3: old requests unanswered: {unanswered:?}\n{:#?}",
+        c3.lines
+    );
+    servers.extend(r.answered.into_values());
+
+    assert!(
+        servers.contains("s2") && servers.contains("proxy-1"),
+        "replies came from {servers:?}"
+    );
+    s2.proc.stop_with(libc::SIGINT, WAIT);
+    proxy.proc.write_stdin("quit\n");
+    proxy.until("quit line", |l| l.starts_with("I: quit: "), WAIT);
+    proxy.proc.wait_success(WAIT);
+}
+
+#[test]
+fn platform_loses_no_request_when_the_proxy_restarts() {
+    let (fe, be) = (tcp_ep(), tcp_ep());
+    let proxy_args = ["--frontend", &fe, "--backend", &be];
+    let mut proxy = Proc::start(bin!("asyncsrv-proxy"), &proxy_args);
+    proxy.expect("I: proxy ready", WAIT);
+    let mut server = Proc::start(
+        bin!("asyncsrv-server"),
+        &["--connect", &be, "--name", "s1", "--workers", "2"],
+    );
+    server.expect("I: server s1 ready, 2 worker(s)", WAIT);
+    let mut client = Logged::start(
+        "client",
+        bin!("asyncsrv-client"),
+        &[
+            "--connect",
+            &fe,
+            "--interval-ms",
+            "50",
+            "--timeout-ms",
+            "1000",
+            "--requests",
+            "40",
+        ],
+        false,
+    );
+    client.until_count("5 replies", |l| l.contains(" reply #"), 5);
+    // The proxy dies and comes back on the same endpoints; its stdin is closed (end of input)
+    proxy.kill();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut proxy = Proc::start(bin!("asyncsrv-proxy"), &proxy_args);
+    proxy.expect("I: proxy ready", WAIT);
+    client.read_to_end();
+    client.proc.wait_success(WAIT);
+    let r = client_report(&client);
+    assert_eq!(r.answered.len(), 40, "{:#?}", client.lines);
+    assert_eq!(r.summary.map(|s| (s[0], s[1], s[4])), Some((40, 40, 0)));
+    // Both workers of s1 answered, under their own names
+    let names: BTreeSet<&str> = r.answered.values().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["s1/1", "s1/2"]),
+        "{:#?}",
+        client.lines
+    );
+    assert!(proxy.is_running(), "end of input stopped the proxy");
+    server.stop_with(libc::SIGTERM, WAIT);
+    proxy.stop_with(libc::SIGINT, WAIT);
+}
+
+#[test]
+fn platform_proxy_quits_without_servers_and_server_replies_name_it() {
+    let (fe, be) = (tcp_ep(), tcp_ep());
+    let mut proxy = Proc::start_with_stdin(
+        bin!("asyncsrv-proxy"),
+        &["--frontend", &fe, "--backend", &be],
+    );
+    proxy.expect("I: proxy ready", WAIT);
+    // A request with no server to take it waits in the proxy; the console still answers
+    let ctx = zmq::Context::new();
+    let client = ctx.socket(zmq::DEALER).unwrap();
+    client.set_linger(0).unwrap();
+    client.set_identity(b"C1").unwrap();
+    client.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    client.connect(&fe).unwrap();
+    client.send("request #1", 0).unwrap();
+    proxy.write_stdin("help\n");
+    proxy.expect("W: unknown command 'help' (commands: add, quit)", WAIT);
+    // A server that connects now gets it: [client][request] in, [client][request][name] out
+    let mut server = Proc::start(bin!("asyncsrv-server"), &["--connect", &be, "--name", "S"]);
+    server.expect("S: request #1 from C1", WAIT);
+    let reply = Msg::recv(&client).unwrap();
+    assert_eq!(reply.len(), 2, "{reply:?}");
+    assert!(reply[0] == "request #1" && reply[1] == "S", "{reply:?}");
+    server.stop_with(libc::SIGINT, WAIT);
+    // Once the proxy has seen the server go, the next request waits for another one
+    std::thread::sleep(Duration::from_millis(300));
+    client.send("request #2", 0).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    proxy.write_stdin("quit\n");
+    proxy.expect("I: quit: 1 requests and 1 replies forwarded", WAIT);
+    proxy.wait_success(WAIT);
 }

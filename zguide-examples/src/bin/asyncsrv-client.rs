@@ -1,0 +1,165 @@
+//! Asynchronous client/server platform, the client (guide chapter 3, "Asynchronous
+//! Client/Server", taken to separate processes): the `asyncsrv` client made reliable.
+//!
+//! A DEALER with a random `%04X-%04X` identity connects to `asyncsrv-proxy`'s frontend
+//! (`tcp://127.0.0.1:8085`) and sends `request #N` every `--interval-ms` (1000), N counting up
+//! from 1, without waiting for replies. Each reply, `[request #N][server name]`, is printed as
+//! `<client-id> reply #N from <server>`. A request not answered within `--timeout-ms` (2500) is
+//! sent again with the same N (`<client-id> no reply to #N within T ms, retrying`), for as long
+//! as it takes; a second answer to a request that was answered already is printed as
+//! `<client-id> duplicate reply #N from <server>` and not counted again. With `--requests N` it
+//! stops once N requests are answered; else it runs until Ctrl-C or SIGTERM. Either way it ends
+//! with one line, `<client-id> summary: sent S, answered A, retried R, duplicates D, lost L`
+//! (L: requests sent and never answered), and exit status 0.
+//!
+//! Run beside it: `asyncsrv-proxy` and one or more `asyncsrv-server`s, in any order. The
+//! socket reconnects every 250 ms (backing off to 1 s) and keeps its identity, so replies find
+//! it after a reconnect; requests sent while the connection is down wait in its queue (no
+//! ZMQ_IMMEDIATE: there is only one proxy to send to) and go out when it is back; heartbeats
+//! notice a proxy that vanished without closing the connection. Requests and replies lost on
+//! the way (with a dying server, or on a dead connection) are covered by the retry.
+
+use std::collections::BTreeMap;
+
+use clap::Parser;
+use zmq_patterns::{clock, random_identity, Msg, Poller};
+
+#[derive(Parser)]
+#[command(about = "Asynchronous client/server platform: a DEALER client that retries")]
+struct Args {
+    /// Endpoint of the proxy's frontend.
+    #[arg(long, default_value = "tcp://127.0.0.1:8085")]
+    connect: String,
+    /// Pause between new requests, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: i64,
+    /// How long to wait for a reply before sending the request again, in milliseconds.
+    #[arg(long, default_value_t = 2500)]
+    timeout_ms: i64,
+    /// Stop once this many requests are answered (default: run until Ctrl-C).
+    #[arg(long)]
+    requests: Option<u64>,
+}
+
+/// What the client has done so far: the summary line.
+#[derive(Default)]
+struct Counts {
+    sent: u64,
+    answered: u64,
+    retried: u64,
+    duplicates: u64,
+}
+
+/// The requests sent and not answered yet: sequence number -> when to send it again.
+type Outstanding = BTreeMap<u64, i64>;
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    zguide_examples::run(false, || {
+        let ctx = zmq::Context::new();
+        let client = ctx.socket(zmq::DEALER)?;
+        client.set_linger(0)?;
+        client.set_reconnect_ivl(250)?;
+        client.set_reconnect_ivl_max(1000)?;
+        client.set_heartbeat_ivl(1000)?;
+        client.set_heartbeat_timeout(3000)?;
+        // A printable identity of our own, kept across reconnects
+        let id = random_identity();
+        client.set_identity(id.as_bytes())?;
+        client.connect(&args.connect)?;
+        println!("{id} started, connecting to {}", args.connect);
+
+        let mut counts = Counts::default();
+        let mut outstanding = Outstanding::new();
+        let outcome = run_client(&client, &args, &id, &mut counts, &mut outstanding);
+        println!(
+            "{id} summary: sent {}, answered {}, retried {}, duplicates {}, lost {}",
+            counts.sent,
+            counts.answered,
+            counts.retried,
+            counts.duplicates,
+            outstanding.len()
+        );
+        outcome
+    })
+}
+
+/// Sends `request #n`; if the queue is full (a long outage) the retry sends it later.
+fn send_request(client: &zmq::Socket, n: u64) {
+    if let Err(e) = Msg::from_iter([format!("request #{n}")]).try_send(client) {
+        log::debug!("request #{n} not sent now: {}", e.error);
+    }
+}
+
+fn run_client(
+    client: &zmq::Socket,
+    args: &Args,
+    id: &str,
+    counts: &mut Counts,
+    outstanding: &mut Outstanding,
+) -> anyhow::Result<()> {
+    let mut poller = Poller::new();
+    poller.add(client);
+    let mut next_send = clock::mono_ms();
+    loop {
+        let now = clock::mono_ms();
+        let more_to_send = args.requests.map_or(true, |r| counts.sent < r);
+        if more_to_send && now >= next_send {
+            counts.sent += 1;
+            send_request(client, counts.sent);
+            outstanding.insert(counts.sent, now + args.timeout_ms);
+            next_send = now + args.interval_ms;
+        }
+        // Ask again for every request whose reply is overdue
+        for (n, deadline) in outstanding.iter_mut() {
+            if *deadline <= now {
+                println!(
+                    "{id} no reply to #{n} within {} ms, retrying",
+                    args.timeout_ms
+                );
+                send_request(client, *n);
+                counts.retried += 1;
+                *deadline = now + args.timeout_ms;
+            }
+        }
+        if args.requests.is_some_and(|r| counts.answered >= r) {
+            return Ok(());
+        }
+
+        // Wait for replies until the next thing to do
+        let next_deadline = outstanding.values().min().copied();
+        let wake = match (more_to_send, next_deadline) {
+            (true, Some(d)) => d.min(next_send),
+            (true, None) => next_send,
+            (false, Some(d)) => d,
+            (false, None) => now + args.timeout_ms,
+        };
+        if poller.poll((wake - now).max(0))? == 0 {
+            continue;
+        }
+        while let Some(mut reply) = Msg::try_recv(client)? {
+            // [request #N][server name]
+            let (Some(body), Some(server), None) = (reply.pop_str(), reply.pop_str(), reply.pop())
+            else {
+                log::warn!("malformed reply dropped");
+                continue;
+            };
+            let Some(n) = body
+                .strip_prefix("request #")
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                log::warn!("reply to an unknown request dropped: {body:?}");
+                continue;
+            };
+            if outstanding.remove(&n).is_some() {
+                counts.answered += 1;
+                println!("{id} reply #{n} from {server}");
+            } else if n >= 1 && n <= counts.sent {
+                counts.duplicates += 1;
+                println!("{id} duplicate reply #{n} from {server}");
+            } else {
+                log::warn!("reply to a request never sent dropped: #{n}");
+            }
+        }
+    }
+}
