@@ -638,3 +638,65 @@ fn a_worker_that_died_holding_a_request_is_forgotten() {
         "the dead worker is still registered"
     );
 }
+
+/// Requests for a service that has no workers stay queued for ever, and `max_queued` counts
+/// them over all services: once a peer has queued that many requests for a service nobody
+/// serves, the broker drops every new request, for every service, for ever (clients retry in
+/// vain). Shown with an embedded broker whose limit is 5.
+#[test]
+#[ignore = "zmq-patterns: mdp::Broker's max_queued, filled by requests nobody serves, starves every service (reported to the lead)"]
+fn requests_nobody_serves_do_not_starve_other_services() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let ep = tcp_ep();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (stop2, ep2) = (stop.clone(), ep.clone());
+    let broker = std::thread::spawn(move || -> zmq_patterns::Result<()> {
+        let ctx = zmq::Context::new();
+        let config = mdp::BrokerConfig {
+            heartbeat_ms: 100,
+            max_queued: 5,
+            ..Default::default()
+        };
+        let mut broker = mdp::Broker::new(&ctx, config)?;
+        broker.bind(&ep2)?;
+        while !stop2.load(Ordering::SeqCst) {
+            let mut poller = zmq_patterns::Poller::new();
+            poller.add(broker.socket());
+            if poller.poll(10)? > 0 {
+                let msg = Msg::recv(broker.socket())?;
+                broker.handle(msg)?;
+            }
+            broker.tick()?;
+        }
+        Ok(())
+    });
+    let ctx = zmq::Context::new();
+    let nobody = mdp::AsyncClient::new(&ctx, &ep).unwrap();
+    for _ in 0..5 {
+        nobody.send("nothing", Msg::from_iter(["x"])).unwrap();
+    }
+    // the five are queued once a lookup sent after them (on the same socket) is answered
+    nobody
+        .send("mmi.service", Msg::from_iter(["nothing"]))
+        .unwrap();
+    let answer = nobody
+        .recv()
+        .unwrap()
+        .expect("the broker answers mmi.service");
+    assert!(answer.first().is_some_and(|f| f == "404"), "{answer:?}");
+    let _w = worker(&ep, &["--heartbeat-ms", "100"]);
+    wait_for_service(&ep, "echo");
+    // ten tries of 500 ms, long after any expiry based on the 100 ms heartbeat
+    let mut client = mdp::Client::new(&ctx, &ep).unwrap();
+    client.set_timeout(500);
+    client.set_retries(10);
+    let reply = client.send("echo", Msg::from_iter(["Hello world"]));
+    stop.store(true, Ordering::SeqCst);
+    broker.join().unwrap().unwrap();
+    assert!(
+        reply.is_ok(),
+        "echo starved by requests for a service nobody serves: {:?}",
+        reply.err()
+    );
+}
