@@ -210,6 +210,7 @@ impl ReadyQueue {
     /// ```
     /// assert!(zmq_patterns::heartbeat::ReadyQueue::new(3000).is_empty());
     /// ```
+    /// `i64::MAX` means workers never expire.
     pub fn new(expiry_ms: i64) -> ReadyQueue {
         ReadyQueue {
             expiry_ms,
@@ -228,7 +229,7 @@ impl ReadyQueue {
         self.next_ticket += 1;
         let ticket = self.next_ticket;
         self.live
-            .insert(id.clone(), (ticket, now_ms + self.expiry_ms));
+            .insert(id.clone(), (ticket, now_ms.saturating_add(self.expiry_ms)));
         self.order.push_back((id, ticket));
         // Heartbeats from ready workers leave stale entries behind; drop them now and then.
         if self.order.len() > 2 * self.live.len() + 32 {
@@ -355,6 +356,14 @@ mod tests {
         assert_eq!(delays, vec![100, 200, 350, 350, 350]);
         l.heard();
         assert_eq!(l.reconnect_ms(), 100);
+    }
+
+    #[test]
+    fn an_expiry_of_i64_max_means_never() {
+        let mut q = ReadyQueue::new(i64::MAX);
+        q.ready("W1".into(), 1_000);
+        assert!(q.purge(i64::MAX - 1).is_empty());
+        assert!(q.pop(2_000).is_some_and(|w| w == "W1"));
     }
 
     #[test]
