@@ -41,10 +41,14 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
+        let heartbeat_ms = args.heartbeat_ms.max(1);
+        let liveness = args.liveness.max(1);
         let config = mdp::BrokerConfig {
             verbose: args.verbose,
-            heartbeat_ms: args.heartbeat_ms.max(1),
-            liveness: args.liveness.max(1),
+            heartbeat_ms,
+            liveness,
+            // A worker silent for ten expiry periods while it holds a request is taken for dead.
+            busy_timeout_ms: Some(10 * heartbeat_ms * i64::from(liveness)),
             ..Default::default()
         };
         let mut broker = mdp::Broker::new(&ctx, config)?;

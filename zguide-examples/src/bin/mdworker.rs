@@ -42,11 +42,13 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
-        let mut session = mdp::Worker::new(&ctx, &args.connect, &args.service)?;
-        session.set_verbose(args.verbose);
-        session.set_heartbeat(args.heartbeat_ms);
-        session.set_reconnect(args.reconnect_ms);
-        session.set_liveness(args.liveness);
+        let config = mdp::WorkerConfig {
+            heartbeat_ms: args.heartbeat_ms,
+            reconnect_ms: args.reconnect_ms,
+            liveness: args.liveness,
+            verbose: args.verbose,
+        };
+        let mut session = mdp::Worker::with_config(&ctx, &args.connect, &args.service, config)?;
 
         let mut reply = None;
         loop {

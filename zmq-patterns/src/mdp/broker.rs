@@ -20,9 +20,17 @@ pub struct BrokerConfig {
     /// Most services known at once; requests for a new service beyond this are dropped.
     /// (The guide's broker has no limit: a peer could make it grow without end.)
     pub max_services: usize,
-    /// Most client requests queued at once over all services; more are dropped (clients
-    /// retry).
+    /// Most client requests queued for one service; more are dropped (clients retry). A
+    /// per-service limit, so that a flood for one service cannot starve the others.
     pub max_queued: usize,
+    /// Most requests queued for a service that has no worker at all (a typo, or a peer
+    /// probing names): kept small so that such requests cannot fill memory.
+    pub max_queued_unserved: usize,
+    /// A busy worker that has been silent this long (ms) is dropped: it most likely died while
+    /// holding a request (the guide's broker keeps it for ever, and `mmi.service` goes on
+    /// answering 200). `None` keeps busy workers for ever. A dropped worker that replies after
+    /// all is told to register again.
+    pub busy_timeout_ms: Option<i64>,
     /// Print what the broker does, as the guide's `mdbroker -v`.
     pub verbose: bool,
 }
@@ -34,6 +42,8 @@ impl Default for BrokerConfig {
             liveness: 3,
             max_services: 10_000,
             max_queued: 100_000,
+            max_queued_unserved: 1_000,
+            busy_timeout_ms: Some(10 * 2500 * 3),
             verbose: false,
         }
     }
@@ -48,6 +58,8 @@ struct Worker {
     waiting: Option<u64>,
     /// Its latest entry in the broker's expiry queue.
     expiry_ticket: u64,
+    /// `Some(ticket)` while it holds a request: its latest entry in the busy queue.
+    busy: Option<u64>,
 }
 
 #[derive(Default)]
@@ -99,6 +111,9 @@ struct State {
     workers: HashMap<Frame, Worker>,
     /// Waiting workers in expiry order: (identity, expiry ticket), lazily deleted.
     expiry: VecDeque<(Frame, u64)>,
+    /// Busy workers in order of their last sign of life: (identity, ticket, when), lazily
+    /// deleted.
+    busy: VecDeque<(Frame, u64, i64)>,
     queued: usize,
     next_ticket: u64,
     heartbeat_at: i64,
@@ -123,6 +138,7 @@ impl Broker {
                 services: HashMap::new(),
                 workers: HashMap::new(),
                 expiry: VecDeque::new(),
+                busy: VecDeque::new(),
                 queued: 0,
                 next_ticket: 0,
             },
@@ -314,17 +330,22 @@ impl State {
             body.wrap(sender);
             return self.send(socket, body, "MMI reply to client");
         }
-        if self.queued >= self.config.max_queued {
-            log::warn!(
-                "W: {} requests queued already; dropping one for {service:.64}",
-                self.queued
-            );
-            return Ok(());
-        }
         if !self.require_service(&service) {
             return Ok(());
         }
         if let Some(s) = self.services.get_mut(&service) {
+            let limit = if s.workers == 0 {
+                self.config.max_queued.min(self.config.max_queued_unserved)
+            } else {
+                self.config.max_queued
+            };
+            if s.requests.len() >= limit {
+                log::warn!(
+                    "W: {} requests queued for {service:.64} already; dropping one",
+                    s.requests.len()
+                );
+                return Ok(());
+            }
             s.requests.push_back((sender, body));
             self.queued += 1;
         }
@@ -392,6 +413,7 @@ impl State {
                             expiry: 0,
                             waiting: None,
                             expiry_ticket: 0,
+                            busy: None,
                         },
                     );
                     self.worker_waiting(socket, &sender)
@@ -399,6 +421,8 @@ impl State {
             }
             FromWorker::Reply { client, mut body } => {
                 let Some(worker) = self.workers.get(&sender) else {
+                    // Unknown, or dropped as dead while it was only slow: it registers again.
+                    log::warn!("W: REPLY from unknown worker {}", sender.strhex());
                     return self.send_worker(socket, &sender, ToWorker::Disconnect);
                 };
                 body.push(worker.service.clone());
@@ -420,6 +444,10 @@ impl State {
                         // Its expiry moved: requeue it at the back of the expiry order.
                         w.expiry_ticket = ticket;
                         self.expiry.push_back((sender, ticket));
+                    } else if w.busy.is_some() {
+                        // A busy worker that heartbeats is alive: push its deadline back.
+                        w.busy = Some(ticket);
+                        self.busy.push_back((sender, ticket, now));
                     }
                 }
                 Ok(())
@@ -436,6 +464,7 @@ impl State {
             return Ok(());
         };
         let was_waiting = w.waiting.replace(ticket).is_some();
+        w.busy = None;
         w.expiry = expiry;
         w.expiry_ticket = ticket;
         let service = w.service.clone();
@@ -484,6 +513,13 @@ impl State {
                 return Ok(());
             };
             self.queued -= 1;
+            self.next_ticket += 1;
+            let ticket = self.next_ticket;
+            if let Some(w) = self.workers.get_mut(&worker) {
+                w.busy = Some(ticket);
+            }
+            self.busy
+                .push_back((worker.clone(), ticket, clock::mono_ms()));
             self.send_worker(socket, &worker, ToWorker::Request { client, body })?;
         }
     }
@@ -525,6 +561,27 @@ impl State {
                 }
                 None => {
                     self.expiry.pop_front(); // stale
+                }
+            }
+        }
+        if let Some(timeout) = self.config.busy_timeout_ms {
+            // In order of the last sign of life, so this too stops at the first live entry.
+            while let Some((id, ticket, since)) = self.busy.front() {
+                let live = self
+                    .workers
+                    .get(id)
+                    .is_some_and(|w| w.busy == Some(*ticket));
+                if live && now - since < timeout {
+                    break;
+                }
+                let id = id.clone();
+                self.busy.pop_front();
+                if live {
+                    log::warn!(
+                        "W: worker {} silent for {timeout} ms with a request; dropping it",
+                        id.strhex()
+                    );
+                    self.delete_worker(socket, &id, false)?;
                 }
             }
         }
@@ -766,20 +823,88 @@ mod tests {
     #[test]
     fn limits_bound_what_peers_can_make_the_broker_hold() {
         let mut rig = Rig::new(BrokerConfig {
-            max_services: 3,
+            max_services: 4,
             max_queued: 5,
+            max_queued_unserved: 2,
             ..Default::default()
         });
+        let w = rig.worker("W1", "echo");
         let c = rig.peer("C1");
         for i in 0..10 {
             rig.request(&c, &format!("svc{i}"), "x");
         }
-        assert_eq!(rig.broker.service_count(), 3);
+        assert_eq!(rig.broker.service_count(), 4);
         assert_eq!(rig.broker.queued(), 3);
         for _ in 0..10 {
             rig.request(&c, "svc0", "x");
         }
-        assert_eq!(rig.broker.queued(), 5);
+        // svc0 has no worker: at most max_queued_unserved wait for one
+        assert_eq!(rig.broker.queued(), 4);
+        // a served service may queue up to max_queued, whatever the others hold
+        rig.request(&c, "echo", "busy"); // W1 takes it
+        for _ in 0..10 {
+            rig.request(&c, "echo", "x");
+        }
+        assert_eq!(rig.broker.queued(), 4 + 5);
+        drop(w);
+    }
+
+    #[test]
+    fn a_busy_worker_that_goes_silent_is_dropped() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat_ms: 10,
+            busy_timeout_ms: Some(50),
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "held for ever");
+        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        let start = clock::mono_ms();
+        while rig.broker.worker_count() == 1 && clock::mono_ms() - start < 2000 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            rig.broker.tick().unwrap();
+        }
+        assert_eq!(
+            rig.broker.worker_count(),
+            0,
+            "the silent busy worker is still there"
+        );
+        assert!(clock::mono_ms() - start >= 45);
+        rig.request(&c, "mmi.service", "echo");
+        let (_, reply) = parse_client_reply(Msg::recv(&c).unwrap()).unwrap();
+        assert!(reply[0] == "404");
+        // if it was only slow, its late reply makes the broker tell it to register again
+        rig.send(
+            &w,
+            FromWorker::Reply {
+                client: "C1".into(),
+                body: Msg::from_iter(["late"]),
+            }
+            .into_msg(),
+        );
+        assert_eq!(recv_to_worker(&w), ToWorker::Disconnect);
+    }
+
+    #[test]
+    fn a_busy_worker_that_heartbeats_is_kept() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat_ms: 10,
+            busy_timeout_ms: Some(50),
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "long job");
+        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        let start = clock::mono_ms();
+        while clock::mono_ms() - start < 200 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            FromWorker::Heartbeat.into_msg().send(&w).unwrap();
+            rig.pump();
+            rig.broker.tick().unwrap();
+        }
+        assert_eq!(rig.broker.worker_count(), 1);
     }
 
     #[test]

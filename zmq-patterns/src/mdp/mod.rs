@@ -51,4 +51,4 @@ pub use protocol::{
     client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker, CLIENT,
     MMI_PREFIX, WORKER,
 };
-pub use worker::Worker;
+pub use worker::{Worker, WorkerConfig};

@@ -9,6 +9,30 @@ use crate::mdp::protocol::{FromWorker, ToWorker};
 use crate::msg::Msg;
 use crate::poller::Poller;
 
+/// Settings of a [`Worker`]; `Default` gives the guide's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Heartbeat interval in ms, also how long one poll waits (guide: 2500).
+    pub heartbeat_ms: i64,
+    /// Wait before reconnecting to a silent broker, in ms (guide: 2500).
+    pub reconnect_ms: i64,
+    /// Heartbeat intervals of silence that mean the broker is gone (guide: 3).
+    pub liveness: u32,
+    /// Print what the worker sends and receives (the guide's `-v`).
+    pub verbose: bool,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            heartbeat_ms: 2500,
+            reconnect_ms: 2500,
+            liveness: 3,
+            verbose: false,
+        }
+    }
+}
+
 /// A Majordomo worker for one service.
 ///
 /// [`Worker::recv`] sends the previous reply (if any) and waits for the next request. While it
@@ -53,18 +77,37 @@ impl Worker {
     /// # drop(worker);
     /// ```
     pub fn new(ctx: &zmq::Context, broker: &str, service: &str) -> Result<Worker> {
+        Self::with_config(ctx, broker, service, WorkerConfig::default())
+    }
+
+    /// Like [`Worker::new`] with other settings, in force from the first message (so a
+    /// verbose worker shows its READY too).
+    ///
+    /// ```
+    /// use zmq_patterns::mdp::{Worker, WorkerConfig};
+    /// let ctx = zmq::Context::new();
+    /// let config = WorkerConfig { heartbeat_ms: 1000, ..Default::default() };
+    /// let worker = Worker::with_config(&ctx, "tcp://localhost:5555", "echo", config).unwrap();
+    /// # drop(worker);
+    /// ```
+    pub fn with_config(
+        ctx: &zmq::Context,
+        broker: &str,
+        service: &str,
+        config: WorkerConfig,
+    ) -> Result<Worker> {
         let mut worker = Worker {
             ctx: ctx.clone(),
             broker: broker.to_string(),
             service: service.to_string(),
             socket: ctx.socket(zmq::DEALER)?,
-            heartbeat_ms: 2500,
-            reconnect_ms: 2500,
-            liveness: 3,
-            liveness_left: 3,
+            heartbeat_ms: config.heartbeat_ms.max(1),
+            reconnect_ms: config.reconnect_ms.max(0),
+            liveness: config.liveness.max(1),
+            liveness_left: config.liveness.max(1),
             heartbeat_at: 0,
             reply_to: None,
-            verbose: false,
+            verbose: config.verbose,
         };
         worker.connect()?;
         Ok(worker)
