@@ -88,6 +88,7 @@ impl Frame {
     /// let e = zmq_patterns::Frame::recv_flags(&s, zmq::DONTWAIT).unwrap_err();
     /// assert_eq!(e.zmq(), Some(zmq::Error::EAGAIN));
     /// ```
+    #[inline]
     pub fn recv_flags(socket: &zmq::Socket, flags: i32) -> Result<Frame> {
         let mut msg = zmq::Message::new();
         recv_into(socket, &mut msg, flags)?;
@@ -104,6 +105,7 @@ impl Frame {
     /// let back = Frame::from("x").send(&s, zmq::DONTWAIT).unwrap_err().msg;
     /// assert!(back == "x");
     /// ```
+    #[inline]
     pub fn send(mut self, socket: &zmq::Socket, flags: i32) -> Result<(), SendError<Frame>> {
         match raw::send(socket, &mut self.msg, flags) {
             Ok(()) => Ok(()),
@@ -119,6 +121,7 @@ impl Frame {
     /// ```
     /// assert!(!zmq_patterns::Frame::from("x").more());
     /// ```
+    #[inline]
     pub fn more(&self) -> bool {
         self.msg.get_more()
     }
@@ -128,6 +131,7 @@ impl Frame {
     /// ```
     /// assert_eq!(zmq_patterns::Frame::from("ab").as_bytes(), b"ab");
     /// ```
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.msg
     }
@@ -197,6 +201,7 @@ impl Frame {
 /// [`interrupt`] handling is installed, even if the signal came just before the call or while
 /// messages keep arriving: it takes what is waiting without blocking, and otherwise waits on the
 /// socket and the interrupt pipe together, honouring the socket's `RCVTIMEO`.
+#[inline]
 pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32) -> Result<()> {
     if flags & zmq::DONTWAIT != 0 {
         return Ok(socket.recv(msg, flags)?);

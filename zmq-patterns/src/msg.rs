@@ -1,7 +1,8 @@
 //! [`Msg`]: the frames of one multipart message (CZMQ's `zmsg`).
 
-use std::collections::VecDeque;
 use std::fmt;
+
+use smallvec::SmallVec;
 
 use crate::error::{Error, Result, SendError};
 use crate::frame::Frame;
@@ -25,8 +26,14 @@ use crate::frame::Frame;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Msg {
-    frames: VecDeque<Frame>,
+    /// The frames in **reverse** order (the front frame last), inline up to [`INLINE`] frames:
+    /// `push`/`pop` at the front are a push/pop at the vector's end, and receiving or sending a
+    /// message of a few frames allocates nothing beyond the frames themselves.
+    frames: SmallVec<[Frame; INLINE]>,
 }
+
+/// Frames a [`Msg`] holds without a heap allocation.
+const INLINE: usize = 2;
 
 impl Msg {
     /// An empty message.
@@ -36,7 +43,7 @@ impl Msg {
     /// ```
     pub fn new() -> Msg {
         Msg {
-            frames: VecDeque::new(),
+            frames: SmallVec::new(),
         }
     }
 
@@ -51,6 +58,7 @@ impl Msg {
     /// Msg::from_iter(["a", "b"]).send(&a).unwrap();
     /// assert_eq!(Msg::recv(&b).unwrap().len(), 2);
     /// ```
+    #[inline]
     pub fn recv(socket: &zmq::Socket) -> Result<Msg> {
         Self::recv_flags(socket, 0)
     }
@@ -62,6 +70,7 @@ impl Msg {
     /// let s = ctx.socket(zmq::PULL).unwrap();
     /// assert!(zmq_patterns::Msg::try_recv(&s).unwrap().is_none());
     /// ```
+    #[inline]
     pub fn try_recv(socket: &zmq::Socket) -> Result<Option<Msg>> {
         match Self::recv_flags(socket, zmq::DONTWAIT) {
             Ok(m) => Ok(Some(m)),
@@ -78,18 +87,20 @@ impl Msg {
     /// let e = zmq_patterns::Msg::recv_flags(&s, zmq::DONTWAIT).unwrap_err();
     /// assert_eq!(e.zmq(), Some(zmq::Error::EAGAIN));
     /// ```
+    #[inline]
     pub fn recv_flags(socket: &zmq::Socket, flags: i32) -> Result<Msg> {
-        let mut frames = VecDeque::new();
+        let mut frames = SmallVec::new();
         let first = Frame::recv_flags(socket, flags)?;
         let mut more = first.more();
-        frames.push_back(first);
+        frames.push(first);
         while more {
             // Once the first part is here the rest of the message is too: libzmq delivers
             // messages whole.
             let f = Frame::recv_flags(socket, 0)?;
             more = f.more();
-            frames.push_back(f);
+            frames.push(f);
         }
+        frames.reverse();
         Ok(Msg { frames })
     }
 
@@ -106,6 +117,7 @@ impl Msg {
     /// Msg::from_iter(["k", "v"]).send(&push).unwrap();
     /// assert_eq!(pull.recv_multipart(0).unwrap(), vec![b"k".to_vec(), b"v".to_vec()]);
     /// ```
+    #[inline]
     pub fn send(self, socket: &zmq::Socket) -> Result<(), SendError<Msg>> {
         self.send_flags(socket, 0)
     }
@@ -133,15 +145,16 @@ impl Msg {
     /// let s = ctx.socket(zmq::DEALER).unwrap();
     /// assert!(Msg::from_iter(["x"]).send_flags(&s, zmq::DONTWAIT).is_err());
     /// ```
+    #[inline]
     pub fn send_flags(mut self, socket: &zmq::Socket, flags: i32) -> Result<(), SendError<Msg>> {
-        while let Some(frame) = self.frames.pop_front() {
+        while let Some(frame) = self.frames.pop() {
             let more = if self.frames.is_empty() {
                 0
             } else {
                 zmq::SNDMORE
             };
             if let Err(SendError { error, msg: frame }) = frame.send(socket, flags | more) {
-                self.frames.push_front(frame);
+                self.frames.push(frame);
                 return Err(SendError { error, msg: self });
             }
         }
@@ -153,6 +166,7 @@ impl Msg {
     /// ```
     /// assert_eq!(zmq_patterns::Msg::from_iter(["a", "b"]).len(), 2);
     /// ```
+    #[inline]
     pub fn len(&self) -> usize {
         self.frames.len()
     }
@@ -182,8 +196,9 @@ impl Msg {
     /// m.push("a");
     /// assert!(m[0] == "a");
     /// ```
+    #[inline]
     pub fn push(&mut self, frame: impl Into<Frame>) {
-        self.frames.push_front(frame.into());
+        self.frames.push(frame.into());
     }
 
     /// Puts a text frame at the front (same as [`Msg::push`], for readers of the guide's `zmsg_pushstr`).
@@ -205,7 +220,7 @@ impl Msg {
     /// assert!(m[1] == "b");
     /// ```
     pub fn add(&mut self, frame: impl Into<Frame>) {
-        self.frames.push_back(frame.into());
+        self.frames.insert(0, frame.into());
     }
 
     /// Adds a text frame at the back (same as [`Msg::add`], for readers of `zmsg_addstr`).
@@ -225,8 +240,9 @@ impl Msg {
     /// let mut m = zmq_patterns::Msg::from_iter(["a", "b"]);
     /// assert!(m.pop().unwrap() == "a");
     /// ```
+    #[inline]
     pub fn pop(&mut self) -> Option<Frame> {
-        self.frames.pop_front()
+        self.frames.pop()
     }
 
     /// Takes the last frame.
@@ -236,7 +252,11 @@ impl Msg {
     /// assert!(m.pop_back().unwrap() == "b");
     /// ```
     pub fn pop_back(&mut self) -> Option<Frame> {
-        self.frames.pop_back()
+        if self.frames.is_empty() {
+            None
+        } else {
+            Some(self.frames.remove(0))
+        }
     }
 
     /// Takes the first frame as text (invalid UTF-8 replaced, never a panic).
@@ -255,8 +275,9 @@ impl Msg {
     /// ```
     /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).first().unwrap() == "a");
     /// ```
+    #[inline]
     pub fn first(&self) -> Option<&Frame> {
-        self.frames.front()
+        self.frames.last()
     }
 
     /// The last frame.
@@ -264,8 +285,9 @@ impl Msg {
     /// ```
     /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).last().unwrap() == "b");
     /// ```
+    #[inline]
     pub fn last(&self) -> Option<&Frame> {
-        self.frames.back()
+        self.frames.first()
     }
 
     /// The frame at `index`, if there is one.
@@ -275,7 +297,8 @@ impl Msg {
     /// assert!(m.get(0).is_some() && m.get(1).is_none());
     /// ```
     pub fn get(&self, index: usize) -> Option<&Frame> {
-        self.frames.get(index)
+        let i = self.frames.len().checked_sub(index + 1)?;
+        self.frames.get(i)
     }
 
     /// Iterates over the frames, front to back.
@@ -284,8 +307,8 @@ impl Msg {
     /// let m = zmq_patterns::Msg::from_iter(["a", "bc"]);
     /// assert_eq!(m.iter().map(|f| f.len()).sum::<usize>(), 3);
     /// ```
-    pub fn iter(&self) -> std::collections::vec_deque::Iter<'_, Frame> {
-        self.frames.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        self.frames.iter().rev()
     }
 
     /// Wraps the message in a ROUTER envelope: pushes an empty delimiter, then `address`.
@@ -296,8 +319,8 @@ impl Msg {
     /// assert_eq!(m.to_string(), "----------------------------------------\n[008] client-1\n[000] \n[004] body\n");
     /// ```
     pub fn wrap(&mut self, address: impl Into<Frame>) {
-        self.frames.push_front(Frame::empty());
-        self.frames.push_front(address.into());
+        self.frames.push(Frame::empty());
+        self.frames.push(address.into());
     }
 
     /// Takes the envelope off: pops the address and, if the next frame is empty, the
@@ -309,9 +332,9 @@ impl Msg {
     /// assert_eq!(m.len(), 1);
     /// ```
     pub fn unwrap(&mut self) -> Option<Frame> {
-        let address = self.frames.pop_front()?;
-        if self.frames.front().is_some_and(|f| f.is_empty()) {
-            self.frames.pop_front();
+        let address = self.frames.pop()?;
+        if self.frames.last().is_some_and(|f| f.is_empty()) {
+            self.frames.pop();
         }
         Some(address)
     }
@@ -329,6 +352,9 @@ impl Msg {
     }
 }
 
+/// An iterator over the frames of a [`Msg`], front to back.
+pub type Iter<'a> = std::iter::Rev<std::slice::Iter<'a, Frame>>;
+
 /// Longest frame content a dump shows in full.
 const DUMP_LIMIT: usize = 1024;
 
@@ -337,7 +363,7 @@ impl fmt::Display for Msg {
     /// per frame, each line ending in a newline.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "----------------------------------------")?;
-        for frame in &self.frames {
+        for frame in self.iter() {
             writeln!(f, "{frame:.DUMP_LIMIT$}")?;
         }
         Ok(())
@@ -346,64 +372,70 @@ impl fmt::Display for Msg {
 
 impl fmt::Debug for Msg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.frames.iter()).finish()
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
 impl std::ops::Index<usize> for Msg {
     type Output = Frame;
+    /// Panics if `index` is out of range, as slices do; use [`Msg::get`] on untrusted input.
     fn index(&self, index: usize) -> &Frame {
-        &self.frames[index]
+        match self.get(index) {
+            Some(f) => f,
+            None => panic!("frame {index} of a {}-frame message", self.len()),
+        }
     }
 }
 
 impl<T: Into<Frame>> FromIterator<T> for Msg {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        Msg {
-            frames: iter.into_iter().map(Into::into).collect(),
-        }
+        let mut frames: SmallVec<[Frame; INLINE]> = iter.into_iter().map(Into::into).collect();
+        frames.reverse();
+        Msg { frames }
     }
 }
 
 impl<T: Into<Frame>> Extend<T> for Msg {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
-        self.frames.extend(iter.into_iter().map(Into::into))
+        let mut more: SmallVec<[Frame; INLINE]> = iter.into_iter().map(Into::into).collect();
+        more.reverse();
+        self.frames.insert_many(0, more);
     }
 }
 
 impl From<Frame> for Msg {
     fn from(f: Frame) -> Self {
-        Msg {
-            frames: VecDeque::from([f]),
-        }
+        let mut frames = SmallVec::new();
+        frames.push(f);
+        Msg { frames }
     }
 }
 
 impl From<Vec<Frame>> for Msg {
     fn from(v: Vec<Frame>) -> Self {
-        Msg { frames: v.into() }
+        v.into_iter().collect()
     }
 }
 
 impl From<Msg> for Vec<Frame> {
     fn from(m: Msg) -> Self {
-        m.frames.into()
+        m.into_iter().collect()
     }
 }
 
 impl IntoIterator for Msg {
     type Item = Frame;
-    type IntoIter = std::collections::vec_deque::IntoIter<Frame>;
+    type IntoIter = std::iter::Rev<smallvec::IntoIter<[Frame; INLINE]>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.frames.into_iter()
+        self.frames.into_iter().rev()
     }
 }
 
 impl<'a> IntoIterator for &'a Msg {
     type Item = &'a Frame;
-    type IntoIter = std::collections::vec_deque::Iter<'a, Frame>;
+    type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
-        self.frames.iter()
+        self.iter()
     }
 }
 
@@ -433,6 +465,31 @@ mod tests {
         assert_eq!(m.content_size(), 2);
         let v: Vec<Frame> = m.into();
         assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn order_holds_inline_and_spilled_through_every_operation() {
+        for n in [0usize, 1, 3, 4, 5, 9] {
+            let names: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+            let mut m: Msg = names.iter().map(String::as_str).collect();
+            assert_eq!(m.len(), n);
+            let seen: Vec<String> = m.iter().map(|f| f.to_string_lossy()).collect();
+            assert_eq!(seen, names);
+            for (i, name) in names.iter().enumerate() {
+                assert!(m.get(i).unwrap() == name.as_str() && m[i] == name.as_str());
+            }
+            assert!(m.get(n).is_none());
+            m.extend(["x", "y"]);
+            m.push("front");
+            assert!(m.first().unwrap() == "front" && m.last().unwrap() == "y");
+            assert!(m.pop_back().unwrap() == "y");
+            let v: Vec<Frame> = m.clone().into();
+            assert_eq!(v.len(), n + 2);
+            assert!(v[0] == "front" && v[n + 1] == "x");
+            assert_eq!(Msg::from(v), m);
+            let owned: Vec<String> = m.into_iter().map(|f| f.to_string_lossy()).collect();
+            assert_eq!(owned.first().map(String::as_str), Some("front"));
+        }
     }
 
     #[test]

@@ -17,12 +17,14 @@ const _: () = assert!(
 );
 
 /// The `zmq_msg_t` inside a `zmq::Message`.
+#[inline]
 pub(crate) fn msg_ptr(msg: &mut zmq::Message) -> *mut zmq_sys::zmq_msg_t {
     (msg as *mut zmq::Message).cast()
 }
 
 /// The libzmq socket behind a `zmq::Socket`. `zmq::PollItem` is `#[repr(C)]` with the socket
 /// pointer as its first field (it is passed to `zmq_poll` as a `zmq_pollitem_t`).
+#[inline]
 pub(crate) fn socket_ptr(socket: &zmq::Socket) -> *mut c_void {
     let item = socket.as_poll_item(zmq::PollEvents::empty());
     // SAFETY: PollItem is repr(C) and starts with `socket: *mut c_void`.
@@ -35,6 +37,7 @@ fn last_error() -> zmq::Error {
 
 /// Send `msg` on `socket`. On success libzmq leaves `msg` empty; on failure `msg` is untouched
 /// and still owned by the caller.
+#[inline]
 pub(crate) fn send(
     socket: &zmq::Socket,
     msg: &mut zmq::Message,
