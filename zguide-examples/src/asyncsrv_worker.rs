@@ -1,7 +1,5 @@
 //! The server worker of the asynchronous client/server platform, shared by `asyncsrv-server`
-//! (its workers) and `asyncsrv-proxy` (the workers its `add` command starts). Both binaries
-//! include this file with `#[path = "../asyncsrv_worker.rs"] mod worker;`; it is not part of
-//! the library.
+//! (its workers) and `asyncsrv-proxy` (the workers its `add` command starts).
 
 use rand::Rng;
 use zmq_patterns::{ActorPipe, Msg, Poller};

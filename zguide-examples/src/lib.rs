@@ -2,12 +2,16 @@
 //! exit-status rules of `docs/conventions` (0 at the end and on SIGINT/SIGTERM, 1 with a one-line
 //! `error: ...` for a runtime failure, 2 for a usage error, which clap gives).
 //!
-//! Everything about ZeroMQ itself lives in `zmq-patterns`; this file only keeps the 90-odd
-//! `main` functions identical.
+//! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate only keeps the 90-odd
+//! `main` functions identical, plus the few pieces that several example binaries share
+//! ([`pirate_trouble`], [`asyncsrv_worker`]).
 
 use std::process::ExitCode;
 
 pub use zmq_patterns;
+
+pub mod asyncsrv_worker;
+pub mod pirate_trouble;
 
 /// Runs an example's body: sets up `env_logger` (`RUST_LOG`, default `info`; `verbose` raises it
 /// to `debug`), installs the crate's interrupt handling, then maps the outcome to an exit status.

@@ -1,7 +1,7 @@
 //! Simulated trouble for the Pirate servers and workers of chapter 4 (`lpserver`, `spworker`,
 //! `ppworker`): after a few cycles, now and then a crash or a CPU overload, as the C originals
-//! do with `randof`. Flags make it deterministic for tests. Each binary includes this file
-//! with `#[path = "../pirate_trouble.rs"] mod trouble;`; it is not part of the library.
+//! do with `randof`. Flags make it deterministic for tests. Example plumbing, not a pattern:
+//! it lives here rather than in `zmq-patterns`.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

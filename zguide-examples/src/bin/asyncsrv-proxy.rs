@@ -33,8 +33,7 @@
 //!   client that reconnects (same identity) take over from its old, not yet closed connection,
 //!   so replies follow it.
 
-#[path = "../asyncsrv_worker.rs"]
-mod worker;
+use zguide_examples::asyncsrv_worker as worker;
 
 use std::io::BufRead;
 

@@ -14,8 +14,7 @@
 //! servers at any time. A server that dies takes the requests it held with it: the clients ask
 //! again after their timeout. Ctrl-C stops it (exit status 0).
 
-#[path = "../asyncsrv_worker.rs"]
-mod worker;
+use zguide_examples::asyncsrv_worker as worker;
 
 use clap::Parser;
 use zmq_patterns::{random_identity, Actor, Poller};

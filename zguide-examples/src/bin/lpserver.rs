@@ -13,9 +13,7 @@
 use clap::Parser;
 use zmq_patterns::{clock, Msg};
 
-#[path = "../pirate_trouble.rs"]
-mod trouble;
-use trouble::{Simulator, Trouble, TroubleArgs};
+use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 
 #[derive(Parser)]
 #[command(about = "Lazy Pirate server: REP echo that randomly crashes or overloads")]

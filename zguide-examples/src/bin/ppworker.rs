@@ -23,9 +23,7 @@ use clap::Parser;
 use zmq_patterns::heartbeat::{HeartbeatConfig, Liveness, HEARTBEAT, READY};
 use zmq_patterns::{clock, Frame, Msg, Poller};
 
-#[path = "../pirate_trouble.rs"]
-mod trouble;
-use trouble::{Simulator, Trouble, TroubleArgs};
+use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 
 #[derive(Parser)]
 #[command(about = "Paranoid Pirate worker: DEALER with heartbeats and reconnect back-off")]

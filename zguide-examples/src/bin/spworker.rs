@@ -15,9 +15,7 @@ use clap::Parser;
 use zmq_patterns::heartbeat::READY;
 use zmq_patterns::{clock, Frame, Msg, SocketExt};
 
-#[path = "../pirate_trouble.rs"]
-mod trouble;
-use trouble::{Simulator, Trouble, TroubleArgs};
+use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 
 #[derive(Parser)]
 #[command(about = "Simple Pirate worker: REQ echo worker that randomly crashes or overloads")]
