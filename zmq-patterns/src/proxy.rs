@@ -90,6 +90,9 @@ impl ProxyStats {
 ///
 /// - Messages flow both ways, part by part, without copying (each part is the `zmq::Message`
 ///   libzmq received), and whatever is ready is drained in bursts before the next poll.
+/// - It never blocks: a message the other side cannot take yet (a DEALER backend with no
+///   worker connected) waits in the proxy, which stops reading that side meanwhile and goes on
+///   answering control commands (libzmq's proxy blocks in its send).
 /// - With [`capture`](Proxy::capture), every message is also sent to the capture socket (a
 ///   reference-counted copy for large parts).
 /// - With [`control`](Proxy::control), the proxy obeys `PAUSE`, `RESUME`, `TERMINATE` and
@@ -132,6 +135,42 @@ pub struct Proxy<'a> {
     backend: &'a zmq::Socket,
     capture: Option<&'a zmq::Socket>,
     control: Option<&'a zmq::Socket>,
+}
+
+/// One direction of a proxy: the message object reused for every part (libzmq empties it on
+/// send), and whether it holds a first part the destination could not take yet.
+struct Lane {
+    msg: zmq::Message,
+    held: bool,
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Lane {
+            msg: zmq::Message::new(),
+            held: false,
+        }
+    }
+}
+
+impl Lane {
+    /// What to poll the source of this lane for.
+    fn events_from(&self) -> zmq::PollEvents {
+        if self.held {
+            zmq::PollEvents::empty()
+        } else {
+            zmq::POLLIN
+        }
+    }
+
+    /// What to poll the destination of this lane for.
+    fn events_to(&self) -> zmq::PollEvents {
+        if self.held {
+            zmq::POLLOUT
+        } else {
+            zmq::PollEvents::empty()
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -206,70 +245,88 @@ impl<'a> Proxy<'a> {
             Some(c) => c.get_socket_type()? == zmq::REP,
             None => false,
         };
-        // One message object, reused for every part: libzmq empties it on send.
-        let mut msg = zmq::Message::new();
+        let mut to_backend = Lane::default();
+        let mut to_frontend = Lane::default();
         let mut state = State::Active;
         loop {
+            // Read a side only while nothing from it waits for the other side to take it; wait
+            // for the other side to become writable instead. With nothing held this is a
+            // plain POLLIN poll: no extra poll for POLLOUT on the hot path.
+            if matches!(state, State::Active) {
+                poller.set_events(fe, to_backend.events_from() | to_frontend.events_to());
+                poller.set_events(be, to_frontend.events_from() | to_backend.events_to());
+            } else {
+                poller.set_events(fe, zmq::PollEvents::empty());
+                poller.set_events(be, zmq::PollEvents::empty());
+            }
             poller.poll(-1)?;
             if let (Some(ctl), Some(control)) = (ctl, self.control) {
                 if poller.is_readable(ctl) {
                     state = self.command(control, control_replies_all, &stats, state)?;
-                    match state {
-                        State::Terminated => return Ok(stats),
-                        State::Paused => {
-                            poller.set_events(fe, zmq::PollEvents::empty());
-                            poller.set_events(be, zmq::PollEvents::empty());
-                        }
-                        State::Active => {
-                            poller.set_events(fe, zmq::POLLIN);
-                            poller.set_events(be, zmq::POLLIN);
-                        }
+                    if matches!(state, State::Terminated) {
+                        return Ok(stats);
                     }
                     continue;
                 }
             }
-            if matches!(state, State::Active) {
-                if poller.is_readable(fe) {
-                    let (a, b) = (&mut stats.frontend, &mut stats.backend);
-                    self.forward(self.frontend, self.backend, &mut msg, a, b)?;
-                }
-                if poller.is_readable(be) {
-                    let (a, b) = (&mut stats.backend, &mut stats.frontend);
-                    self.forward(self.backend, self.frontend, &mut msg, a, b)?;
-                }
+            if !matches!(state, State::Active) {
+                continue;
+            }
+            if poller.is_readable(fe) || (to_backend.held && poller.is_writable(be)) {
+                let (a, b) = (&mut stats.frontend, &mut stats.backend);
+                self.forward(self.frontend, self.backend, &mut to_backend, a, b)?;
+            }
+            if poller.is_readable(be) || (to_frontend.held && poller.is_writable(fe)) {
+                let (a, b) = (&mut stats.backend, &mut stats.frontend);
+                self.forward(self.backend, self.frontend, &mut to_frontend, a, b)?;
             }
         }
     }
 
-    /// Moves up to [`BURST`] whole messages that are waiting on `from` to `to`.
+    /// Moves up to [`BURST`] whole messages that are waiting on `from` to `to`. The first part
+    /// of a message is sent without blocking: if `to` cannot take it (a DEALER or PUSH with no
+    /// peer, or at its high-water mark), it is held in the lane until `to` is writable, so the
+    /// proxy never blocks and keeps answering control commands. The other parts follow at
+    /// once: libzmq accepts the rest of a message whose first part it took.
     fn forward(
         &self,
         from: &zmq::Socket,
         to: &zmq::Socket,
-        msg: &mut zmq::Message,
+        lane: &mut Lane,
         from_stats: &mut SocketStats,
         to_stats: &mut SocketStats,
     ) -> Result<()> {
+        let flag = |more: bool| if more { zmq::SNDMORE } else { 0 };
         for _ in 0..BURST {
-            match from.recv(msg, zmq::DONTWAIT) {
-                Ok(()) => {}
-                Err(zmq::Error::EAGAIN) => return Ok(()),
+            if !lane.held {
+                match from.recv(&mut lane.msg, zmq::DONTWAIT) {
+                    Ok(()) => {}
+                    Err(zmq::Error::EAGAIN) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut more = lane.msg.get_more();
+            let mut bytes = lane.msg.len() as u64;
+            let copy = self.capture.map(|_| raw::copy(&mut lane.msg));
+            match raw::send(to, &mut lane.msg, zmq::DONTWAIT | flag(more)) {
+                Ok(()) => lane.held = false,
+                Err(zmq::Error::EAGAIN) => {
+                    lane.held = true;
+                    return Ok(());
+                }
                 Err(e) => return Err(e.into()),
             }
-            let mut bytes = 0u64;
-            loop {
-                let more = msg.get_more();
-                bytes += msg.len() as u64;
-                let flags = if more { zmq::SNDMORE } else { 0 };
+            if let (Some(capture), Some(mut copy)) = (self.capture, copy) {
+                raw::send(capture, &mut copy, flag(more))?;
+            }
+            while more {
+                from.recv(&mut lane.msg, 0)?;
+                more = lane.msg.get_more();
+                bytes += lane.msg.len() as u64;
                 if let Some(capture) = self.capture {
-                    let mut copy = raw::copy(msg);
-                    raw::send(capture, &mut copy, flags)?;
+                    raw::send(capture, &mut raw::copy(&mut lane.msg), flag(more))?;
                 }
-                raw::send(to, msg, flags)?;
-                if !more {
-                    break;
-                }
-                from.recv(msg, 0)?;
+                raw::send(to, &mut lane.msg, flag(more))?;
             }
             from_stats.msg_in += 1;
             from_stats.bytes_in += bytes;
@@ -435,6 +492,29 @@ mod tests {
         assert!(command(&ctl, "FROBNICATE")[0] == "ERROR");
         client.send("still", 0).unwrap();
         assert!(Msg::recv(&worker).unwrap().last().unwrap() == "still");
+        command(&ctl, "TERMINATE");
+        proxy.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn a_backend_without_peers_holds_messages_and_control_still_answers() {
+        let rig = Rig::new("held");
+        let proxy = rig.start(false);
+        let client = rig.socket(zmq::DEALER, "fe");
+        let ctl = rig.socket(zmq::REQ, "ctl");
+        // nobody on the backend: libzmq's proxy would block in its send here
+        for i in 0..3 {
+            client.send(format!("early {i}").as_str(), 0).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let stats = ProxyStats::from_reply(&command(&ctl, "STATISTICS")).unwrap();
+        assert_eq!(stats.backend.msg_out, 0);
+        // a worker arrives: everything held or queued goes to it, in order
+        let worker = rig.socket(zmq::DEALER, "be");
+        for i in 0..3 {
+            let m = Msg::recv(&worker).unwrap();
+            assert!(m.last().unwrap() == format!("early {i}").as_str(), "{m:?}");
+        }
         command(&ctl, "TERMINATE");
         proxy.join().unwrap().unwrap();
     }
