@@ -13,8 +13,10 @@ use zmq_patterns::{Frame, Msg};
 /// How the loops send and receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
-    /// `zmq_patterns::Msg` / `Frame`.
+    /// `zmq_patterns::Msg`: the whole message as one value.
     Msg,
+    /// `zmq_patterns::Frame`: part by part, as a single-part protocol would use the crate.
+    Frame,
     /// Plain `zmq`: `Socket::send(Message)` / `Socket::recv(&mut Message)`, as libzmq's tools.
     Raw,
     /// Plain `zmq`: `send_multipart(Vec<Vec<u8>>)` / `recv_multipart()`.
@@ -51,6 +53,12 @@ pub fn send_one(
             msg.add(Frame::from(zmq::Message::with_size(size)));
             msg.send(socket)?;
         }
+        Mode::Frame => {
+            for _ in 1..frames {
+                Frame::empty().send(socket, zmq::SNDMORE)?;
+            }
+            Frame::from(zmq::Message::with_size(size)).send(socket, 0)?;
+        }
         Mode::Raw => {
             for _ in 1..frames {
                 socket.send(zmq::Message::new(), zmq::SNDMORE)?;
@@ -74,6 +82,12 @@ pub fn recv_one(
 ) -> anyhow::Result<usize> {
     Ok(match mode {
         Mode::Msg => Msg::recv(socket)?.last().map_or(0, |f| f.len()),
+        Mode::Frame => loop {
+            let frame = Frame::recv(socket)?;
+            if !frame.more() {
+                break frame.len();
+            }
+        },
         Mode::Raw => loop {
             socket.recv(scratch, 0)?;
             if !scratch.get_more() {
@@ -110,6 +124,21 @@ pub fn echo_messages(socket: &zmq::Socket, mode: Mode, count: u64) -> anyhow::Re
     for _ in 0..count {
         match mode {
             Mode::Msg => Msg::recv(socket)?.send(socket)?,
+            Mode::Frame => {
+                let mut frames: Vec<Frame> = Vec::with_capacity(2);
+                loop {
+                    let frame = Frame::recv(socket)?;
+                    let more = frame.more();
+                    frames.push(frame);
+                    if !more {
+                        break;
+                    }
+                }
+                let last = frames.len() - 1;
+                for (i, frame) in frames.into_iter().enumerate() {
+                    frame.send(socket, if i < last { zmq::SNDMORE } else { 0 })?;
+                }
+            }
             Mode::Raw => {
                 loop {
                     let mut part = zmq::Message::new();

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks of zmq-patterns against plain zmq (and the crate's proxy against
+# libzmq's zmq_proxy), interleaved A B A B ... in one run on one machine, reported as medians and
+# medians of the per-repetition ratios. Prints the table and writes it, with the machine and the
+# date, into docs/benchmarks.md (between the bench markers; the notes around them are kept).
+#
+#   scripts/bench.sh            # REPS=5, sizes 1 64 1024 65536, about 5 minutes on 2 cores
+#   REPS=3 SIZES="64" scripts/bench.sh
+#
+# Speed lives here, never in timed tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=${REPS:-5}
+SIZES=${SIZES:-"1 64 1024 65536"}
+DOC=${DOC:-docs/benchmarks.md}
+
+cargo build --release -q -p zmq-patterns-perf
+B=$PWD/target/release
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+RESULTS=$WORK/results # lines: key variant rep value
+port=$((20000 + RANDOM % 20000))
+
+thr_count() { case $1 in 1 | 64) echo 1000000 ;; 1024) echo 300000 ;; *) echo 20000 ;; esac; }
+lat_count() { # transport size
+    if [ "$1" = inproc ]; then echo 20000; else case $2 in 65536) echo 2000 ;; *) echo 5000 ;; esac; fi
+}
+value() { sed -n "s/^$1: \([0-9.]*\).*/\1/p" | head -n 1; }
+
+# thr TRANSPORT SIZE MODE FRAMES -> msg/s
+thr() {
+    local count
+    count=$(thr_count "$2")
+    if [ "$1" = inproc ]; then
+        "$B/inproc_thr" "$2" "$count" --mode "$3" --frames "$4" | value "mean throughput"
+    else
+        port=$((port + 1))
+        "$B/local_thr" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" >"$WORK/local" &
+        local pid=$!
+        "$B/remote_thr" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" --frames "$4"
+        wait $pid
+        value "mean throughput" <"$WORK/local"
+    fi
+}
+# lat TRANSPORT SIZE MODE -> us
+lat() {
+    local count
+    count=$(lat_count "$1" "$2")
+    if [ "$1" = inproc ]; then
+        "$B/inproc_lat" "$2" "$count" --mode "$3" | value "average latency"
+    else
+        port=$((port + 1))
+        "$B/local_lat" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" &
+        local pid=$!
+        "$B/remote_lat" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" | value "average latency"
+        wait $pid
+    fi
+}
+# proxy KIND WORKERS -> round trips/s
+proxy() {
+    "$B/proxy_thr" --proxy "$1" --workers "$2" --size 64 --requests 200000 | value "mean throughput"
+}
+record() { echo "$1 $2 $3 $4" >>"$RESULTS"; }
+
+echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
+for rep in $(seq 1 "$REPS"); do
+    for t in tcp inproc; do
+        for s in $SIZES; do
+            record "thr1/$t/$s" A "$rep" "$(thr $t "$s" frame 1)"
+            record "thr1/$t/$s" B "$rep" "$(thr $t "$s" raw 1)"
+            record "thr1msg/$t/$s" A "$rep" "$(thr $t "$s" msg 1)"
+            record "thr1msg/$t/$s" B "$rep" "$(thr $t "$s" raw 1)"
+            record "thr2/$t/$s" A "$rep" "$(thr $t "$s" msg 2)"
+            record "thr2/$t/$s" B "$rep" "$(thr $t "$s" multipart 2)"
+            record "lat/$t/$s" A "$rep" "$(lat $t "$s" frame)"
+            record "lat/$t/$s" B "$rep" "$(lat $t "$s" raw)"
+        done
+    done
+    for w in 1 4; do
+        record "proxy/tcp/$w" A "$rep" "$(proxy crate "$w")"
+        record "proxy/tcp/$w" B "$rep" "$(proxy zmq "$w")"
+        record "proxy-capture/tcp/$w" A "$rep" "$(proxy crate-capture "$w")"
+        record "proxy-capture/tcp/$w" B "$rep" "$(proxy zmq-capture "$w")"
+        record "proxy-steerable/tcp/$w" A "$rep" "$(proxy crate-steerable "$w")"
+        record "proxy-steerable/tcp/$w" B "$rep" "$(proxy zmq-steerable "$w")"
+    done
+    echo "   repetition $rep of $REPS done"
+done
+
+TABLE=$WORK/table
+awk -v reps="$REPS" '
+function median(arr, n,    i, j, t) {
+    for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
+    return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2
+}
+{ v[$1, $2, $3] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++nk] = $1 } }
+END {
+    print "| benchmark | transport | size / workers | zmq-patterns | plain zmq | ratio | target |"
+    print "|---|---|---|---|---|---|---|"
+    for (k = 1; k <= nk; k++) {
+        key = order[k]; split(key, p, "/")
+        n = 0; m = 0
+        for (r = 1; r <= reps; r++) {
+            if (((key, "A", r) in v) && ((key, "B", r) in v) && v[key, "B", r] > 0) {
+                a[++n] = v[key, "A", r]; b[n] = v[key, "B", r]; q[n] = v[key, "A", r] / v[key, "B", r]
+            }
+        }
+        if (n == 0) continue
+        ma = median(a, n); mb = median(b, n); mq = median(q, n)
+        if (p[1] == "thr1") { name = "throughput, 1 frame (msg/s): Frame vs send/recv"; target = ">= 0.97"; ok = mq >= 0.97 }
+        else if (p[1] == "thr1msg") { name = "throughput, 1 frame (msg/s): Msg vs send/recv"; target = "(info)"; ok = -1 }
+        else if (p[1] == "thr2") { name = "throughput, 2 frames (msg/s): Msg vs send_multipart/recv_multipart"; target = ">= 1.00"; ok = mq >= 1.0 }
+        else if (p[1] == "lat") { name = "latency (us, one way): Frame vs send/recv"; target = "<= 1.03"; ok = mq <= 1.03 }
+        else { name = p[1] " (round trips/s, 64 B): Proxy vs zmq_proxy"; target = ">= 0.95"; ok = mq >= 0.95 }
+        unit = (p[1] ~ /^proxy/) ? p[3] " workers" : p[3] " B"
+        fmt = (p[1] == "lat") ? "| %s | %s | %s | %.1f | %.1f | %.3f | %s %s |\n" : "| %s | %s | %s | %.0f | %.0f | %.3f | %s %s |\n"
+        printf fmt, name, p[2], unit, ma, mb, mq, target, (ok == -1 ? "" : ok ? "met" : "**missed**")
+    }
+}' "$RESULTS" >"$TABLE"
+cat "$TABLE"
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+{
+    echo "<!-- bench:start -->"
+    echo "Run of \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): ${cpu:-unknown CPU}, $(nproc) cores,"
+    echo "$(rustc --version), libzmq 4.3.4 (vendored by the \`zmq\` crate),"
+    echo "$REPS repetitions A B A B ..., release build. Ratios are the median of the per-repetition ratios"
+    echo "zmq-patterns / plain zmq (for latency, lower is better)."
+    echo
+    cat "$TABLE"
+    echo "<!-- bench:end -->"
+} >"$WORK/section"
+if [ -f "$DOC" ] && grep -q "<!-- bench:start -->" "$DOC"; then
+    awk -v section="$WORK/section" '
+        /<!-- bench:start -->/ { while ((getline line < section) > 0) print line; skip = 1; next }
+        /<!-- bench:end -->/ { skip = 0; next }
+        !skip { print }' "$DOC" >"$WORK/doc"
+    cp "$WORK/doc" "$DOC"
+else
+    { echo "# Benchmarks"; echo; cat "$WORK/section"; } >"$DOC"
+fi
+echo "written to $DOC"
