@@ -4,13 +4,13 @@
 # medians of the per-repetition ratios. Prints the table and writes it, with the machine and the
 # date, into docs/benchmarks.md (between the bench markers; the notes around them are kept).
 #
-#   scripts/bench.sh            # REPS=5, sizes 1 64 1024 65536, about 5 minutes on 2 cores
+#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 5.5 minutes on 2 cores
 #   REPS=3 SIZES="64" scripts/bench.sh
 #
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPS=${REPS:-5}
+REPS=${REPS:-9}
 SIZES=${SIZES:-"1 64 1024 65536"}
 DOC=${DOC:-docs/benchmarks.md}
 
