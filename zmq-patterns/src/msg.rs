@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use smallvec::SmallVec;
+use std::cell::RefCell;
 
 use crate::error::{Error, Result, SendError};
 use crate::frame::Frame;
@@ -26,14 +26,57 @@ use crate::frame::Frame;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Msg {
-    /// The frames in **reverse** order (the front frame last), inline up to [`INLINE`] frames:
-    /// `push`/`pop` at the front are a push/pop at the vector's end, and receiving or sending a
-    /// message of a few frames allocates nothing beyond the frames themselves.
-    frames: SmallVec<[Frame; INLINE]>,
+    /// The frames in **reverse** order (the front frame last): `push`/`pop` at the front are a
+    /// push/pop at the vector's end. The vector's buffer comes from, and goes back to, a small
+    /// per-thread pool, so that receiving and sending messages allocates nothing in the steady
+    /// state beyond libzmq's own buffers, and a `Msg` is three words to move.
+    frames: Vec<Frame>,
 }
 
-/// Frames a [`Msg`] holds without a heap allocation.
-const INLINE: usize = 2;
+/// Buffers of dropped messages, kept per thread for the next received message.
+mod pool {
+    use super::*;
+
+    /// Most buffers kept per thread, and the largest one kept (in frames).
+    const KEEP: usize = 64;
+    const LARGEST: usize = 64;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Vec<Frame>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty vector, with the capacity of a recycled one if there is one.
+    #[inline]
+    pub(super) fn take() -> Vec<Frame> {
+        POOL.try_with(|p| p.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Drops the frames and keeps the buffer for later.
+    #[inline]
+    pub(super) fn give(mut v: Vec<Frame>) {
+        if v.capacity() == 0 || v.capacity() > LARGEST {
+            return;
+        }
+        v.clear();
+        let _ = POOL.try_with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                if p.len() < KEEP {
+                    p.push(v);
+                }
+            }
+        });
+    }
+}
+
+impl Drop for Msg {
+    #[inline]
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.frames));
+    }
+}
 
 impl Msg {
     /// An empty message.
@@ -42,9 +85,7 @@ impl Msg {
     /// assert!(zmq_patterns::Msg::new().is_empty());
     /// ```
     pub fn new() -> Msg {
-        Msg {
-            frames: SmallVec::new(),
-        }
+        Msg { frames: Vec::new() }
     }
 
     /// Receives every part of the next message from `socket`, blocking.
@@ -89,8 +130,8 @@ impl Msg {
     /// ```
     #[inline]
     pub fn recv_flags(socket: &zmq::Socket, flags: i32) -> Result<Msg> {
-        let mut frames = SmallVec::new();
         let first = Frame::recv_flags(socket, flags)?;
+        let mut frames = pool::take();
         let mut more = first.more();
         frames.push(first);
         while more {
@@ -198,6 +239,7 @@ impl Msg {
     /// ```
     #[inline]
     pub fn push(&mut self, frame: impl Into<Frame>) {
+        self.reserve_one();
         self.frames.push(frame.into());
     }
 
@@ -220,7 +262,16 @@ impl Msg {
     /// assert!(m[1] == "b");
     /// ```
     pub fn add(&mut self, frame: impl Into<Frame>) {
+        self.reserve_one();
         self.frames.insert(0, frame.into());
+    }
+
+    /// Takes a recycled buffer for a message built by hand.
+    #[inline]
+    fn reserve_one(&mut self) {
+        if self.frames.capacity() == 0 {
+            self.frames = pool::take();
+        }
     }
 
     /// Adds a text frame at the back (same as [`Msg::add`], for readers of `zmsg_addstr`).
@@ -389,7 +440,7 @@ impl std::ops::Index<usize> for Msg {
 
 impl<T: Into<Frame>> FromIterator<T> for Msg {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut frames: SmallVec<[Frame; INLINE]> = iter.into_iter().map(Into::into).collect();
+        let mut frames: Vec<Frame> = iter.into_iter().map(Into::into).collect();
         frames.reverse();
         Msg { frames }
     }
@@ -397,15 +448,15 @@ impl<T: Into<Frame>> FromIterator<T> for Msg {
 
 impl<T: Into<Frame>> Extend<T> for Msg {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
-        let mut more: SmallVec<[Frame; INLINE]> = iter.into_iter().map(Into::into).collect();
+        let mut more: Vec<Frame> = iter.into_iter().map(Into::into).collect();
         more.reverse();
-        self.frames.insert_many(0, more);
+        self.frames.splice(0..0, more);
     }
 }
 
 impl From<Frame> for Msg {
     fn from(f: Frame) -> Self {
-        let mut frames = SmallVec::new();
+        let mut frames = pool::take();
         frames.push(f);
         Msg { frames }
     }
@@ -425,9 +476,9 @@ impl From<Msg> for Vec<Frame> {
 
 impl IntoIterator for Msg {
     type Item = Frame;
-    type IntoIter = std::iter::Rev<smallvec::IntoIter<[Frame; INLINE]>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.frames.into_iter().rev()
+    type IntoIter = std::iter::Rev<std::vec::IntoIter<Frame>>;
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(&mut self.frames).into_iter().rev()
     }
 }
 
