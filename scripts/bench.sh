@@ -60,6 +60,10 @@ lat() {
 proxy() {
     "$B/proxy_thr" --proxy "$1" --workers "$2" --size 64 --requests 200000 | value "mean throughput"
 }
+# mdp WORKERS SERVICES -> requests/s
+mdp() {
+    "$B/mdp_thr" --workers "$1" --services "$2" --requests 30000 | value "mean throughput"
+}
 record() { echo "$1 $2 $3 $4" >>"$RESULTS"; }
 
 echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
@@ -83,6 +87,9 @@ for rep in $(seq 1 "$REPS"); do
         record "proxy-capture/tcp/$w" B "$rep" "$(proxy zmq-capture "$w")"
         record "proxy-steerable/tcp/$w" A "$rep" "$(proxy crate-steerable "$w")"
         record "proxy-steerable/tcp/$w" B "$rep" "$(proxy zmq-steerable "$w")"
+        for services in 10 1000; do
+            record "mdp/tcp/$w/$services" A "$rep" "$(mdp "$w" "$services")"
+        done
     done
     echo "   repetition $rep of $REPS done"
 done
@@ -100,6 +107,12 @@ END {
     for (k = 1; k <= nk; k++) {
         key = order[k]; split(key, p, "/")
         n = 0; m = 0
+        if (p[1] == "mdp") {
+            for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
+            if (m == 0) continue
+            printf "| Majordomo (requests/s, 64 B, %s services): mdp::Broker, AsyncClient, Worker | tcp | %s workers | %.0f | – | – | (figures) |\n", p[4], p[3], median(a, m)
+            continue
+        }
         for (r = 1; r <= reps; r++) {
             if (((key, "A", r) in v) && ((key, "B", r) in v) && v[key, "B", r] > 0) {
                 a[++n] = v[key, "A", r]; b[n] = v[key, "B", r]; q[n] = v[key, "A", r] / v[key, "B", r]
