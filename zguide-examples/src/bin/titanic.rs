@@ -1,0 +1,225 @@
+//! Titanic (guide chapter 4, "Disconnected Reliability (Titanic Pattern)"): durable
+//! request-reply on top of Majordomo (spec 9/TSP).
+//!
+//! Connects to the Majordomo broker at `tcp://localhost:5555` as three workers, one thread each:
+//! `titanic.request` stores `[service][body...]` on disk and answers `[200][uuid]`;
+//! `titanic.reply` answers `[200][reply...]`, `[300]` (pending) or `[400]` (unknown) for a
+//! UUID; `titanic.close` deletes a request and its reply (`[200]`). The main thread is the
+//! dispatcher: it asks `mmi.service` whether a stored request's service has workers, sends it
+//! there (timeout 1000 ms, one try) and stores the reply. It hears of each new request from the
+//! request worker at once and tries the requests still pending about once a second. Requests
+//! and replies live in `.titanic/` (`--dir`) as `<UUID>.req` and `<UUID>.rep`; after a restart
+//! the requests that have no reply yet are dispatched again. `-v` prints `I: processing request
+//! <uuid>` for each try. Runs until Ctrl-C or SIGTERM (exit status 0).
+//!
+//! Run beside it: `mdbroker`, `mdworker` (the `echo` service) and `ticlient`.
+//!
+//! The store and the three services are `zmq_patterns::titanic`. Fixes the C original's
+//! weaknesses: a UUID from a client must be 32 hex digits (the C built file names from whatever
+//! it got, so `../../x` reached outside `.titanic`, and an empty request crashed it), a request
+//! with no body or over 1 MiB is refused with `500`, files are written whole (to a temporary
+//! file, synced, then renamed) and on disk before the UUID is returned, the queue is the set
+//! of requests on disk without a reply instead of a `queue` file that only grew, and a request
+//! closed while it was out at its service leaves no reply file behind. As in the C, a request
+//! whose reply was lost on the way is sent again (at-least-once delivery).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context as _};
+use clap::Parser;
+use zmq_patterns::titanic::{Store, Uuid};
+use zmq_patterns::{mdp, Error, Msg, Poller};
+
+#[derive(Parser)]
+#[command(about = "Titanic: stores Majordomo requests on disk and delivers them when it can")]
+struct Args {
+    /// Print each request as the dispatcher tries it.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Endpoint of the Majordomo broker.
+    #[arg(long, default_value = "tcp://localhost:5555")]
+    connect: String,
+    /// Directory of the request and reply files.
+    #[arg(long, default_value = ".titanic")]
+    dir: PathBuf,
+    /// How often the dispatcher tries the pending requests when nothing new arrives, in ms.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
+    interval_ms: i64,
+    /// How long the dispatcher waits for a service's reply, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
+    timeout_ms: i64,
+    /// How many times the dispatcher sends a request before leaving it for the next round.
+    #[arg(long, default_value_t = 1)]
+    retries: u32,
+    /// Heartbeat interval of the three workers, in milliseconds.
+    #[arg(long, default_value_t = 2500)]
+    heartbeat_ms: i64,
+    /// Wait before the workers register again with a silent broker, in milliseconds.
+    #[arg(long, default_value_t = 2500)]
+    reconnect_ms: i64,
+    /// Heartbeat intervals of silence after which the broker counts as gone.
+    #[arg(long, default_value_t = 3)]
+    liveness: u32,
+}
+
+/// The request worker tells the dispatcher about each new request through this pipe.
+const PIPE: &str = "inproc://titanic-dispatcher";
+
+type Service = JoinHandle<zmq_patterns::Result<()>>;
+
+/// Starts a thread that serves `name` as a Majordomo worker: `serve` turns each request into
+/// its reply.
+fn service(
+    ctx: &zmq::Context,
+    args: &Args,
+    name: &str,
+    mut serve: impl FnMut(Msg) -> zmq_patterns::Result<Msg> + Send + 'static,
+) -> anyhow::Result<Service> {
+    let config = mdp::WorkerConfig {
+        heartbeat_ms: args.heartbeat_ms,
+        reconnect_ms: args.reconnect_ms,
+        liveness: args.liveness,
+        verbose: false,
+    };
+    let (ctx, broker, name) = (ctx.clone(), args.connect.clone(), name.to_string());
+    let thread = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            let mut worker = mdp::Worker::with_config(&ctx, &broker, &name, config)?;
+            let mut reply = None;
+            loop {
+                // Send reply if it's not null, and then get next request from broker
+                let request = worker.recv(reply.take())?;
+                reply = Some(serve(request)?);
+            }
+        })?;
+    Ok(thread)
+}
+
+/// Fails if a service thread has stopped: with its error, or Interrupted if it was asked to.
+fn check(services: &mut Vec<Service>) -> anyhow::Result<()> {
+    if let Some(at) = services.iter().position(JoinHandle::is_finished) {
+        let name = services[at].thread().name().unwrap_or("?").to_string();
+        let outcome = services.swap_remove(at).join();
+        return match outcome {
+            Ok(Err(e)) if e.is_shutdown() => Err(e.into()),
+            Ok(Err(e)) => Err(anyhow::Error::from(e).context(format!("{name} worker"))),
+            Ok(Ok(())) => Err(anyhow!("{name} worker stopped")),
+            Err(_) => Err(anyhow!("{name} worker panicked")),
+        };
+    }
+    Ok(())
+}
+
+/// The dispatcher: sends stored requests to their services until interrupted.
+fn dispatch(
+    ctx: &zmq::Context,
+    args: &Args,
+    store: &Store,
+    pipe: &zmq::Socket,
+    mut queue: VecDeque<Uuid>,
+    services: &mut Vec<Service>,
+) -> anyhow::Result<()> {
+    // MDP client session with short timeout
+    let mut client = mdp::Client::new(ctx, &args.connect)?;
+    client.set_timeout(args.timeout_ms);
+    client.set_retries(args.retries);
+
+    loop {
+        // We'll dispatch once per interval, if there's no activity
+        let mut poller = Poller::new();
+        poller.add(pipe);
+        if poller.poll(args.interval_ms)? > 0 {
+            while let Some(msg) = Msg::try_recv(pipe)? {
+                match msg.first().map(|f| Uuid::parse(f.as_bytes())) {
+                    Some(Ok(id)) if !queue.contains(&id) => queue.push_back(id),
+                    Some(Ok(_)) => {}
+                    _ => log::warn!("titanic: a bad message on the dispatcher's pipe: {msg:?}"),
+                }
+            }
+        }
+        check(services)?;
+        // Brute-force dispatcher: try each pending request, keep those not done
+        for _ in 0..queue.len() {
+            let Some(id) = queue.pop_front() else { break };
+            if args.verbose {
+                println!("I: processing request {id}");
+            }
+            match store.dispatch(&id, &mut client) {
+                Ok(true) => {
+                    // A close that came while the request was out leaves the reply that
+                    // dispatch then stored behind, for ever: remove it.
+                    if matches!(store.request(&id), Ok(None)) {
+                        store.close(&id)?;
+                    }
+                }
+                Ok(false) => queue.push_back(id),
+                Err(e) if e.is_shutdown() => return Err(e.into()),
+                // The request file cannot be read back: trying again will not help.
+                Err(Error::Protocol(e)) => log::warn!("titanic: request {id} dropped: {e}"),
+                Err(e) => {
+                    log::warn!("titanic: request {id}: {e}");
+                    queue.push_back(id);
+                }
+            }
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    zguide_examples::run(args.verbose, || {
+        let ctx = zmq::Context::new();
+        let store = Store::open(&args.dir)
+            .with_context(|| format!("cannot open the store in {}", args.dir.display()))?;
+        // The requests left without a reply by an earlier run come first (read before the
+        // request worker starts, so that no request is queued twice).
+        let queue: VecDeque<Uuid> = store.pending()?.into();
+        log::info!(
+            "titanic: {} pending requests in {}",
+            queue.len(),
+            args.dir.display()
+        );
+
+        // UUIDs are small: the pipe never makes the request worker wait
+        let pipe = ctx.socket(zmq::PAIR)?;
+        pipe.set_linger(0)?;
+        pipe.set_rcvhwm(0)?;
+        pipe.bind(PIPE)?;
+        let peer = ctx.socket(zmq::PAIR)?;
+        peer.set_linger(0)?;
+        peer.set_sndhwm(0)?;
+        peer.connect(PIPE)?;
+
+        let requests = store.clone();
+        let replies = store.clone();
+        let closes = store.clone();
+        let mut services = vec![
+            service(&ctx, &args, "titanic.request", move |request| {
+                let (reply, id) = requests.serve_request(request);
+                // Send UUID through to the dispatcher, then back to the client
+                if let Some(id) = id {
+                    Msg::from_iter([id.as_str()]).send(&peer)?;
+                }
+                Ok(reply)
+            })?,
+            service(&ctx, &args, "titanic.reply", move |request| {
+                Ok(replies.serve_reply(request))
+            })?,
+            service(&ctx, &args, "titanic.close", move |request| {
+                Ok(closes.serve_close(request))
+            })?,
+        ];
+
+        let outcome = dispatch(&ctx, &args, &store, &pipe, queue, &mut services);
+        // The workers see the interrupt too; give them a moment to say DISCONNECT.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while services.iter().any(|s| !s.is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        outcome
+    })
+}
