@@ -178,11 +178,10 @@ fn main() -> std::process::ExitCode {
         // The requests left without a reply by an earlier run come first (read before the
         // request worker starts, so that no request is queued twice).
         let queue: VecDeque<Uuid> = store.pending()?.into();
-        log::info!(
-            "titanic: {} pending requests in {}",
-            queue.len(),
-            args.dir.display()
-        );
+        if !queue.is_empty() {
+            let (n, dir) = (queue.len(), args.dir.display());
+            log::info!("titanic: {n} requests pending in {dir}");
+        }
 
         // UUIDs are small: the pipe never makes the request worker wait
         let pipe = ctx.socket(zmq::PAIR)?;
