@@ -5,8 +5,9 @@
 #   scripts/interop.sh PATH-TO-ZGUIDE-CHECKOUT
 #
 # Needs: a zguide checkout (git clone https://github.com/booksbyus/zguide), python3 (pyzmq is installed into a
-# throw-away venv if missing), and for the C peers gcc with libzmq's headers (Debian: libzmq3-dev; C cases are
-# skipped without them). Uses the default ports, so run it alone on the machine.
+# throw-away venv if missing; PYTHON=/path/to/python picks another interpreter), and for the C peers gcc with
+# libzmq's headers (Debian: libzmq3-dev; C cases are skipped without them). Uses the default ports, so run it alone
+# on the machine.
 set -u
 ZGUIDE=${1:-${ZGUIDE:-}}
 if [ -z "$ZGUIDE" ] || [ ! -d "$ZGUIDE/examples/Python" ]; then
@@ -21,7 +22,7 @@ WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
 cd "$WORK" # ipc files and the like land here
 
-PY=python3
+PY=${PYTHON:-python3}
 if ! $PY -c 'import zmq' 2>/dev/null; then
     python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q pyzmq || exit 1
     PY=$WORK/venv/bin/python
@@ -52,6 +53,18 @@ result() {
         echo "FAIL  $name: wanted $want lines matching /$pattern/, got ${got:-0}; log:"
         sed 's/^/      /' "$log" | tail -n 15
         fail=$((fail + 1))
+    fi
+}
+# absent NAME PATTERN LOGFILE: passes if no line of LOGFILE matches PATTERN
+absent() {
+    local name=$1 pattern=$2 log=$3
+    if grep -qE -- "$pattern" "$log" 2>/dev/null; then
+        echo "FAIL  $name: lines matching /$pattern/:"
+        grep -E -- "$pattern" "$log" | sed 's/^/      /' | tail -n 15
+        fail=$((fail + 1))
+    else
+        echo "PASS  $name (no /$pattern/)"
+        pass=$((pass + 1))
     fi
 }
 stop_all() {
@@ -199,6 +212,107 @@ for s in $subs; do timeout 30 tail --pid=$s -f /dev/null; done
 cat "$WORK"/sub* >"$WORK/log"
 result "10 Rust syncsub <- Python syncpub" 10 "^Received 1000000 updates$" "$WORK/log"
 stop_all
+
+echo "== advanced request-reply (chapter 3)"
+# peering1.py publishes only after a whole second without input (the C original's bug, which the Rust one
+# fixes), so the Rust peer talks every 2.5 s to leave it room; and it sends its endpoint where the C sends its name.
+"$BIN/peering1" DC1 DC2 --interval-ms 2500 >"$WORK/log" &
+$PY -u "$PYEX/peering1.py" DC2 DC1 >"$WORK/log2" &
+sleep 8
+stop_all
+result "Rust peering1 DC1 <- Python peering1 DC2 (ipc, same directory)" 2 "^ipc://DC2-state.ipc - [0-9] workers free$" "$WORK/log"
+result "Python peering1 DC2 <- Rust peering1 DC1" 2 "^DC2 Received: \[b'DC1', b'[0-9]'\]$" "$WORK/log2"
+
+echo "== reliable request-reply (chapter 4)"
+# lpclient.py sends for ever: it runs for a few seconds
+"$BIN/lpserver" --reliable --work-ms 100 >"$WORK/srv" &
+timeout 4 $PY "$PYEX/lpclient.py" >"$WORK/log" 2>&1
+result "Python lpclient -> Rust lpserver" 10 "^INFO: Server replied OK \(b'[0-9]+'\)$" "$WORK/log"
+stop_all
+
+"$BIN/ppqueue" >"$WORK/queue" &
+"$BIN/ppworker" --reliable --work-ms 100 >"$WORK/w1" &
+"$BIN/ppworker" --reliable --work-ms 100 >"$WORK/w2" &
+timeout 4 $PY "$PYEX/lpclient.py" >"$WORK/log" 2>&1
+result "Python lpclient -> Rust ppqueue -> Rust ppworkers" 10 "^INFO: Server replied OK \(b'[0-9]+'\)$" "$WORK/log"
+stop_all
+
+$PY -u "$PYEX/ppqueue.py" >"$WORK/queue" &
+"$BIN/ppworker" --reliable --work-ms 100 >"$WORK/w1" &
+"$BIN/ppworker" --reliable --work-ms 100 >"$WORK/w2" &
+sleep 1
+timeout 30 "$BIN/lpclient" --requests 30 >"$WORK/log"
+result "Rust lpclient -> Python ppqueue -> Rust ppworkers" 30 "^I: server replied OK \([0-9]+\)$" "$WORK/log"
+stop_all
+cat "$WORK/queue" "$WORK/w1" "$WORK/w2" >"$WORK/log"
+absent "Python ppqueue and Rust ppworkers keep each other (heartbeats)" "Invalid message|expired|heartbeat failure" "$WORK/log"
+
+if need_c "Rust lpclient -> C lpserver"; then
+    # the C server is reliable for its first three requests
+    "$(c lpserver)" >"$WORK/srv" &
+    timeout 30 "$BIN/lpclient" --requests 3 >"$WORK/log"
+    result "Rust lpclient -> C lpserver" 3 "^I: server replied OK \([0-9]+\)$" "$WORK/log"
+    stop_all
+fi
+
+# the Python Majordomo clients take no arguments: 100,000 requests each
+"$BIN/mdbroker" >"$WORK/srv" &
+"$BIN/mdworker" >"$WORK/w1" &
+timeout 120 $PY "$PYEX/mdclient.py" >"$WORK/log"
+result "Python mdclient -> Rust mdbroker -> Rust mdworker" 1 "^100000 requests/replies processed$" "$WORK/log"
+timeout 120 $PY "$PYEX/mdclient2.py" >"$WORK/log"
+result "Python mdclient2 -> Rust mdbroker -> Rust mdworker" 1 "^100000 requests/replies processed$" "$WORK/log"
+stop_all
+
+$PY "$PYEX/mdbroker.py" >"$WORK/srv" 2>&1 &
+$PY "$PYEX/mdworker.py" >"$WORK/w1" &
+sleep 1
+timeout 60 "$BIN/mdclient" --requests 10000 >"$WORK/log"
+result "Rust mdclient -> Python mdbroker -> Python mdworker" 1 "^10000 requests/replies processed$" "$WORK/log"
+stop_all
+
+$PY "$PYEX/mdbroker.py" >"$WORK/srv" 2>&1 &
+"$BIN/mdworker" >"$WORK/w1" &
+sleep 1
+timeout 60 "$BIN/mdclient2" --requests 10000 >"$WORK/log"
+result "Rust mdclient2 -> Python mdbroker -> Rust mdworker" 1 "^10000 replies received$" "$WORK/log"
+timeout 30 "$BIN/mmiecho" >"$WORK/log"
+result "Rust mmiecho -> Python mdbroker (mmi.service)" 1 "^Lookup echo service: 200$" "$WORK/log"
+stop_all
+
+rm -rf .titanic
+"$BIN/mdbroker" >"$WORK/srv" &
+"$BIN/titanic" >"$WORK/titanic" 2>&1 &
+"$BIN/mdworker" >"$WORK/w1" &
+sleep 1
+timeout 30 $PY "$PYEX/ticlient.py" >"$WORK/log"
+result "Python ticlient -> Rust titanic -> Rust mdbroker -> Rust mdworker" 1 "^I: reply: b'Hello world'$" "$WORK/log"
+ls .titanic >"$WORK/log"
+absent "Python ticlient's close empties the Rust titanic's store" "." "$WORK/log"
+stop_all
+
+rm -rf .titanic
+"$BIN/mdbroker" >"$WORK/srv" &
+"$BIN/titanic" >"$WORK/titanic" 2>&1 &
+sleep 1
+timeout 30 $PY "$PYEX/ticlient.py" >"$WORK/log" &
+client=$!
+sleep 1 # the request is stored; the echo worker comes later
+"$BIN/mdworker" >"$WORK/w1" &
+timeout 30 tail --pid=$client -f /dev/null
+result "Python ticlient waits (Rust titanic, no worker yet)" 1 "^I: no reply yet, trying again...$" "$WORK/log"
+result "Python ticlient gets its reply once a Rust mdworker comes" 1 "^I: reply: b'Hello world'$" "$WORK/log"
+stop_all
+
+rm -rf .titanic
+"$BIN/mdbroker" >"$WORK/srv" &
+"$BIN/mdworker" >"$WORK/w1" &
+$PY -u "$PYEX/titanic.py" >"$WORK/titanic" &
+sleep 1
+timeout 30 "$BIN/ticlient" >"$WORK/log"
+result "Rust ticlient -> Python titanic -> Rust mdbroker -> Rust mdworker" 1 "^Reply: Hello world$" "$WORK/log"
+stop_all
+rm -rf .titanic
 
 echo
 echo "$pass passed, $fail failed, $skip skipped"
