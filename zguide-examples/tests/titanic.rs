@@ -481,17 +481,22 @@ fn ticlient_failure_paths() {
 
 #[test]
 fn titanic_and_ticlient_stop_cleanly_on_signals() {
-    // titanic alone, no broker anywhere
+    // titanic alone, no broker anywhere (it has its signal handlers once it made its store)
     let tmp = TempDir::new("titanic");
-    let mut t = titanic(&tcp_ep(), &tmp.path().join("a"), &[]);
-    std::thread::sleep(Duration::from_millis(300));
-    t.stop_with(libc::SIGINT, WAIT);
-    let mut t = titanic(&tcp_ep(), &tmp.path().join("a"), &[]);
-    std::thread::sleep(Duration::from_millis(300));
-    t.stop_with(libc::SIGTERM, WAIT);
+    for (sig, dir) in [(libc::SIGINT, "a"), (libc::SIGTERM, "b")] {
+        let dir = tmp.path().join(dir);
+        let mut t = titanic(&tcp_ep(), &dir, &[]);
+        let deadline = Instant::now() + WAIT;
+        while !dir.is_dir() {
+            assert!(Instant::now() < deadline, "no store made");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(100)); // the workers start
+        t.stop_with(sig, WAIT);
+    }
 
     // titanic blocked in a dispatch that waits for a broker that is not there
-    let dir = tmp.path().join("b");
+    let dir = tmp.path().join("pending");
     let store = Store::open(&dir).unwrap();
     let id = store
         .save_request(&Msg::from_iter(["echo", "Hello world"]))
