@@ -427,6 +427,11 @@ impl Store {
         match client.send(&service_name, request) {
             Ok(reply) => {
                 self.save_reply(id, &reply)?;
+                // A close that came while the request was out would leave this reply behind
+                // for ever (no request, so never pending, yet answered 200): take it back.
+                if !self.path(id, "req").exists() {
+                    self.close(id)?;
+                }
                 Ok(true)
             }
             Err(Error::Timeout) | Err(Error::Protocol(_)) => Ok(false),

@@ -149,13 +149,7 @@ fn dispatch(
                 println!("I: processing request {id}");
             }
             match store.dispatch(&id, &mut client) {
-                Ok(true) => {
-                    // A close that came while the request was out leaves the reply that
-                    // dispatch then stored behind, for ever: remove it.
-                    if matches!(store.request(&id), Ok(None)) {
-                        store.close(&id)?;
-                    }
-                }
+                Ok(true) => {}
                 Ok(false) => queue.push_back(id),
                 Err(e) if e.is_shutdown() => return Err(e.into()),
                 // The request file cannot be read back: trying again will not help.
