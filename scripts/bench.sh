@@ -4,7 +4,7 @@
 # medians of the per-repetition ratios. Prints the table and writes it, with the machine and the
 # date, into docs/benchmarks.md (between the bench markers; the notes around them are kept).
 #
-#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 5.5 minutes on 2 cores
+#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 7.5 minutes on 2 cores
 #   REPS=3 SIZES="64" scripts/bench.sh
 #
 # Speed lives here, never in timed tests.
