@@ -202,6 +202,32 @@ impl Msg {
         Ok(())
     }
 
+    /// Sends the message out of a ROUTER socket that has `ROUTER_MANDATORY` set, without
+    /// blocking: `Ok(None)` once sent, `Ok(Some(msg))` with the message handed back if its first
+    /// frame names a peer that is not connected (`EHOSTUNREACH`) or cannot take it now
+    /// (`EAGAIN`), so that a broker can try another worker or drop it knowingly; `Err` for
+    /// anything else. (A plain ROUTER drops such messages silently.)
+    ///
+    /// ```
+    /// use zmq_patterns::Msg;
+    /// let ctx = zmq::Context::new();
+    /// let router = ctx.socket(zmq::ROUTER).unwrap();
+    /// router.set_router_mandatory(true).unwrap();
+    /// let mut msg = Msg::from_iter(["job"]);
+    /// msg.wrap("worker-that-left");
+    /// let back = msg.route(&router).unwrap().expect("nobody to route to");
+    /// assert_eq!(back.len(), 3);
+    /// ```
+    pub fn route(self, router: &zmq::Socket) -> Result<Option<Msg>> {
+        match self.try_send(router) {
+            Ok(()) => Ok(None),
+            Err(SendError { error, msg }) => match error.zmq() {
+                Some(zmq::Error::EHOSTUNREACH | zmq::Error::EAGAIN) => Ok(Some(msg)),
+                _ => Err(error),
+            },
+        }
+    }
+
     /// Number of frames.
     ///
     /// ```

@@ -154,17 +154,11 @@ fn worker_task(args: &Args, backend: &str) -> anyhow::Result<()> {
 /// Sends `msg` out of a ROUTER (with `ROUTER_MANDATORY`): a message for a peer that is not
 /// there, or that cannot take it now, is logged and dropped, as a ROUTER does silently.
 fn route(msg: Msg, router: &zmq::Socket, what: &str) -> anyhow::Result<()> {
-    match msg.try_send(router) {
-        Err(SendError { error, msg }) => match error.zmq() {
-            Some(zmq::Error::EHOSTUNREACH | zmq::Error::EAGAIN) => {
-                let to = msg.first().map(|f| f.to_string()).unwrap_or_default();
-                log::warn!("{what} for {to} dropped: {error}");
-                Ok(())
-            }
-            _ => Err(error.into()),
-        },
-        Ok(()) => Ok(()),
+    if let Some(msg) = msg.route(router)? {
+        let to = msg.first().map(|f| f.to_string()).unwrap_or_default();
+        log::warn!("{what} for {to} dropped: peer gone or not reading");
     }
+    Ok(())
 }
 
 /// A ROUTER socket that reports unroutable messages instead of dropping them.

@@ -46,27 +46,18 @@ fn is_enveloped(msg: &Msg) -> bool {
     msg.len() >= 3 && msg[1].is_empty() && !msg[0].is_empty()
 }
 
-/// True for send errors that mean "this worker has gone or is not reading".
-fn worker_unreachable(error: &zmq_patterns::Error) -> bool {
-    matches!(
-        error.zmq(),
-        Some(zmq::Error::EHOSTUNREACH | zmq::Error::EAGAIN)
-    )
-}
-
 /// Sends a client request to the next available worker that is still connected.
 fn route(mut request: Msg, workers: &mut ReadyQueue, backend: &zmq::Socket) -> anyhow::Result<()> {
     while let Some(worker) = workers.pop(clock::mono_ms()) {
         // [worker][client][""][body...]: the DEALER worker gets [client][""][body...]
         request.push(worker);
-        match request.send_flags(backend, zmq::DONTWAIT) {
-            Ok(()) => return Ok(()),
-            Err(SendError { error, msg }) if worker_unreachable(&error) => {
-                log::warn!("worker gone or not reading, skipped: {error}");
-                request = msg;
+        match request.route(backend)? {
+            None => return Ok(()),
+            Some(back) => {
+                log::warn!("worker gone or not reading, skipped");
+                request = back;
                 request.pop();
             }
-            Err(SendError { error, .. }) => return Err(error.into()),
         }
     }
     log::warn!("no worker left for a request, dropped");
@@ -151,7 +142,8 @@ fn main() -> std::process::ExitCode {
                             workers.remove(&worker);
                         }
                         // Its queue is full: it is not reading, and will expire
-                        Err(SendError { error, .. }) if worker_unreachable(&error) => {}
+                        Err(SendError { error, .. }) if error.zmq() == Some(zmq::Error::EAGAIN) => {
+                        }
                         Err(SendError { error, .. }) => return Err(error.into()),
                     }
                 }

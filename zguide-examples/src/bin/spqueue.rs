@@ -19,7 +19,7 @@
 
 use clap::Parser;
 use zmq_patterns::heartbeat::{ReadyQueue, READY};
-use zmq_patterns::{clock, Msg, Poller, SendError};
+use zmq_patterns::{clock, Msg, Poller};
 
 #[derive(Parser)]
 #[command(about = "Simple Pirate queue: load-balancing ROUTER/ROUTER broker")]
@@ -44,17 +44,11 @@ fn is_enveloped(msg: &Msg) -> bool {
 fn route(mut request: Msg, workers: &mut ReadyQueue, backend: &zmq::Socket) -> anyhow::Result<()> {
     while let Some(worker) = workers.pop(clock::mono_ms()) {
         request.wrap(worker);
-        match request.send_flags(backend, zmq::DONTWAIT) {
-            Ok(()) => return Ok(()),
-            Err(SendError { error, msg }) => {
-                if !matches!(
-                    error.zmq(),
-                    Some(zmq::Error::EHOSTUNREACH | zmq::Error::EAGAIN)
-                ) {
-                    return Err(error.into());
-                }
-                log::warn!("worker gone or not reading, skipped: {error}");
-                request = msg;
+        match request.route(backend)? {
+            None => return Ok(()),
+            Some(back) => {
+                log::warn!("worker gone or not reading, skipped");
+                request = back;
                 request.unwrap();
             }
         }
