@@ -40,8 +40,6 @@ pub fn server_worker(
     let mut poller = Poller::new();
     let from_parent = poller.add(&pipe);
     let from_proxy = poller.add(&worker);
-    let mut pause = Poller::new();
-    pause.add(&pipe);
     let mut rng = rand::thread_rng();
     loop {
         poller.poll(-1)?;
@@ -59,8 +57,8 @@ pub fn server_worker(
         };
         if max_delay_ms > 0 {
             // Some work, but stop at once if asked to
-            let delay = rng.gen_range(0..=max_delay_ms) as i64;
-            if pause.poll(delay)? > 0 && pipe.is_term(&Msg::recv(&pipe)?) {
+            let delay = rng.gen_range(0..=max_delay_ms);
+            if pipe.sleep_ms(delay)? {
                 return Ok(());
             }
         }

@@ -95,6 +95,34 @@ impl ActorPipe {
         msg.first().is_some_and(|f| f == TERM)
     }
 
+    /// Sleeps `ms` milliseconds unless the parent asks the actor to stop: returns `Ok(true)` as
+    /// soon as `$TERM` arrives, `Ok(false)` when the time is up. Other messages on the pipe during
+    /// the sleep are dropped. For actors that simulate work or pace themselves.
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let actor = zmq_patterns::Actor::new(&ctx, |pipe| {
+    ///     pipe.ready()?;
+    ///     while !pipe.sleep_ms(60_000)? {} // "work" until told to stop
+    ///     Ok(())
+    /// }).unwrap();
+    /// actor.stop().unwrap(); // returns at once, not after a minute
+    /// ```
+    pub fn sleep_ms(&self, ms: u64) -> Result<bool> {
+        let deadline = crate::clock::mono_ms() + ms.min(i64::MAX as u64 / 2) as i64;
+        let mut poller = crate::Poller::new();
+        poller.add(&self.socket);
+        loop {
+            let left = deadline - crate::clock::mono_ms();
+            if left <= 0 || poller.poll(left)? == 0 {
+                return Ok(false);
+            }
+            if self.is_term(&crate::Msg::recv(&self.socket)?) {
+                return Ok(true);
+            }
+        }
+    }
+
     /// Blocks until the parent asks the actor to stop (any other message is dropped). For an
     /// actor whose work happens elsewhere, after [`ActorPipe::ready`].
     ///

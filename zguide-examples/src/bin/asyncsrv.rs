@@ -142,8 +142,6 @@ fn server_worker(
     let mut poller = Poller::new();
     let from_parent = poller.add(&pipe);
     let from_proxy = poller.add(&worker);
-    let mut pause = Poller::new();
-    pause.add(&pipe);
     let mut rng = rand::thread_rng();
     loop {
         poller.poll(-1)?;
@@ -165,7 +163,7 @@ fn server_worker(
         for _ in 0..replies {
             // Sleep for some fraction of a second, but stop at once if asked to
             let delay = rng.gen_range(0..max_delay_ms.max(1)) + 1;
-            if pause.poll(delay as i64)? > 0 && pipe.is_term(&Msg::recv(&pipe)?) {
+            if pipe.sleep_ms(delay)? {
                 return Ok(());
             }
             Msg::from_iter([&identity, &content]).send(&worker)?;
