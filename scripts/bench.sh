@@ -4,7 +4,7 @@
 # medians of the per-repetition ratios. Prints the table and writes it, with the machine and the
 # date, into docs/benchmarks.md (between the bench markers; the notes around them are kept).
 #
-#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 7.5 minutes on 2 cores
+#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 8.5 minutes on 2 cores
 #   REPS=3 SIZES="64" scripts/bench.sh
 #
 # Speed lives here, never in timed tests.
@@ -15,6 +15,7 @@ SIZES=${SIZES:-"1 64 1024 65536"}
 DOC=${DOC:-docs/benchmarks.md}
 
 cargo build --release -q -p zmq-patterns-perf
+cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy
 B=$PWD/target/release
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -64,6 +65,13 @@ proxy() {
 mdp() {
     "$B/mdp_thr" --workers "$1" --services "$2" --requests 30000 | value "mean throughput"
 }
+# broker NAME WORKERS -> requests/s through the lbbroker or asyncsrv-proxy binary
+broker() {
+    case $1 in
+    lbbroker) "$B/broker_thr" --broker lbbroker --spawn "$B/lbbroker" --workers "$2" --requests 15000 ;;
+    asyncsrv) "$B/broker_thr" --broker asyncsrv --spawn "$B/asyncsrv-proxy" --workers "$2" --requests 100000 ;;
+    esac | value "mean throughput"
+}
 record() { echo "$1 $2 $3 $4" >>"$RESULTS"; }
 
 echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
@@ -90,6 +98,8 @@ for rep in $(seq 1 "$REPS"); do
         for services in 10 1000; do
             record "mdp/tcp/$w/$services" A "$rep" "$(mdp "$w" "$services")"
         done
+        record "lb/tcp/$w" A "$rep" "$(broker lbbroker "$w")"
+        record "async/tcp/$w" A "$rep" "$(broker asyncsrv "$w")"
     done
     echo "   repetition $rep of $REPS done"
 done
@@ -107,10 +117,13 @@ END {
     for (k = 1; k <= nk; k++) {
         key = order[k]; split(key, p, "/")
         n = 0; m = 0
-        if (p[1] == "mdp") {
+        if (p[1] == "mdp" || p[1] == "lb" || p[1] == "async") {
             for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
             if (m == 0) continue
-            printf "| Majordomo (requests/s, 64 B, %s services): mdp::Broker, AsyncClient, Worker | tcp | %s workers | %.0f | – | – | (figures) |\n", p[4], p[3], median(a, m)
+            if (p[1] == "mdp") name = "Majordomo (requests/s, 64 B, " p[4] " services): mdp::Broker, AsyncClient, Worker"
+            else if (p[1] == "lb") name = "lbbroker binary (requests/s, 64 B): DEALER client, REQ echo workers"
+            else name = "asyncsrv-proxy binary (requests/s, 64 B): DEALER client, DEALER echo workers"
+            printf "| %s | tcp | %s workers | %.0f | – | – | (figures) |\n", name, p[3], median(a, m)
             continue
         }
         for (r = 1; r <= reps; r++) {

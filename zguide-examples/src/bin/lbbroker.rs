@@ -113,15 +113,24 @@ fn main() -> std::process::ExitCode {
         // Workers end with the process
         spawn(args.workers, &args.backend, worker_task);
 
-        // Queue of available workers, longest waiting first
+        // Queue of available workers, longest waiting first. Each message costs O(1) whatever
+        // the number of workers (push at the back, pop at the front, as the C original's zlist),
+        // and nothing is allocated per message once the queue and the message buffers have
+        // grown to their working size.
         let mut worker_queue: VecDeque<Frame> = VecDeque::new();
         let mut replies = 0;
 
+        let mut poller = Poller::new();
+        let from_workers = poller.add(&backend);
+        let from_clients = poller.add(&frontend);
         while args.clients == 0 || replies < args.clients {
             // Poll frontend only if we have available workers
-            let mut poller = Poller::new();
-            let from_workers = poller.add(&backend);
-            let from_clients = (!worker_queue.is_empty()).then(|| poller.add(&frontend));
+            let events = if worker_queue.is_empty() {
+                zmq::PollEvents::empty()
+            } else {
+                zmq::POLLIN
+            };
+            poller.set_events(from_clients, events);
             poller.poll(-1)?;
 
             // Handle worker activity on backend: [worker][""][READY] or [worker][""][client][""][reply]
@@ -141,7 +150,7 @@ fn main() -> std::process::ExitCode {
                 }
             }
             // Client request is [client][""][request]: route it to the oldest ready worker
-            if from_clients.is_some_and(|i| poller.is_readable(i)) {
+            if poller.is_readable(from_clients) {
                 let mut msg = Msg::recv(&frontend)?;
                 if let Some(worker_id) = worker_queue.pop_front() {
                     msg.wrap(worker_id);
