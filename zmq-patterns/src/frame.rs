@@ -22,7 +22,7 @@ use crate::raw;
 /// assert!(f == "HELLO");
 /// ```
 pub struct Frame {
-    msg: zmq::Message,
+    pub(crate) msg: zmq::Message,
 }
 
 impl Frame {
