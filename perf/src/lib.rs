@@ -200,6 +200,214 @@ pub fn print_latency(size: usize, count: u64, elapsed: Duration) {
     println!("average latency: {latency:.3} [us]");
 }
 
+/// The `--mode` and `--rounds` arguments every tool takes.
+///
+/// With one mode a tool runs as libzmq's does. With several (`--mode raw,frame,msg`) they take
+/// turns within the one run, in blocks: each of `--rounds` rounds moves `count / rounds`
+/// messages in each mode, in the listed order in even rounds and in reverse in odd ones (A B,
+/// B A, ...), so that both sides of a comparison share the same threads, the same connection
+/// and the same moment, and slow drifts cancel. The first mode is the baseline the others are
+/// compared with.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Modes {
+    /// How messages are sent and received: msg, frame, raw or multipart; several,
+    /// comma-separated, take turns in blocks (the first is the baseline).
+    #[arg(
+        long = "mode",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "raw"
+    )]
+    pub modes: Vec<Mode>,
+    /// With several modes: rounds of one block per mode.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
+}
+
+/// One block of a run: `count` messages (or round trips) in one mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    /// Index of the mode in [`Modes::modes`].
+    pub mode: usize,
+    /// Messages in the block.
+    pub count: u64,
+}
+
+impl Modes {
+    /// The blocks of a run of `count` messages per mode, in order.
+    pub fn blocks(&self, count: u64) -> Vec<Block> {
+        let k = self.modes.len();
+        if k <= 1 {
+            return vec![Block { mode: 0, count }];
+        }
+        let rounds = self.rounds.min(count.max(1));
+        let mut blocks = Vec::new();
+        for round in 0..rounds {
+            // the first rounds take the remainder, so that each mode moves `count` in all
+            let n = count / rounds + u64::from(round < count % rounds);
+            for i in 0..k {
+                let mode = if round % 2 == 0 { i } else { k - 1 - i };
+                blocks.push(Block { mode, count: n });
+            }
+        }
+        blocks
+    }
+}
+
+/// Sends the blocks' messages, each block in its mode.
+pub fn send_blocks(
+    socket: &zmq::Socket,
+    modes: &Modes,
+    blocks: &[Block],
+    frames: usize,
+    size: usize,
+) -> anyhow::Result<()> {
+    for block in blocks {
+        send_messages(socket, modes.modes[block.mode], frames, size, block.count)?;
+    }
+    Ok(())
+}
+
+/// Receives the blocks' messages, each block in its mode, checking their size; returns how long
+/// each block took, from the last message of the block before (for the first block, from its
+/// first message, as libzmq's `local_thr` measures) to its own last message.
+pub fn receive_blocks(
+    socket: &zmq::Socket,
+    modes: &Modes,
+    blocks: &[Block],
+    size: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut scratch = zmq::Message::new();
+    let mut times = Vec::with_capacity(blocks.len());
+    let mut mark = None;
+    for block in blocks {
+        let mode = modes.modes[block.mode];
+        for _ in 0..block.count {
+            let got = recv_one(socket, mode, &mut scratch)?;
+            anyhow::ensure!(got == size, "message of wrong size: {got}");
+            mark.get_or_insert_with(Instant::now);
+        }
+        let now = Instant::now();
+        times.push(now - mark.unwrap_or(now));
+        mark = Some(now);
+    }
+    Ok(times)
+}
+
+/// Echoes the blocks' messages back, each block in its mode (the `local_lat` side).
+pub fn echo_blocks(socket: &zmq::Socket, modes: &Modes, blocks: &[Block]) -> anyhow::Result<()> {
+    for block in blocks {
+        echo_messages(socket, modes.modes[block.mode], block.count)?;
+    }
+    Ok(())
+}
+
+/// Does the blocks' round trips, each block in its mode (the `remote_lat` side); returns how
+/// long each block took.
+pub fn round_trip_blocks(
+    socket: &zmq::Socket,
+    modes: &Modes,
+    blocks: &[Block],
+    frames: usize,
+    size: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    blocks
+        .iter()
+        .map(|b| round_trips(socket, modes.modes[b.mode], frames, size, b.count))
+        .collect()
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Messages per second (higher is better).
+    Throughput,
+    /// One-way latency, half a round trip (lower is better).
+    Latency,
+}
+
+/// Prints a run's figures: libzmq's lines for the first mode; with several modes, a line per
+/// mode, and for each mode after the first its ratio to the first, the median of the
+/// per-round ratios (`ratio frame/raw: 0.991`).
+pub fn print_blocks(
+    measure: Measure,
+    size: usize,
+    modes: &Modes,
+    blocks: &[Block],
+    times: &[Duration],
+) {
+    let name = |i: usize| mode_name(modes.modes[i]);
+    // per mode: total messages and time, and the figure of each of its blocks in order
+    let k = modes.modes.len();
+    let mut total = vec![(0u64, Duration::ZERO); k];
+    let mut figures: Vec<Vec<f64>> = vec![Vec::new(); k];
+    for (b, t) in blocks.iter().zip(times) {
+        total[b.mode].0 += b.count;
+        total[b.mode].1 += *t;
+        figures[b.mode].push(figure(measure, b.count, *t));
+    }
+    for (i, &(count, time)) in total.iter().enumerate() {
+        if i == 0 {
+            match measure {
+                Measure::Throughput => print_throughput(size, count, time),
+                Measure::Latency => print_latency(size, count, time),
+            }
+        }
+        if k > 1 {
+            let value = figure(measure, count, time);
+            match measure {
+                Measure::Throughput => println!("mode {}: {value:.0} [msg/s]", name(i)),
+                Measure::Latency => println!("mode {}: {value:.3} [us]", name(i)),
+            }
+        }
+    }
+    for i in 1..k {
+        let mut ratios: Vec<f64> = figures[i]
+            .iter()
+            .zip(&figures[0])
+            .map(|(a, b)| a / b)
+            .collect();
+        println!(
+            "ratio {}/{}: {:.4} (median of {} rounds)",
+            name(i),
+            name(0),
+            median(&mut ratios),
+            ratios.len()
+        );
+    }
+}
+
+fn figure(measure: Measure, count: u64, time: Duration) -> f64 {
+    let us = time.as_secs_f64() * 1_000_000.0;
+    match measure {
+        Measure::Throughput => count as f64 / us.max(1.0) * 1_000_000.0,
+        Measure::Latency => us / (count.max(1) as f64 * 2.0),
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The name a mode has on the command line.
+pub fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Msg => "msg",
+        Mode::Frame => "frame",
+        Mode::Raw => "raw",
+        Mode::Multipart => "multipart",
+    }
+}
+
 /// The socket options libzmq's perf tools leave at their defaults, plus what keeps a run from
 /// dropping messages: no high-water mark limits the flood.
 pub fn tune(socket: &zmq::Socket) -> anyhow::Result<()> {
@@ -212,6 +420,50 @@ pub fn tune(socket: &zmq::Socket) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn modes(list: &[Mode], rounds: u64) -> Modes {
+        Modes {
+            modes: list.to_vec(),
+            rounds,
+        }
+    }
+
+    #[test]
+    fn blocks_alternate_their_order_and_add_up_to_the_count_per_mode() {
+        let m = modes(&[Mode::Raw, Mode::Frame], 3);
+        let blocks = m.blocks(10);
+        let order: Vec<usize> = blocks.iter().map(|b| b.mode).collect();
+        assert_eq!(order, [0, 1, 1, 0, 0, 1]);
+        for mode in 0..2 {
+            let n: u64 = blocks
+                .iter()
+                .filter(|b| b.mode == mode)
+                .map(|b| b.count)
+                .sum();
+            assert_eq!(n, 10);
+        }
+        assert_eq!(
+            modes(&[Mode::Msg], 5).blocks(7),
+            [Block { mode: 0, count: 7 }]
+        );
+    }
+
+    #[test]
+    fn interleaved_modes_move_every_message() {
+        let ctx = zmq::Context::new();
+        let m = modes(&[Mode::Raw, Mode::Frame, Mode::Msg, Mode::Multipart], 2);
+        let blocks = m.blocks(50);
+        let (pull, push) = pair(&ctx, (zmq::PULL, zmq::PUSH), "inproc://perf-blocks");
+        send_blocks(&push, &m, &blocks, 2, 64).unwrap();
+        let times = receive_blocks(&pull, &m, &blocks, 64).unwrap();
+        assert_eq!(times.len(), blocks.len());
+        let (rep, req) = pair(&ctx, (zmq::REP, zmq::REQ), "inproc://perf-blocks-lat");
+        let (m2, blocks2) = (m.clone(), blocks.clone());
+        let t = std::thread::spawn(move || echo_blocks(&rep, &m2, &blocks2).unwrap());
+        let times = round_trip_blocks(&req, &m, &blocks, 1, 16).unwrap();
+        t.join().unwrap();
+        assert_eq!(times.len(), blocks.len());
+    }
 
     fn pair(
         ctx: &zmq::Context,

@@ -1,21 +1,22 @@
 //! libzmq's `inproc_lat`, in Rust: an echo thread and a measuring REQ in one process over
-//! `inproc://`, printing the average one-way latency.
+//! `inproc://`, printing the average one-way latency. With several modes
+//! (`--mode raw,frame`) they take turns in blocks within the run and the ratios to the first
+//! are printed too.
 //!
-//! `inproc_lat 64 100000 --mode msg`
+//! `inproc_lat 64 100000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{echo_messages, print_latency, round_trips, tune, Mode};
+use zmq_patterns_perf::{echo_blocks, print_blocks, round_trip_blocks, tune, Measure, Modes};
 
 #[derive(Parser)]
 #[command(about = "Latency test over inproc (libzmq's inproc_lat)")]
 struct Args {
     /// Size of the payload of each message, in bytes.
     message_size: usize,
-    /// Number of round trips.
+    /// Number of round trips (per mode).
     roundtrip_count: u64,
-    /// Send/receive through zmq-patterns (msg) or plain zmq (raw, multipart).
-    #[arg(long, value_enum, default_value = "raw")]
-    mode: Mode,
+    #[command(flatten)]
+    modes: Modes,
     /// Parts per message (2: an empty delimiter and the payload).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     frames: u8,
@@ -27,14 +28,16 @@ fn main() -> anyhow::Result<()> {
     let rep = ctx.socket(zmq::REP)?;
     tune(&rep)?;
     rep.bind("inproc://lat_test")?;
-    let (mode, count) = (args.mode, args.roundtrip_count);
-    let echo = std::thread::spawn(move || echo_messages(&rep, mode, count));
+    let blocks = args.modes.blocks(args.roundtrip_count);
+    let (modes, echo_blocks_) = (args.modes.clone(), blocks.clone());
+    let echo = std::thread::spawn(move || echo_blocks(&rep, &modes, &echo_blocks_));
     let req = ctx.socket(zmq::REQ)?;
     tune(&req)?;
     req.connect("inproc://lat_test")?;
-    let elapsed = round_trips(&req, mode, args.frames.into(), args.message_size, count)?;
+    let size = args.message_size;
+    let times = round_trip_blocks(&req, &args.modes, &blocks, args.frames.into(), size)?;
     echo.join()
         .map_err(|_| anyhow::anyhow!("echo thread panicked"))??;
-    print_latency(args.message_size, count, elapsed);
+    print_blocks(Measure::Latency, size, &args.modes, &blocks, &times);
     Ok(())
 }

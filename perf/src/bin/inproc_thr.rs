@@ -1,21 +1,21 @@
 //! libzmq's `inproc_thr`, in Rust: a sender thread and a receiver in one process over
-//! `inproc://`, printing the throughput.
+//! `inproc://`, printing the throughput. With several modes (`--mode raw,frame`) they take
+//! turns in blocks within the run and the ratios to the first are printed too.
 //!
-//! `inproc_thr 64 1000000 --mode msg`
+//! `inproc_thr 64 1000000 --mode raw,frame,msg`
 
 use clap::Parser;
-use zmq_patterns_perf::{print_throughput, receive_messages, send_messages, tune, Mode};
+use zmq_patterns_perf::{print_blocks, receive_blocks, send_blocks, tune, Measure, Modes};
 
 #[derive(Parser)]
 #[command(about = "Throughput test over inproc (libzmq's inproc_thr)")]
 struct Args {
     /// Size of the payload of each message, in bytes.
     message_size: usize,
-    /// Number of messages.
+    /// Number of messages (per mode).
     message_count: u64,
-    /// Send/receive through zmq-patterns (msg) or plain zmq (raw, multipart).
-    #[arg(long, value_enum, default_value = "raw")]
-    mode: Mode,
+    #[command(flatten)]
+    modes: Modes,
     /// Parts per message (2: an empty delimiter and the payload).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     frames: u8,
@@ -27,23 +27,20 @@ fn main() -> anyhow::Result<()> {
     let socket = ctx.socket(zmq::PULL)?;
     tune(&socket)?;
     socket.bind("inproc://thr_test")?;
+    let blocks = args.modes.blocks(args.message_count);
     let sender_ctx = ctx.clone();
-    let (mode, frames, size, count) = (
-        args.mode,
-        args.frames.into(),
-        args.message_size,
-        args.message_count,
-    );
+    let (modes, sender_blocks) = (args.modes.clone(), blocks.clone());
+    let (frames, size) = (args.frames.into(), args.message_size);
     let sender = std::thread::spawn(move || -> anyhow::Result<()> {
         let s = sender_ctx.socket(zmq::PUSH)?;
         tune(&s)?;
         s.connect("inproc://thr_test")?;
-        send_messages(&s, mode, frames, size, count)
+        send_blocks(&s, &modes, &sender_blocks, frames, size)
     });
-    let elapsed = receive_messages(&socket, mode, size, count)?;
+    let times = receive_blocks(&socket, &args.modes, &blocks, size)?;
     sender
         .join()
         .map_err(|_| anyhow::anyhow!("sender panicked"))??;
-    print_throughput(size, count, elapsed);
+    print_blocks(Measure::Throughput, size, &args.modes, &blocks, &times);
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! libzmq's `local_lat`, in Rust: binds a REP socket and echoes `roundtrip-count` messages.
-//! Run `remote_lat` against it.
+//! Run `remote_lat` against it with the same count, `--mode` and `--rounds`.
 //!
-//! `local_lat tcp://127.0.0.1:5555 64 10000 --mode msg`
+//! `local_lat tcp://127.0.0.1:5555 64 10000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{echo_messages, tune, Mode};
+use zmq_patterns_perf::{echo_blocks, tune, Modes};
 
 #[derive(Parser)]
 #[command(about = "Latency test, echoing side (libzmq's local_lat)")]
@@ -13,11 +13,10 @@ struct Args {
     bind_to: String,
     /// Size of the payload of each message, in bytes (for the command line's sake: echoed as is).
     message_size: usize,
-    /// Number of round trips.
+    /// Number of round trips (per mode).
     roundtrip_count: u64,
-    /// Receive/send through zmq-patterns (msg) or plain zmq (raw, multipart).
-    #[arg(long, value_enum, default_value = "raw")]
-    mode: Mode,
+    #[command(flatten)]
+    modes: Modes,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     let socket = ctx.socket(zmq::REP)?;
     tune(&socket)?;
     socket.bind(&args.bind_to)?;
-    echo_messages(&socket, args.mode, args.roundtrip_count)?;
+    let blocks = args.modes.blocks(args.roundtrip_count);
+    echo_blocks(&socket, &args.modes, &blocks)?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! libzmq's `local_thr`, in Rust: binds a PULL socket, receives `message-count` messages of
 //! `message-size` bytes and prints the throughput. Run `remote_thr` against it with the same
-//! size, count, `--mode` and `--frames`.
+//! size, count, `--mode`, `--rounds` and `--frames`.
 //!
-//! `local_thr tcp://127.0.0.1:5555 64 1000000 --mode msg`
+//! `local_thr tcp://127.0.0.1:5555 64 1000000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{print_throughput, receive_messages, tune, Mode};
+use zmq_patterns_perf::{print_blocks, receive_blocks, tune, Measure, Modes};
 
 #[derive(Parser)]
 #[command(about = "Throughput test, receiving side (libzmq's local_thr)")]
@@ -14,11 +14,10 @@ struct Args {
     bind_to: String,
     /// Size of the payload of each message, in bytes.
     message_size: usize,
-    /// Number of messages.
+    /// Number of messages (per mode).
     message_count: u64,
-    /// Send/receive through zmq-patterns (msg) or plain zmq (raw, multipart).
-    #[arg(long, value_enum, default_value = "raw")]
-    mode: Mode,
+    #[command(flatten)]
+    modes: Modes,
     /// Parts per message (2: an empty delimiter and the payload).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     frames: u8,
@@ -31,7 +30,14 @@ fn main() -> anyhow::Result<()> {
     let socket = ctx.socket(zmq::PULL)?;
     tune(&socket)?;
     socket.bind(&args.bind_to)?;
-    let elapsed = receive_messages(&socket, args.mode, args.message_size, args.message_count)?;
-    print_throughput(args.message_size, args.message_count, elapsed);
+    let blocks = args.modes.blocks(args.message_count);
+    let times = receive_blocks(&socket, &args.modes, &blocks, args.message_size)?;
+    print_blocks(
+        Measure::Throughput,
+        args.message_size,
+        &args.modes,
+        &blocks,
+        &times,
+    );
     Ok(())
 }
