@@ -13,9 +13,14 @@ use zmq_patterns::{Frame, Msg};
 /// How the loops send and receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
-    /// `zmq_patterns::Msg`: the whole message as one value.
+    /// `zmq_patterns::Msg`: the whole message as one value, a new one per message.
     Msg,
-    /// `zmq_patterns::Frame`: part by part, as a single-part protocol would use the crate.
+    /// `zmq_patterns::Msg`, received in place into one reused `Msg` (`Msg::recv_in_place`), as
+    /// the raw loop reuses one `zmq::Message`; sent as `msg` does.
+    MsgInPlace,
+    /// `zmq_patterns::Frame`: part by part, as a single-part protocol would use the crate;
+    /// received in place into one reused `Frame` (`Frame::recv_in_place`), as the raw loop
+    /// reuses one `zmq::Message`.
     Frame,
     /// Plain `zmq`: `Socket::send(Message)` / `Socket::recv(&mut Message)`, as libzmq's tools.
     Raw,
@@ -45,7 +50,7 @@ pub fn send_one(
     size: usize,
 ) -> anyhow::Result<()> {
     match mode {
-        Mode::Msg => {
+        Mode::Msg | Mode::MsgInPlace => {
             let mut msg = Msg::new();
             for _ in 1..frames {
                 msg.add(Frame::empty());
@@ -74,24 +79,44 @@ pub fn send_one(
     Ok(())
 }
 
+/// What a receiving loop keeps from one message to the next: the raw loop's `zmq::Message`
+/// and the frame loop's `Frame`, each received into in place.
+pub struct Scratch {
+    message: zmq::Message,
+    frame: Frame,
+    msg: Msg,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            message: zmq::Message::new(),
+            frame: Frame::empty(),
+            msg: Msg::new(),
+        }
+    }
+}
+
 /// Receives one whole message and returns the size of its last part.
-pub fn recv_one(
-    socket: &zmq::Socket,
-    mode: Mode,
-    scratch: &mut zmq::Message,
-) -> anyhow::Result<usize> {
+pub fn recv_one(socket: &zmq::Socket, mode: Mode, scratch: &mut Scratch) -> anyhow::Result<usize> {
     Ok(match mode {
         Mode::Msg => Msg::recv(socket)?.last().map_or(0, |f| f.len()),
+        Mode::MsgInPlace => {
+            scratch.msg.recv_in_place(socket, 0)?;
+            scratch.msg.last().map_or(0, |f| f.len())
+        }
         Mode::Frame => loop {
-            let frame = Frame::recv(socket)?;
+            let frame = &mut scratch.frame;
+            frame.recv_in_place(socket, 0)?;
             if !frame.more() {
                 break frame.len();
             }
         },
         Mode::Raw => loop {
-            socket.recv(scratch, 0)?;
-            if !scratch.get_more() {
-                break scratch.len();
+            let message = &mut scratch.message;
+            socket.recv(message, 0)?;
+            if !message.get_more() {
+                break message.len();
             }
         },
         Mode::Multipart => socket.recv_multipart(0)?.last().map_or(0, Vec::len),
@@ -106,7 +131,7 @@ pub fn receive_messages(
     size: usize,
     count: u64,
 ) -> anyhow::Result<Duration> {
-    let mut scratch = zmq::Message::new();
+    let mut scratch = Scratch::default();
     let got = recv_one(socket, mode, &mut scratch)?;
     anyhow::ensure!(got == size, "message of wrong size: {got}");
     let start = Instant::now();
@@ -123,7 +148,7 @@ pub fn echo_messages(socket: &zmq::Socket, mode: Mode, count: u64) -> anyhow::Re
     let mut parts: Vec<zmq::Message> = Vec::with_capacity(4);
     for _ in 0..count {
         match mode {
-            Mode::Msg => Msg::recv(socket)?.send(socket)?,
+            Mode::Msg | Mode::MsgInPlace => Msg::recv(socket)?.send(socket)?,
             Mode::Frame => {
                 let mut frames: Vec<Frame> = Vec::with_capacity(2);
                 loop {
@@ -171,7 +196,7 @@ pub fn round_trips(
     size: usize,
     count: u64,
 ) -> anyhow::Result<Duration> {
-    let mut scratch = zmq::Message::new();
+    let mut scratch = Scratch::default();
     let start = Instant::now();
     for _ in 0..count {
         send_one(socket, mode, frames, size)?;
@@ -277,7 +302,7 @@ pub fn receive_blocks(
     blocks: &[Block],
     size: usize,
 ) -> anyhow::Result<Vec<Duration>> {
-    let mut scratch = zmq::Message::new();
+    let mut scratch = Scratch::default();
     let mut times = Vec::with_capacity(blocks.len());
     let mut mark = None;
     for block in blocks {
@@ -402,6 +427,7 @@ fn median(v: &mut [f64]) -> f64 {
 pub fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Msg => "msg",
+        Mode::MsgInPlace => "msg-in-place",
         Mode::Frame => "frame",
         Mode::Raw => "raw",
         Mode::Multipart => "multipart",
@@ -451,7 +477,16 @@ mod tests {
     #[test]
     fn interleaved_modes_move_every_message() {
         let ctx = zmq::Context::new();
-        let m = modes(&[Mode::Raw, Mode::Frame, Mode::Msg, Mode::Multipart], 2);
+        let m = modes(
+            &[
+                Mode::Raw,
+                Mode::Frame,
+                Mode::Msg,
+                Mode::MsgInPlace,
+                Mode::Multipart,
+            ],
+            2,
+        );
         let blocks = m.blocks(50);
         let (pull, push) = pair(&ctx, (zmq::PULL, zmq::PUSH), "inproc://perf-blocks");
         send_blocks(&push, &m, &blocks, 2, 64).unwrap();

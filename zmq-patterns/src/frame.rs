@@ -95,6 +95,36 @@ impl Frame {
         Ok(Frame { msg })
     }
 
+    /// Receives one part into this frame, in place of what it held (released), with libzmq
+    /// `flags`: the loop form of [`Frame::recv`], with no new `zmq_msg_t` set up and torn down
+    /// per part, as libzmq's perf tools and `zmq::Socket::recv(&mut Message)` do. If the receive
+    /// fails the frame is left empty.
+    ///
+    /// ```
+    /// use zmq_patterns::Frame;
+    /// let ctx = zmq::Context::new();
+    /// let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
+    /// a.bind("inproc://frame-recv-in-place").unwrap();
+    /// b.connect("inproc://frame-recv-in-place").unwrap();
+    /// for word in ["one", "two"] {
+    ///     Frame::from(word).send(&a, 0).unwrap();
+    /// }
+    /// let mut frame = Frame::empty();
+    /// frame.recv_in_place(&b, 0).unwrap();
+    /// assert!(frame == "one");
+    /// frame.recv_in_place(&b, 0).unwrap();
+    /// assert!(frame == "two");
+    /// assert!(frame.recv_in_place(&b, zmq::DONTWAIT).is_err() && frame.is_empty());
+    /// ```
+    #[inline]
+    pub fn recv_in_place(&mut self, socket: &zmq::Socket, flags: i32) -> Result<()> {
+        let result = recv_into(socket, &mut self.msg, flags);
+        if result.is_err() && !self.is_empty() {
+            self.msg = zmq::Message::new(); // an interrupted wait leaves the old content
+        }
+        result
+    }
+
     /// Sends this frame with libzmq `flags` (`zmq::SNDMORE`, `zmq::DONTWAIT`). On failure the
     /// frame comes back in the error, untouched.
     ///

@@ -187,6 +187,52 @@ impl Msg {
         }
     }
 
+    /// Receives the next message into this one, in place of what it held, the first part with
+    /// libzmq `flags`: the loop form of [`Msg::recv`], reusing this message's frames and buffer
+    /// instead of setting up new ones. If the receive fails the message is left empty.
+    ///
+    /// ```
+    /// use zmq_patterns::Msg;
+    /// let ctx = zmq::Context::new();
+    /// let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
+    /// a.bind("inproc://msg-recv-in-place").unwrap();
+    /// b.connect("inproc://msg-recv-in-place").unwrap();
+    /// Msg::from_iter(["a", "b", "c"]).send(&a).unwrap();
+    /// Msg::from_iter(["d"]).send(&a).unwrap();
+    /// let mut msg = Msg::new();
+    /// msg.recv_in_place(&b, 0).unwrap();
+    /// assert_eq!(msg.len(), 3);
+    /// msg.recv_in_place(&b, 0).unwrap();
+    /// assert_eq!(msg.len(), 1);
+    /// assert_eq!(msg.pop_str().as_deref(), Some("d"));
+    /// assert!(msg.recv_in_place(&b, zmq::DONTWAIT).is_err() && msg.is_empty());
+    /// ```
+    pub fn recv_in_place(&mut self, socket: &zmq::Socket, flags: i32) -> Result<()> {
+        self.reserve_one();
+        // The frames are kept in reverse order: the old last frame takes the new first part
+        self.frames.reverse();
+        let mut n = 0;
+        let result = loop {
+            if n == self.frames.len() {
+                self.frames.push(Frame::empty());
+            }
+            let flags = if n == 0 { flags } else { 0 };
+            if let Err(e) = self.frames[n].recv_in_place(socket, flags) {
+                break Err(e);
+            }
+            n += 1;
+            if !self.frames[n - 1].more() {
+                break Ok(());
+            }
+        };
+        if result.is_err() {
+            n = 0;
+        }
+        self.frames.truncate(n);
+        self.frames.reverse();
+        result
+    }
+
     /// Receives every part of the next message, the first with libzmq `flags`.
     ///
     /// ```
@@ -591,6 +637,21 @@ impl<'a> IntoIterator for &'a Msg {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recv_in_place_grows_and_shrinks_and_keeps_the_order() {
+        let ctx = zmq::Context::new();
+        let (a, b) = pair(&ctx, "msg-recv-in-place-order");
+        for parts in [&["x"][..], &["a", "b", "c", "d"], &["e", "f"], &["g"]] {
+            Msg::from_iter(parts.iter().copied()).send(&a).unwrap();
+        }
+        let mut msg = Msg::from_iter(["old"]);
+        for parts in [&["x"][..], &["a", "b", "c", "d"], &["e", "f"], &["g"]] {
+            msg.recv_in_place(&b, 0).unwrap();
+            let got: Vec<String> = msg.iter().map(|f| f.to_string_lossy()).collect();
+            assert_eq!(got, parts);
+        }
+    }
 
     #[test]
     fn a_thread_that_ends_with_a_spare_buffer_frees_it() {

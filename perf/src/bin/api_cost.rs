@@ -33,7 +33,7 @@ fn main() -> anyhow::Result<()> {
     let (a, b) = (ctx.socket(zmq::PAIR)?, ctx.socket(zmq::PAIR)?);
     a.bind("inproc://api_cost")?;
     b.connect("inproc://api_cost")?;
-    let mut scratch = zmq::Message::new();
+    let mut scratch = zmq_patterns_perf::Scratch::default();
     let start = Instant::now();
     let mut done = 0;
     while done < args.message_count {

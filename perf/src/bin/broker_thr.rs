@@ -78,6 +78,9 @@ fn spawn(path: &str, broker: Broker, frontend: &str, backend: &str) -> anyhow::R
     if broker == Broker::Lbbroker {
         cmd.args(["--clients", "0", "--workers", "0"]);
     }
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", "warn"); // not asyncsrv-proxy's note that its console has ended
+    }
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
