@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks of zmq-patterns against plain zmq (and the crate's proxy against
-# libzmq's zmq_proxy), interleaved A B A B ... in one run on one machine, reported as medians and
-# medians of the per-repetition ratios. Prints the table and writes it, with the machine and the
-# date, into docs/benchmarks.md (between the bench markers; the notes around them are kept).
+# libzmq's zmq_proxy) in one run on one machine, reported as medians over repetitions.
+# Throughput and latency: each run of a perf tool moves its modes in turns, in blocks (A B, B A,
+# ... on the same threads and connection), and reports the median of its per-round ratios; the
+# table gives the median of those over the repetitions. Proxies: one process per side, A B A B.
+# Prints the table and writes it, with the machine and the date, into docs/benchmarks.md
+# (between the bench markers; the notes around them are kept).
 #
-#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 8.5 minutes on 2 cores
+#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 8 minutes on 2 cores
 #   REPS=3 SIZES="64" scripts/bench.sh
 #
 # Speed lives here, never in timed tests.
@@ -26,36 +29,46 @@ thr_count() { case $1 in 1 | 64) echo 1000000 ;; 1024) echo 300000 ;; *) echo 20
 lat_count() { # transport size
     if [ "$1" = inproc ]; then echo 20000; else case $2 in 65536) echo 2000 ;; *) echo 5000 ;; esac; fi
 }
-value() { sed -n "s/^$1: \([0-9.]*\).*/\1/p" | head -n 1; }
+value() { sed -n "s|^$1: \([0-9.]*\).*|\1|p" | head -n 1; }
 
-# thr TRANSPORT SIZE MODE FRAMES -> msg/s
+# thr TRANSPORT SIZE MODES FRAMES -> the tools' output; MODES (comma-separated) take turns in
+# blocks within the one run, the first is the baseline
 thr() {
     local count
     count=$(thr_count "$2")
     if [ "$1" = inproc ]; then
-        "$B/inproc_thr" "$2" "$count" --mode "$3" --frames "$4" | value "mean throughput"
+        "$B/inproc_thr" "$2" "$count" --mode "$3" --frames "$4"
     else
         port=$((port + 1))
         "$B/local_thr" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" >"$WORK/local" &
         local pid=$!
         "$B/remote_thr" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" --frames "$4"
         wait $pid
-        value "mean throughput" <"$WORK/local"
+        cat "$WORK/local"
     fi
 }
-# lat TRANSPORT SIZE MODE -> us
+# lat TRANSPORT SIZE MODES -> the tools' output
 lat() {
     local count
     count=$(lat_count "$1" "$2")
     if [ "$1" = inproc ]; then
-        "$B/inproc_lat" "$2" "$count" --mode "$3" | value "average latency"
+        "$B/inproc_lat" "$2" "$count" --mode "$3"
     else
         port=$((port + 1))
         "$B/local_lat" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" &
         local pid=$!
-        "$B/remote_lat" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3" | value "average latency"
+        "$B/remote_lat" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3"
         wait $pid
     fi
+}
+# pair KEY MODE BASELINE REP < output: records the mode's figure (A), the baseline's (B) and the
+# run's ratio of the two (R, the median of its per-round ratios)
+pair() {
+    local out
+    out=$(cat)
+    record "$1" A "$4" "$(value "mode $2" <<<"$out")"
+    record "$1" B "$4" "$(value "mode $3" <<<"$out")"
+    record "$1" R "$4" "$(value "ratio $2/$3" <<<"$out")"
 }
 # proxy KIND WORKERS -> round trips/s
 proxy() {
@@ -78,23 +91,23 @@ echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
 for rep in $(seq 1 "$REPS"); do
     for t in tcp inproc; do
         for s in $SIZES; do
-            record "thr1/$t/$s" A "$rep" "$(thr $t "$s" frame 1)"
-            record "thr1/$t/$s" B "$rep" "$(thr $t "$s" raw 1)"
-            record "thr1msg/$t/$s" A "$rep" "$(thr $t "$s" msg 1)"
-            record "thr1msg/$t/$s" B "$rep" "$(thr $t "$s" raw 1)"
-            record "thr2/$t/$s" A "$rep" "$(thr $t "$s" msg 2)"
-            record "thr2/$t/$s" B "$rep" "$(thr $t "$s" multipart 2)"
-            record "lat/$t/$s" A "$rep" "$(lat $t "$s" frame)"
-            record "lat/$t/$s" B "$rep" "$(lat $t "$s" raw)"
+            out=$(thr $t "$s" raw,frame,msg 1)
+            pair "thr1/$t/$s" frame raw "$rep" <<<"$out"
+            pair "thr1msg/$t/$s" msg raw "$rep" <<<"$out"
+            thr $t "$s" multipart,msg 2 | pair "thr2/$t/$s" msg multipart "$rep"
+            lat $t "$s" raw,frame | pair "lat/$t/$s" frame raw "$rep"
         done
     done
     for w in 1 4; do
-        record "proxy/tcp/$w" A "$rep" "$(proxy crate "$w")"
-        record "proxy/tcp/$w" B "$rep" "$(proxy zmq "$w")"
-        record "proxy-capture/tcp/$w" A "$rep" "$(proxy crate-capture "$w")"
-        record "proxy-capture/tcp/$w" B "$rep" "$(proxy zmq-capture "$w")"
-        record "proxy-steerable/tcp/$w" A "$rep" "$(proxy crate-steerable "$w")"
-        record "proxy-steerable/tcp/$w" B "$rep" "$(proxy zmq-steerable "$w")"
+        # Two pairs per repetition, A B then B A: one process per side, so more samples
+        for kind in proxy proxy-capture proxy-steerable; do
+            crate=crate${kind#proxy}
+            zmq=zmq${kind#proxy}
+            record "$kind/tcp/$w" A $((2 * rep - 1)) "$(proxy "$crate" "$w")"
+            record "$kind/tcp/$w" B $((2 * rep - 1)) "$(proxy "$zmq" "$w")"
+            record "$kind/tcp/$w" B $((2 * rep)) "$(proxy "$zmq" "$w")"
+            record "$kind/tcp/$w" A $((2 * rep)) "$(proxy "$crate" "$w")"
+        done
         for services in 10 1000; do
             record "mdp/tcp/$w/$services" A "$rep" "$(mdp "$w" "$services")"
         done
@@ -118,7 +131,7 @@ END {
         key = order[k]; split(key, p, "/")
         n = 0; m = 0
         if (p[1] == "mdp" || p[1] == "lb" || p[1] == "async") {
-            for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
+            for (r = 1; r <= 2 * reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
             if (m == 0) continue
             if (p[1] == "mdp") name = "Majordomo (requests/s, 64 B, " p[4] " services): mdp::Broker, AsyncClient, Worker"
             else if (p[1] == "lb") name = "lbbroker binary (requests/s, 64 B): DEALER client, REQ echo workers"
@@ -126,9 +139,10 @@ END {
             printf "| %s | tcp | %s workers | %.0f | – | – | (figures) |\n", name, p[3], median(a, m)
             continue
         }
-        for (r = 1; r <= reps; r++) {
+        for (r = 1; r <= 2 * reps; r++) {
             if (((key, "A", r) in v) && ((key, "B", r) in v) && v[key, "B", r] > 0) {
-                a[++n] = v[key, "A", r]; b[n] = v[key, "B", r]; q[n] = v[key, "A", r] / v[key, "B", r]
+                a[++n] = v[key, "A", r]; b[n] = v[key, "B", r]
+                q[n] = ((key, "R", r) in v) ? v[key, "R", r] : v[key, "A", r] / v[key, "B", r]
             }
         }
         if (n == 0) continue

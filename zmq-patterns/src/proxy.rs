@@ -306,7 +306,7 @@ impl<'a> Proxy<'a> {
                 }
             }
             let mut more = lane.msg.get_more();
-            let mut bytes = lane.msg.len() as u64;
+            let mut bytes = raw::size(&mut lane.msg) as u64;
             let copy = self.capture.map(|_| raw::copy(&mut lane.msg));
             match raw::send(to, &mut lane.msg, zmq::DONTWAIT | flag(more)) {
                 Ok(()) => lane.held = false,
@@ -322,7 +322,7 @@ impl<'a> Proxy<'a> {
             while more {
                 from.recv(&mut lane.msg, 0)?;
                 more = lane.msg.get_more();
-                bytes += lane.msg.len() as u64;
+                bytes += raw::size(&mut lane.msg) as u64;
                 if let Some(capture) = self.capture {
                     raw::send(capture, &mut raw::copy(&mut lane.msg), flag(more))?;
                 }

@@ -54,6 +54,14 @@ pub(crate) fn send(
 
 /// A copy of `msg` that shares its data (libzmq reference counting for large messages, a
 /// byte copy for small ones): what a capture socket needs.
+/// The size of a message's content: one call into libzmq, where `Message::len` (through
+/// `Deref`) makes two (`zmq_msg_data` and `zmq_msg_size`).
+#[inline]
+pub(crate) fn size(msg: &mut zmq::Message) -> usize {
+    // SAFETY: `msg` is a live, initialised message.
+    unsafe { zmq_sys::zmq_msg_size(msg_ptr(msg)) }
+}
+
 pub(crate) fn copy(msg: &mut zmq::Message) -> zmq::Message {
     let mut out = zmq::Message::new();
     // SAFETY: both are initialised messages; zmq_msg_copy only fails on an invalid message.
@@ -76,6 +84,14 @@ mod tests {
         let mut m = zmq::Message::from("kept");
         assert_eq!(send(&s, &mut m, zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
         assert_eq!(&m[..], b"kept");
+    }
+
+    #[test]
+    fn size_is_the_length() {
+        for n in [0, 1, 33, 1000] {
+            let mut m = zmq::Message::with_size(n);
+            assert_eq!(size(&mut m), n);
+        }
     }
 
     #[test]
