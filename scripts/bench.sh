@@ -7,13 +7,13 @@
 # Prints the table and writes it, with the machine and the date, into docs/benchmarks.md
 # (between the bench markers; the notes around them are kept).
 #
-#   scripts/bench.sh            # REPS=9, sizes 1 64 1024 65536, about 8 minutes on 2 cores
+#   scripts/bench.sh            # REPS=7, sizes 1 64 1024 65536: about 6.5 minutes on 2 cores, plus the first release build (2-3 minutes)
 #   REPS=3 SIZES="64" scripts/bench.sh
 #
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPS=${REPS:-9}
+REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
 DOC=${DOC:-docs/benchmarks.md}
 
