@@ -53,9 +53,9 @@ pub fn send_one(
         Mode::Msg | Mode::MsgInPlace => {
             let mut msg = Msg::new();
             for _ in 1..frames {
-                msg.add(Frame::empty());
+                msg.push_back(Frame::empty());
             }
-            msg.add(Frame::from(zmq::Message::with_size(size)));
+            msg.push_back(Frame::from(zmq::Message::with_size(size)));
             msg.send(socket)?;
         }
         Mode::Frame => {
@@ -100,10 +100,10 @@ impl Default for Scratch {
 /// Receives one whole message and returns the size of its last part.
 pub fn recv_one(socket: &zmq::Socket, mode: Mode, scratch: &mut Scratch) -> anyhow::Result<usize> {
     Ok(match mode {
-        Mode::Msg => Msg::recv(socket)?.last().map_or(0, |f| f.len()),
+        Mode::Msg => Msg::recv(socket)?.back().map_or(0, |f| f.len()),
         Mode::MsgInPlace => {
             scratch.msg.recv_in_place(socket, 0)?;
-            scratch.msg.last().map_or(0, |f| f.len())
+            scratch.msg.back().map_or(0, |f| f.len())
         }
         Mode::Frame => loop {
             let frame = &mut scratch.frame;

@@ -51,7 +51,8 @@ pub fn server_worker(
         }
         // The proxy's ROUTER put the client's identity in front of the request
         let mut msg = Msg::recv(&worker)?;
-        let (Some(client), Some(body), None) = (msg.pop(), msg.pop(), msg.pop()) else {
+        let (Some(client), Some(body), None) = (msg.pop_front(), msg.pop_front(), msg.pop_front())
+        else {
             log::warn!("{name}: malformed request dropped");
             continue;
         };

@@ -13,8 +13,8 @@ pub use zmq_patterns;
 pub mod asyncsrv_worker;
 pub mod pirate_trouble;
 
-/// Runs an example's body: sets up `env_logger` (`RUST_LOG`, default `info`; `verbose` raises it
-/// to `debug`), installs the crate's interrupt handling, then maps the outcome to an exit status.
+/// Runs an example's body: sets up logging (see [`init_logging`]), installs the crate's interrupt
+/// handling, then maps the outcome to an exit status.
 /// An interrupted or terminated body is a clean exit (0).
 pub fn run(verbose: bool, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     init_logging(verbose);
@@ -35,12 +35,52 @@ pub fn run(verbose: bool, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode
     }
 }
 
-/// Sets up `env_logger` once: `RUST_LOG` if set, else `info` (or `debug` when `verbose`).
+/// Sets up `env_logger` once: `RUST_LOG` if set, else `info` on stderr.
+///
+/// `verbose` is the guide's `-v`: what `zmq-patterns` does (its `debug` events and `trace`
+/// message dumps) and the program's own `debug` lines go to stdout, timestamped as the guide's
+/// `zclock_log` prints them (`26-12-01 10:40:00 I: ...`), beside the teaching output.
 pub fn init_logging(verbose: bool) {
-    let default = if verbose { "debug" } else { "info" };
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
-        .format_timestamp_millis()
-        .try_init();
+    let default = if verbose {
+        "debug,zmq_patterns=trace"
+    } else {
+        "info"
+    };
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    if verbose {
+        builder
+            .target(env_logger::Target::Stdout)
+            .format(|out, record| {
+                use std::io::Write;
+                let level = match record.level() {
+                    log::Level::Error => 'E',
+                    log::Level::Warn => 'W',
+                    log::Level::Info => 'I',
+                    log::Level::Debug => 'D',
+                    log::Level::Trace => 'T',
+                };
+                writeln!(
+                    out,
+                    "{} {level}: {}",
+                    zmq_patterns::clock::timestamp(),
+                    record.args()
+                )
+            });
+    } else {
+        builder.format_timestamp_millis();
+    }
+    let _ = builder.try_init();
+}
+
+/// Prints one line to stdout, prefixed with the local time as the guide's `s_console` and
+/// CZMQ's `zclock_log` do (`YY-MM-DD HH:MM:SS`), and flushes it.
+#[macro_export]
+macro_rules! console {
+    ($($arg:tt)*) => {{
+        println!("{} {}", $crate::zmq_patterns::clock::timestamp(), ::std::format_args!($($arg)*));
+        $crate::flush();
+    }};
 }
 
 /// True if `e` means "asked to stop": an interrupt (Ctrl-C, SIGTERM) or a terminated context,

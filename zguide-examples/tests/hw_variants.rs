@@ -185,7 +185,7 @@ fn hwclient2_discards_a_reply_without_delimiter() {
     let mut first = Msg::recv(&router).unwrap_or_else(|e| panic!("{e}\n{}", client.context()));
     assert_eq!(first.len(), 3, "{first}");
     assert!(first[1].is_empty() && first[2] == "Hello", "{first}");
-    let id = first.pop().unwrap();
+    let id = first.pop_front().unwrap();
     Msg::from_iter([id.clone(), "World".into()])
         .send(&router)
         .unwrap();

@@ -51,7 +51,7 @@ fn lookup_within(ep: &str, service: &str, timeout_ms: i64) -> Option<String> {
     client
         .send("mmi.service", Msg::from_iter([service]))
         .ok()
-        .and_then(|reply| reply.first().and_then(|f| f.as_str().map(String::from)))
+        .and_then(|reply| reply.front().and_then(|f| f.as_str().map(String::from)))
 }
 
 /// Waits until the broker has a worker for `service`.
@@ -130,8 +130,8 @@ fn mdclient_through_one_then_two_workers() {
     assert_eq!(served(&[&w1], 200), [200]);
 
     let mut w2 = worker(&ep, &["-v"]);
-    b.expect("I: registering new worker", WAIT); // w1
-    b.expect("I: registering new worker", WAIT); // w2: both share the next requests
+    b.expect("mdp broker: registering new worker", WAIT); // w1
+    b.expect("mdp broker: registering new worker", WAIT); // w2: both share the next requests
     mdclient_completes(&ep, 300, &[]);
     let s = served(&[&w1, &w2], 300);
     let (s1, s2) = (s[0], s[1]);
@@ -281,7 +281,7 @@ fn a_worker_killed_mid_request_costs_a_retry_not_a_request() {
             "3",
         ],
     );
-    c.expect("W: no reply, reconnecting...", WAIT);
+    c.expect("mdp client: no reply from", WAIT);
     a.kill();
     c.expect_where(
         |l| l == "300 requests/replies processed",
@@ -315,13 +315,13 @@ fn workers_come_back_after_a_broker_restart_under_load() {
     );
     // under load: replies are coming; then the broker crashes and comes back
     for _ in 0..20 {
-        c.expect("I: received reply:", WAIT);
+        c.expect("mdp client: received reply:", WAIT);
     }
     drop(b); // SIGKILL
     let mut b = broker(&ep, &hb);
     // each worker registers again on a new socket
-    w1.expect("I: connecting to broker at", WAIT);
-    w2.expect("I: connecting to broker at", WAIT);
+    w1.expect("mdp worker: connecting to broker at", WAIT);
+    w2.expect("mdp worker: connecting to broker at", WAIT);
     c.expect_where(
         |l| l == "2000 requests/replies processed",
         "the final count",
@@ -454,7 +454,7 @@ fn the_broker_survives_malformed_traffic_and_keeps_serving() {
         for frames in junk(&mut rng) {
             // ROUTER: [BROKER][frames...] (the broker sees [EVIL-ROUTER][frames...])
             let mut m = Msg::from_iter(frames.iter().map(|f| f.as_slice()));
-            m.push("BROKER");
+            m.push_front("BROKER");
             m.send(&router).unwrap();
             // DEALER: the frames as they are
             Msg::from_iter(frames.iter().map(|f| f.as_slice()))
@@ -481,7 +481,7 @@ fn the_broker_survives_malformed_traffic_and_keeps_serving() {
             .send(&req)
             .unwrap();
         let mut m = Msg::from_iter([&b""[..], b"MDPW01", big]);
-        m.push("BROKER");
+        m.push_front("BROKER");
         m.send(&router).unwrap();
         sent += 4;
         // and a burst of client requests for many made-up services
@@ -503,7 +503,7 @@ fn the_broker_survives_malformed_traffic_and_keeps_serving() {
     let deadline = Instant::now() + WAIT;
     while received < sent && Instant::now() < deadline {
         if let Some(line) = b.next_line(Duration::from_millis(100)) {
-            received += usize::from(line.ends_with(" I: received message:"));
+            received += usize::from(line.ends_with(" T: mdp broker: received message:"));
             from_router += usize::from(line == "[011] EVIL-ROUTER");
         }
     }
@@ -546,8 +546,8 @@ fn clients_stop_cleanly_on_sigint_and_print_their_count() {
     let args = ["-v", "--connect", &ep, "--requests", "5"];
     let mut c = Proc::start(bin!("mdclient"), &args);
     let mut c2 = Proc::start(bin!("mdclient2"), &args);
-    c.expect("I: send request to 'echo' service:", WAIT);
-    c2.expect("I: send request to 'echo' service:", WAIT);
+    c.expect("mdp client: send request to 'echo' service:", WAIT);
+    c2.expect("mdp client: send request to 'echo' service:", WAIT);
     c.signal(libc::SIGINT);
     c2.signal(libc::SIGINT);
     let last = |p: &Proc| p.lines_until_end(WAIT).last().cloned().unwrap_or_default();
@@ -558,7 +558,7 @@ fn clients_stop_cleanly_on_sigint_and_print_their_count() {
 
     // mmiecho waiting for a broker that is not there
     let mut m = Proc::start(bin!("mmiecho"), &["-v", "--connect", &tcp_ep()]);
-    m.expect("I: send request to 'mmi.service' service:", WAIT);
+    m.expect("mdp client: send request to 'mmi.service' service:", WAIT);
     m.stop_with(libc::SIGINT, WAIT);
 }
 
@@ -684,7 +684,7 @@ fn requests_nobody_serves_do_not_starve_other_services() {
         .recv()
         .unwrap()
         .expect("the broker answers mmi.service");
-    assert!(answer.first().is_some_and(|f| f == "404"), "{answer:?}");
+    assert!(answer.front().is_some_and(|f| f == "404"), "{answer:?}");
     let _w = worker(&ep, &["--heartbeat-ms", "100"]);
     wait_for_service(&ep, "echo");
     // ten tries of 500 ms, long after any expiry based on the 100 ms heartbeat

@@ -66,7 +66,7 @@ fn wait_for_services(ep: &str, services: &[&str]) {
     for service in services {
         loop {
             match c.send("mmi.service", Msg::from_iter([*service])) {
-                Ok(r) if r.first().is_some_and(|f| f == "200") => break,
+                Ok(r) if r.front().is_some_and(|f| f == "200") => break,
                 _ => {}
             }
             assert!(Instant::now() < deadline, "no worker for {service}");

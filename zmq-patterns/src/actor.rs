@@ -92,7 +92,7 @@ impl ActorPipe {
     /// # pipe.ready() }).unwrap();
     /// ```
     pub fn is_term(&self, msg: &crate::Msg) -> bool {
-        msg.first().is_some_and(|f| f == TERM)
+        msg.front().is_some_and(|f| f == TERM)
     }
 
     /// Sleeps `ms` milliseconds unless the parent asks the actor to stop: returns `Ok(true)` as

@@ -1,8 +1,6 @@
 //! Time helpers from the guide's `zhelpers.h` and CZMQ's `zclock`: a millisecond clock, an
 //! interruptible sleep, and a timestamped console line.
 
-use std::fmt;
-use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -86,31 +84,6 @@ pub fn timestamp() -> String {
         tm.tm_min,
         tm.tm_sec
     )
-}
-
-/// Prints one line to stdout, prefixed with [`timestamp`] (the guide's `s_console`,
-/// `zclock_log`), and flushes it. The [`console!`](crate::console) macro takes `format!`
-/// arguments.
-///
-/// ```
-/// zmq_patterns::clock::console(format_args!("I: broker is active at {}", "tcp://*:5555"));
-/// ```
-pub fn console(args: fmt::Arguments<'_>) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{} {}", timestamp(), args);
-    let _ = out.flush();
-}
-
-/// `console!("I: broker at {}", endpoint)`: a timestamped line on stdout (see [`console`]).
-///
-/// ```
-/// zmq_patterns::console!("I: {} workers ready", 3);
-/// ```
-#[macro_export]
-macro_rules! console {
-    ($($arg:tt)*) => {
-        $crate::clock::console(::std::format_args!($($arg)*))
-    };
 }
 
 #[cfg(test)]

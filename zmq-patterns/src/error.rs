@@ -81,6 +81,16 @@ impl Error {
         self.is_interrupted() || self.is_terminated()
     }
 
+    /// True when this error is [`Error::Protocol`]: a peer sent something unexpected, which was
+    /// read whole and dropped.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Error::protocol("two parts").is_protocol());
+    /// ```
+    pub fn is_protocol(&self) -> bool {
+        matches!(self, Error::Protocol(_))
+    }
+
     /// A [`Error::Protocol`] error with this text.
     ///
     /// ```

@@ -8,7 +8,7 @@
 //! | here | CZMQ / guide | what it is |
 //! |---|---|---|
 //! | [`Frame`] | `zframe` | one message part, owning its `zmq::Message` (no copies) |
-//! | [`Msg`] | `zmsg`, `s_dump` | a multipart message: push/pop, wrap/unwrap a ROUTER envelope, send/recv, dump |
+//! | [`Msg`] | `zmsg`, `s_dump` | a multipart message: `push_front`/`pop_front` ..., ROUTER envelopes, send/recv, `s_dump` display |
 //! | [`SocketExt`] | `zstr`, `s_send`, `s_recv`, `s_set_id` | text and identity helpers on `zmq::Socket` |
 //! | [`Poller`] | `zpoller`, `zmq_poll` | wait on sockets and fds, say which are ready |
 //! | [`Actor`] | `zactor`, `zthread_fork` | a thread with a PAIR pipe, ready handshake, clean stop |
@@ -18,7 +18,7 @@
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
-//! | [`clock`] | `zclock`, `s_clock`, `s_sleep`, `s_console` | ms clocks, interruptible sleep, timestamped lines |
+//! | [`clock`] | `zclock`, `s_clock`, `s_sleep` | ms clocks, interruptible sleep, timestamped lines |
 //!
 //! ```
 //! use zmq_patterns::{Msg, SocketExt};
@@ -31,9 +31,9 @@
 //!
 //! client.send_text("Hello").unwrap();
 //! let mut request = Msg::recv(&server).unwrap(); // [identity][""][Hello]
-//! let address = request.unwrap().unwrap();
+//! let address = request.pop_envelope().expect("an address");
 //! let mut reply = Msg::from_iter(["World"]);
-//! reply.wrap(address);
+//! reply.push_envelope(address);
 //! reply.send(&server).unwrap();
 //! assert_eq!(client.recv_text().unwrap(), "World");
 //! ```

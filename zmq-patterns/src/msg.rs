@@ -10,19 +10,21 @@ use crate::raw;
 
 /// A multipart message: a double-ended list of [`Frame`]s, received and sent as one.
 ///
-/// The names follow CZMQ's `zmsg`, so a reader of the guide finds what they know: `push` and
-/// `pop` work at the **front**, `add` at the back; `wrap` and `unwrap` put on and take off a
-/// ROUTER address envelope.
+/// The names follow [`VecDeque`](std::collections::VecDeque): `push_front`/`pop_front` and
+/// `push_back`/`pop_back`, `front` and `back`; [`Msg::push_envelope`] and [`Msg::pop_envelope`]
+/// put on and take off a ROUTER address envelope. Each carries the CZMQ name (`zmsg_push`,
+/// `zmsg_wrap`, ...) as a search alias for readers of the guide. A message prints as the guide's
+/// `s_dump` does (`println!("{msg}")`).
 ///
 /// ```
 /// use zmq_patterns::{Frame, Msg};
 /// let mut msg = Msg::new();
-/// msg.add("Hello");             // [Hello]
-/// msg.wrap(Frame::from("A"));   // [A][][Hello]
+/// msg.push_back("Hello");               // [Hello]
+/// msg.push_envelope(Frame::from("A"));  // [A][][Hello]
 /// assert_eq!(msg.len(), 3);
-/// let address = msg.unwrap().unwrap();
+/// let address = msg.pop_envelope().expect("an address");
 /// assert!(address == "A");
-/// assert_eq!(msg.pop_str().as_deref(), Some("Hello"));
+/// assert_eq!(msg.pop_front_str().as_deref(), Some("Hello"));
 /// assert!(msg.is_empty());
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -204,7 +206,7 @@ impl Msg {
     /// assert_eq!(msg.len(), 3);
     /// msg.recv_in_place(&b, 0).unwrap();
     /// assert_eq!(msg.len(), 1);
-    /// assert_eq!(msg.pop_str().as_deref(), Some("d"));
+    /// assert_eq!(msg.pop_front_str().as_deref(), Some("d"));
     /// assert!(msg.recv_in_place(&b, zmq::DONTWAIT).is_err() && msg.is_empty());
     /// ```
     pub fn recv_in_place(&mut self, socket: &zmq::Socket, flags: i32) -> Result<()> {
@@ -332,7 +334,7 @@ impl Msg {
     /// let router = ctx.socket(zmq::ROUTER).unwrap();
     /// router.set_router_mandatory(true).unwrap();
     /// let mut msg = Msg::from_iter(["job"]);
-    /// msg.wrap("worker-that-left");
+    /// msg.push_envelope("worker-that-left");
     /// let back = msg.route(&router).unwrap().expect("nobody to route to");
     /// assert_eq!(back.len(), 3);
     /// ```
@@ -378,34 +380,30 @@ impl Msg {
     ///
     /// ```
     /// let mut m = zmq_patterns::Msg::from_iter(["b"]);
-    /// m.push("a");
+    /// m.push_front("a");
     /// assert!(m[0] == "a");
     /// ```
+    #[doc(alias = "zmsg_push", alias = "zmsg_pushstr", alias = "zmsg_pushmem")]
     #[inline]
-    pub fn push(&mut self, frame: impl Into<Frame>) {
+    pub fn push_front(&mut self, frame: impl Into<Frame>) {
         self.reserve_one();
         self.frames.push(frame.into());
-    }
-
-    /// Puts a text frame at the front (same as [`Msg::push`], for readers of the guide's `zmsg_pushstr`).
-    ///
-    /// ```
-    /// let mut m = zmq_patterns::Msg::new();
-    /// m.push_str("a");
-    /// assert!(m[0] == "a");
-    /// ```
-    pub fn push_str(&mut self, text: &str) {
-        self.push(text);
     }
 
     /// Adds a frame at the back.
     ///
     /// ```
     /// let mut m = zmq_patterns::Msg::from_iter(["a"]);
-    /// m.add("b");
+    /// m.push_back("b");
     /// assert!(m[1] == "b");
     /// ```
-    pub fn add(&mut self, frame: impl Into<Frame>) {
+    #[doc(
+        alias = "zmsg_add",
+        alias = "zmsg_append",
+        alias = "zmsg_addstr",
+        alias = "zmsg_addmem"
+    )]
+    pub fn push_back(&mut self, frame: impl Into<Frame>) {
         self.reserve_one();
         self.frames.insert(0, frame.into());
     }
@@ -418,25 +416,15 @@ impl Msg {
         }
     }
 
-    /// Adds a text frame at the back (same as [`Msg::add`], for readers of `zmsg_addstr`).
-    ///
-    /// ```
-    /// let mut m = zmq_patterns::Msg::new();
-    /// m.add_str("z");
-    /// assert!(m[0] == "z");
-    /// ```
-    pub fn add_str(&mut self, text: &str) {
-        self.add(text);
-    }
-
     /// Takes the first frame.
     ///
     /// ```
     /// let mut m = zmq_patterns::Msg::from_iter(["a", "b"]);
-    /// assert!(m.pop().unwrap() == "a");
+    /// assert!(m.pop_front().unwrap() == "a");
     /// ```
+    #[doc(alias = "zmsg_pop")]
     #[inline]
-    pub fn pop(&mut self) -> Option<Frame> {
+    pub fn pop_front(&mut self) -> Option<Frame> {
         self.frames.pop()
     }
 
@@ -458,30 +446,33 @@ impl Msg {
     ///
     /// ```
     /// let mut m = zmq_patterns::Msg::from_iter(["a"]);
-    /// assert_eq!(m.pop_str().as_deref(), Some("a"));
-    /// assert_eq!(m.pop_str(), None);
+    /// assert_eq!(m.pop_front_str().as_deref(), Some("a"));
+    /// assert_eq!(m.pop_front_str(), None);
     /// ```
-    pub fn pop_str(&mut self) -> Option<String> {
-        self.pop().map(|f| f.to_string_lossy())
+    #[doc(alias = "zmsg_popstr")]
+    pub fn pop_front_str(&mut self) -> Option<String> {
+        self.pop_front().map(|f| f.to_string_lossy())
     }
 
     /// The first frame.
     ///
     /// ```
-    /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).first().unwrap() == "a");
+    /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).front().unwrap() == "a");
     /// ```
+    #[doc(alias = "zmsg_first")]
     #[inline]
-    pub fn first(&self) -> Option<&Frame> {
+    pub fn front(&self) -> Option<&Frame> {
         self.frames.last()
     }
 
     /// The last frame.
     ///
     /// ```
-    /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).last().unwrap() == "b");
+    /// assert!(zmq_patterns::Msg::from_iter(["a", "b"]).back().unwrap() == "b");
     /// ```
+    #[doc(alias = "zmsg_last")]
     #[inline]
-    pub fn last(&self) -> Option<&Frame> {
+    pub fn back(&self) -> Option<&Frame> {
         self.frames.first()
     }
 
@@ -506,44 +497,36 @@ impl Msg {
         self.frames.iter().rev()
     }
 
-    /// Wraps the message in a ROUTER envelope: pushes an empty delimiter, then `address`.
+    /// Puts a ROUTER envelope on the message: an empty delimiter, then `address`, at the front.
     ///
     /// ```
     /// let mut m = zmq_patterns::Msg::from_iter(["body"]);
-    /// m.wrap("client-1");
+    /// m.push_envelope("client-1");
     /// assert_eq!(m.to_string(), "----------------------------------------\n[008] client-1\n[000] \n[004] body\n");
     /// ```
-    pub fn wrap(&mut self, address: impl Into<Frame>) {
+    #[doc(alias = "zmsg_wrap", alias = "wrap")]
+    pub fn push_envelope(&mut self, address: impl Into<Frame>) {
+        self.reserve_one();
         self.frames.push(Frame::empty());
         self.frames.push(address.into());
     }
 
-    /// Takes the envelope off: pops the address and, if the next frame is empty, the
+    /// Takes the ROUTER envelope off: pops the address and, if the next frame is empty, the
     /// delimiter too. `None` if the message was empty.
     ///
     /// ```
     /// let mut m = zmq_patterns::Msg::from_iter(["A", "", "body"]);
-    /// assert!(m.unwrap().unwrap() == "A");
+    /// let address = m.pop_envelope().expect("an address");
+    /// assert!(address == "A");
     /// assert_eq!(m.len(), 1);
     /// ```
-    pub fn unwrap(&mut self) -> Option<Frame> {
+    #[doc(alias = "zmsg_unwrap", alias = "unwrap")]
+    pub fn pop_envelope(&mut self) -> Option<Frame> {
         let address = self.frames.pop()?;
         if self.frames.last().is_some_and(|f| f.is_empty()) {
             self.frames.pop();
         }
         Some(address)
-    }
-
-    /// Prints the message to stdout as the guide's `s_dump` does: a line of dashes, then one
-    /// line per frame. Frames longer than 1 KiB are cut short (shown with `...`).
-    ///
-    /// ```
-    /// zmq_patterns::Msg::from_iter(["Hello"]).dump();
-    /// ```
-    pub fn dump(&self) {
-        print!("{self}");
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
     }
 }
 
@@ -676,7 +659,7 @@ mod tests {
             assert!(pool::spare_capacity() > 0);
             let cap = pool::spare_capacity();
             let mut m = Msg::new();
-            m.add("x"); // takes the spare first
+            m.push_back("x"); // takes the spare first
             assert_eq!(pool::spare_capacity(), 0);
             drop(m);
             assert_eq!(pool::spare_capacity(), cap);
@@ -701,14 +684,14 @@ mod tests {
     #[test]
     fn push_pop_at_both_ends() {
         let mut m = Msg::new();
-        m.add("b");
-        m.push("a");
-        m.add_str("c");
-        m.push_str("0");
+        m.push_back("b");
+        m.push_front("a");
+        m.push_back("c");
+        m.push_front("0");
         assert_eq!(m.len(), 4);
-        assert!(m.first().unwrap() == "0" && m.last().unwrap() == "c");
+        assert!(m.front().unwrap() == "0" && m.back().unwrap() == "c");
         assert!(m.pop_back().unwrap() == "c");
-        assert_eq!(m.pop_str().as_deref(), Some("0"));
+        assert_eq!(m.pop_front_str().as_deref(), Some("0"));
         assert_eq!(m.content_size(), 2);
         let v: Vec<Frame> = m.into();
         assert_eq!(v.len(), 2);
@@ -727,8 +710,8 @@ mod tests {
             }
             assert!(m.get(n).is_none());
             m.extend(["x", "y"]);
-            m.push("front");
-            assert!(m.first().unwrap() == "front" && m.last().unwrap() == "y");
+            m.push_front("front");
+            assert!(m.front().unwrap() == "front" && m.back().unwrap() == "y");
             assert!(m.pop_back().unwrap() == "y");
             let v: Vec<Frame> = m.clone().into();
             assert_eq!(v.len(), n + 2);
@@ -742,9 +725,9 @@ mod tests {
     #[test]
     fn unwrap_without_delimiter_takes_only_the_address() {
         let mut m = Msg::from_iter(["A", "body"]);
-        assert!(m.unwrap().unwrap() == "A");
+        assert!(m.pop_envelope().unwrap() == "A");
         assert_eq!(m.len(), 1);
-        assert!(Msg::new().unwrap().is_none());
+        assert!(Msg::new().pop_envelope().is_none());
     }
 
     #[test]
@@ -759,12 +742,12 @@ mod tests {
 
         let mut request = Msg::recv(&router).unwrap();
         assert_eq!(request.len(), 3, "identity, delimiter, body: {request:?}");
-        let address = request.unwrap().unwrap();
+        let address = request.pop_envelope().unwrap();
         assert!(address == "CLIENT");
-        assert!(request.pop().unwrap() == "Hello");
+        assert!(request.pop_front().unwrap() == "Hello");
 
         let mut reply = Msg::from_iter(["World"]);
-        reply.wrap(address);
+        reply.push_envelope(address);
         reply.send(&router).unwrap();
         let got = Msg::recv(&req).unwrap();
         assert_eq!(got.len(), 1);
@@ -794,7 +777,7 @@ mod tests {
         let router = ctx.socket(zmq::ROUTER).unwrap();
         router.set_router_mandatory(true).unwrap();
         let mut m = Msg::from_iter(["body"]);
-        m.wrap("nobody");
+        m.push_envelope("nobody");
         let err = m.send(&router).unwrap_err();
         assert_eq!(err.error.zmq(), Some(zmq::Error::EHOSTUNREACH));
         assert_eq!(err.msg.len(), 3);
@@ -817,8 +800,8 @@ mod tests {
     #[test]
     fn dump_matches_s_dump() {
         let mut m = Msg::from_iter(["ROUTER uses a generated 5 byte identity"]);
-        m.push(Frame::empty());
-        m.push(Frame::new([0u8, 0x80, 0, 0x41, 0xa7]));
+        m.push_front(Frame::empty());
+        m.push_front(Frame::new([0u8, 0x80, 0, 0x41, 0xa7]));
         assert_eq!(
             m.to_string(),
             "----------------------------------------\n\

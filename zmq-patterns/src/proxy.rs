@@ -453,7 +453,7 @@ mod tests {
         assert_eq!(req.len(), 3);
         assert!(req[2] == "Hello");
         let rep = Msg::recv(&capture).unwrap();
-        assert!(rep.last().unwrap() == "World");
+        assert!(rep.back().unwrap() == "World");
 
         let stats = ProxyStats::from_reply(&command(&ctl, "STATISTICS")).unwrap();
         assert_eq!(stats.frontend.msg_in, 1);
@@ -486,12 +486,12 @@ mod tests {
         command(&ctl, "RESUME");
         worker.set_rcvtimeo(2000).unwrap();
         let got = Msg::recv(&worker).unwrap();
-        assert!(got.last().unwrap() == "held");
+        assert!(got.back().unwrap() == "held");
 
         // an unknown command is answered and ignored, the proxy still runs
         assert!(command(&ctl, "FROBNICATE")[0] == "ERROR");
         client.send("still", 0).unwrap();
-        assert!(Msg::recv(&worker).unwrap().last().unwrap() == "still");
+        assert!(Msg::recv(&worker).unwrap().back().unwrap() == "still");
         command(&ctl, "TERMINATE");
         proxy.join().unwrap().unwrap();
     }
@@ -513,7 +513,7 @@ mod tests {
         let worker = rig.socket(zmq::DEALER, "be");
         for i in 0..3 {
             let m = Msg::recv(&worker).unwrap();
-            assert!(m.last().unwrap() == format!("early {i}").as_str(), "{m:?}");
+            assert!(m.back().unwrap() == format!("early {i}").as_str(), "{m:?}");
         }
         command(&ctl, "TERMINATE");
         proxy.join().unwrap().unwrap();

@@ -22,7 +22,7 @@ pub fn random_identity() -> String {
     )
 }
 
-/// String, identity and dump helpers for any `zmq::Socket`: `use zmq_patterns::SocketExt;`.
+/// String and identity helpers for any `zmq::Socket`: `use zmq_patterns::SocketExt;`.
 ///
 /// The names avoid `zmq`'s own `send_str`/`recv_string`, which stay available.
 ///
@@ -34,25 +34,43 @@ pub fn random_identity() -> String {
 /// b.connect("inproc://ext-doc").unwrap();
 /// a.send_text_more("key").unwrap();
 /// a.send_text("value").unwrap();
-/// assert_eq!(b.recv_text().unwrap(), "key");
-/// assert_eq!(b.recv_text().unwrap(), "value");
+/// assert_eq!(b.recv_text_part().unwrap(), "key");
+/// assert_eq!(b.recv_text_part().unwrap(), "value");
 /// ```
 pub trait SocketExt {
     /// Sends `text` as a one-part message (the guide's `s_send`).
     fn send_text(&self, text: &str) -> Result<()>;
     /// Sends `text` as a part with more to follow (the guide's `s_sendmore`).
     fn send_text_more(&self, text: &str) -> Result<()>;
-    /// Receives one part as text, blocking (the guide's `s_recv`). Bytes that are not UTF-8
-    /// are replaced, never a panic; further parts of the same message stay queued. Wakes on
-    /// Ctrl-C once [`interrupt`](crate::interrupt) handling is installed.
+    /// Receives one single-part message as text, blocking (the guide's `s_recv`). Bytes that
+    /// are not UTF-8 are replaced, never a panic. The whole message is always read: one of
+    /// more than one part is [`Error::Protocol`] (check with [`Error::is_protocol`]), so a
+    /// stray multipart message never leaves parts behind to be taken for the next message. A
+    /// REP socket must still send a reply after that error. Wakes on Ctrl-C once
+    /// [`interrupt`](crate::interrupt) handling is installed.
     fn recv_text(&self) -> Result<String>;
-    /// Receives one part as text if one is waiting: `Ok(None)` if not.
+    /// Like [`SocketExt::recv_text`] if a message is waiting: `Ok(None)` if not.
     fn try_recv_text(&self) -> Result<Option<String>>;
+    /// Receives one part as text, blocking, leaving further parts of the same message queued:
+    /// for reading a multipart message part by part, as the guide's `s_recv` does.
+    fn recv_text_part(&self) -> Result<String>;
     /// Sets a random printable identity (`%04X-%04X`) and returns it (the guide's `s_set_id`).
     /// Call it before `connect`.
     fn set_random_identity(&self) -> Result<String>;
-    /// Receives the next message and prints it as the guide's `s_dump` does.
-    fn dump(&self) -> Result<Msg>;
+}
+
+/// The text of a received message, if it has exactly one part.
+fn single_part_text(msg: Msg) -> Result<String> {
+    if msg.len() == 1 {
+        if let Some(part) = msg.front() {
+            return Ok(part.to_string_lossy());
+        }
+    }
+    Err(Error::protocol(format!(
+        "expected a one-part message, got {} parts ({} bytes)",
+        msg.len(),
+        msg.content_size()
+    )))
 }
 
 impl SocketExt for zmq::Socket {
@@ -84,11 +102,13 @@ impl SocketExt for zmq::Socket {
     /// # a.bind("inproc://ext-recv").unwrap(); b.connect("inproc://ext-recv").unwrap();
     /// a.send(&b"\xff ok"[..], 0).unwrap();
     /// assert_eq!(b.recv_text().unwrap(), "\u{fffd} ok");
+    /// a.send_multipart(["two", "parts"], 0).unwrap();
+    /// assert!(b.recv_text().unwrap_err().is_protocol()); // both parts read and dropped
+    /// a.send("next", 0).unwrap();
+    /// assert_eq!(b.recv_text().unwrap(), "next");
     /// ```
     fn recv_text(&self) -> Result<String> {
-        let mut msg = zmq::Message::new();
-        crate::frame::recv_into(self, &mut msg, 0)?;
-        Ok(String::from_utf8_lossy(&msg).into_owned())
+        single_part_text(Msg::recv(self)?)
     }
 
     /// ```
@@ -98,12 +118,22 @@ impl SocketExt for zmq::Socket {
     /// assert_eq!(s.try_recv_text().unwrap(), None);
     /// ```
     fn try_recv_text(&self) -> Result<Option<String>> {
+        Msg::try_recv(self)?.map(single_part_text).transpose()
+    }
+
+    /// ```
+    /// # use zmq_patterns::SocketExt;
+    /// # let ctx = zmq::Context::new();
+    /// # let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
+    /// # a.bind("inproc://ext-part").unwrap(); b.connect("inproc://ext-part").unwrap();
+    /// a.send_multipart(["", "workload"], 0).unwrap();
+    /// assert_eq!(b.recv_text_part().unwrap(), ""); // the delimiter
+    /// assert_eq!(b.recv_text_part().unwrap(), "workload");
+    /// ```
+    fn recv_text_part(&self) -> Result<String> {
         let mut msg = zmq::Message::new();
-        match self.recv(&mut msg, zmq::DONTWAIT) {
-            Ok(()) => Ok(Some(String::from_utf8_lossy(&msg).into_owned())),
-            Err(zmq::Error::EAGAIN) => Ok(None),
-            Err(e) => Err(Error::from(e)),
-        }
+        crate::frame::recv_into(self, &mut msg, 0)?;
+        Ok(String::from_utf8_lossy(&msg).into_owned())
     }
 
     /// ```
@@ -117,21 +147,6 @@ impl SocketExt for zmq::Socket {
         let id = random_identity();
         self.set_identity(id.as_bytes())?;
         Ok(id)
-    }
-
-    /// ```
-    /// # use zmq_patterns::SocketExt;
-    /// # let ctx = zmq::Context::new();
-    /// # let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
-    /// # a.bind("inproc://ext-dump").unwrap(); b.connect("inproc://ext-dump").unwrap();
-    /// a.send("Hello", 0).unwrap();
-    /// let msg = b.dump().unwrap(); // prints "----...\n[005] Hello"
-    /// assert_eq!(msg.len(), 1);
-    /// ```
-    fn dump(&self) -> Result<Msg> {
-        let msg = Msg::recv(self)?;
-        msg.dump();
-        Ok(msg)
     }
 }
 

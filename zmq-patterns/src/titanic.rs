@@ -359,7 +359,7 @@ impl Store {
         };
         match self.status(&id) {
             Ok(ReplyStatus::Ready(mut reply)) => {
-                reply.push(OK);
+                reply.push_front(OK);
                 reply
             }
             Ok(ReplyStatus::Pending) => Msg::from_iter([PENDING]),
@@ -411,7 +411,7 @@ impl Store {
         let Some(mut request) = self.request(id)? else {
             return Ok(true); // closed meanwhile
         };
-        let Some(service) = request.pop() else {
+        let Some(service) = request.pop_front() else {
             return Ok(true);
         };
         let Some(service_name) = service.as_str().map(str::to_owned) else {
@@ -420,7 +420,7 @@ impl Store {
         };
         let lookup = client.send("mmi.service", Msg::from(service));
         match lookup {
-            Ok(reply) if reply.first().is_some_and(|f| f == OK) => {}
+            Ok(reply) if reply.front().is_some_and(|f| f == OK) => {}
             Ok(_) | Err(Error::Timeout) => return Ok(false),
             Err(e) => return Err(e),
         }
@@ -441,7 +441,7 @@ impl Store {
 }
 
 fn parse_uuid_request(request: &Msg) -> Option<Uuid> {
-    let frame = request.first()?;
+    let frame = request.front()?;
     match Uuid::parse(frame.as_bytes()) {
         Ok(id) => Some(id),
         Err(e) => {
@@ -473,7 +473,7 @@ fn decode(mut bytes: &[u8]) -> Option<Msg> {
         if rest.len() < len {
             return None;
         }
-        msg.add(Frame::new(&rest[..len]));
+        msg.push_back(Frame::new(&rest[..len]));
         bytes = &rest[len..];
     }
     Some(msg)

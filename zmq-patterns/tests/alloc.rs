@@ -58,13 +58,13 @@ fn receiving_and_sending_messages_allocates_nothing() {
         for i in 0..n {
             let mut m = Msg::new();
             for _ in 0..5 {
-                m.add(Frame::empty());
+                m.push_back(Frame::empty());
             }
-            m.push("address");
+            m.push_front("address");
             m.send(&a).unwrap();
             let mut got = Msg::recv(&b).unwrap();
-            let address = got.unwrap().unwrap();
-            got.wrap(address);
+            let address = got.pop_envelope().unwrap();
+            got.push_envelope(address);
             assert_eq!(got.len(), 6, "round {i}");
         }
     };
@@ -100,7 +100,7 @@ fn a_majordomo_round_trip_allocates_nothing_in_the_steady_state() {
     let mut round = |n: usize| {
         for _ in 0..n {
             let mut request = mdp::client_request("echo", Msg::from(Frame::from("Hello world")));
-            request.push(Frame::empty());
+            request.push_front(Frame::empty());
             request.send(&client).unwrap();
             pump(&mut broker);
             let ToWorker::Request { client: to, body } =

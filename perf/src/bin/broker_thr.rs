@@ -147,7 +147,7 @@ fn main() -> anyhow::Result<()> {
     let request = || {
         let mut msg = Msg::from_iter([&body[..]]);
         if args.broker == Broker::Lbbroker {
-            msg.push(Frame::empty()); // the delimiter the REQ workers' envelope needs
+            msg.push_front(Frame::empty()); // the delimiter the REQ workers' envelope needs
         }
         msg
     };
@@ -155,7 +155,7 @@ fn main() -> anyhow::Result<()> {
         let msg = Msg::recv(client)?;
         // lbbroker: ["", body]; asyncsrv: [body]
         anyhow::ensure!(
-            msg.last().is_some_and(|f| f.len() == args.size),
+            msg.back().is_some_and(|f| f.len() == args.size),
             "unexpected reply: {msg}"
         );
         Ok(())

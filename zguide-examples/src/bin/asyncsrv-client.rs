@@ -139,8 +139,11 @@ fn run_client(
         }
         while let Some(mut reply) = Msg::try_recv(client)? {
             // [request #N][server name]
-            let (Some(body), Some(server), None) = (reply.pop_str(), reply.pop_str(), reply.pop())
-            else {
+            let (Some(body), Some(server), None) = (
+                reply.pop_front_str(),
+                reply.pop_front_str(),
+                reply.pop_front(),
+            ) else {
                 log::warn!("malformed reply dropped");
                 continue;
             };

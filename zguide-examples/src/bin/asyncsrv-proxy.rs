@@ -119,7 +119,11 @@ fn main() -> std::process::ExitCode {
             poller.poll(-1)?;
 
             if poller.is_readable(from_console) {
-                match Msg::recv(&console)?.pop_str().unwrap_or_default().as_str() {
+                match Msg::recv(&console)?
+                    .pop_front_str()
+                    .unwrap_or_default()
+                    .as_str()
+                {
                     "add" => {
                         let name = format!("proxy-{}", servers.len() + 1);
                         let (ctx2, me, max_delay_ms) =

@@ -82,7 +82,7 @@ fn client_task(pipe: ActorPipe, endpoint: &str, interval_ms: u64) -> zmq_pattern
             }
             if poller.is_readable(from_server) {
                 let msg = Msg::recv(&client)?;
-                if let Some(content) = msg.last() {
+                if let Some(content) = msg.back() {
                     println!("{identity}{content}");
                 }
             }
@@ -153,7 +153,9 @@ fn server_worker(
         }
         // The DEALER socket gives us the reply envelope and message: [identity][content]
         let mut msg = Msg::recv(&worker)?;
-        let (Some(identity), Some(content), None) = (msg.pop(), msg.pop(), msg.pop()) else {
+        let (Some(identity), Some(content), None) =
+            (msg.pop_front(), msg.pop_front(), msg.pop_front())
+        else {
             log::warn!("malformed request dropped");
             continue;
         };

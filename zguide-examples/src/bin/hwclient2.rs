@@ -39,9 +39,9 @@ fn main() -> std::process::ExitCode {
             Msg::from_iter(["", "Hello"]).send(&requester)?;
             let mut reply = Msg::recv(&requester)?;
             // A reply that starts with the empty delimiter carries the answer in the next part
-            match reply.pop() {
+            match reply.pop_front() {
                 Some(delimiter) if delimiter.is_empty() => {
-                    let body = reply.pop_str().unwrap_or_default();
+                    let body = reply.pop_front_str().unwrap_or_default();
                     reply_nbr += 1;
                     println!("Received respond msg: {body} NO={reply_nbr}\n");
                 }

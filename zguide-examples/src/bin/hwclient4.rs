@@ -39,8 +39,10 @@ fn main() -> std::process::ExitCode {
             Msg::from_iter(["", "Hello"]).send(&requester)?;
             let reply = loop {
                 let mut reply = Msg::recv(&requester)?;
-                match reply.pop() {
-                    Some(empty) if empty.is_empty() => break reply.pop_str().unwrap_or_default(),
+                match reply.pop_front() {
+                    Some(empty) if empty.is_empty() => {
+                        break reply.pop_front_str().unwrap_or_default()
+                    }
                     _ => log::warn!("dropping a reply without the empty delimiter"),
                 }
             };

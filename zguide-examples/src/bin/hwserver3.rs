@@ -46,23 +46,23 @@ fn main() -> std::process::ExitCode {
         loop {
             let mut request = Msg::recv(&responder)?;
             // The first part is the client's identity
-            let Some(identity) = request.pop() else {
+            let Some(identity) = request.pop_front() else {
                 continue;
             };
             println!("[Frame_1] identity = {}", show(&identity));
             // Then the empty delimiter, then the data
-            let delimiter = request.pop_str().unwrap_or_default();
+            let delimiter = request.pop_front_str().unwrap_or_default();
             println!("[Frame_2] string = {delimiter}");
             if !delimiter.is_empty() {
                 println!("Discard the ZMQ message!");
                 continue;
             }
-            let content = request.pop_str().unwrap_or_default();
+            let content = request.pop_front_str().unwrap_or_default();
             println!("[Frame_3] Received request msg: {content}");
             clock::sleep_ms(args.work_ms)?; // do some 'work'
             println!("Send respond msg: World\n");
             let mut reply = Msg::from_iter(["", "World"]);
-            reply.push(identity);
+            reply.push_front(identity);
             reply.send(&responder)?;
         }
     })

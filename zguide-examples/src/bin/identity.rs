@@ -20,7 +20,7 @@
 //! it exits after the two blocks.
 
 use clap::Parser;
-use zmq_patterns::SocketExt;
+use zmq_patterns::{Msg, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Shows the identities a ROUTER socket sees: a generated one and a set one")]
@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         anonymous.set_linger(0)?;
         anonymous.connect(&args.endpoint)?;
         anonymous.send_text("ROUTER uses a generated 5 byte identity")?;
-        sink.dump()?;
+        print!("{}", Msg::recv(&sink)?);
 
         // Then set the identity ourselves
         let identified = ctx.socket(zmq::REQ)?;
@@ -52,7 +52,7 @@ fn main() -> std::process::ExitCode {
         identified.set_identity(b"PEER2")?;
         identified.connect(&args.endpoint)?;
         identified.send_text("ROUTER socket uses REQ's socket identity")?;
-        sink.dump()?;
+        print!("{}", Msg::recv(&sink)?);
         Ok(())
     })
 }

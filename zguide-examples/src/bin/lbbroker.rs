@@ -68,14 +68,14 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
     loop {
         // Request is [client][""][request]; the reply goes back in the same envelope
         let mut request = Msg::recv(&worker)?;
-        let (Some(client), Some(text)) = (request.unwrap(), request.pop_str()) else {
+        let (Some(client), Some(text)) = (request.pop_envelope(), request.pop_front_str()) else {
             log::warn!("worker {me}: malformed request dropped");
             continue;
         };
         println!("Worker: {text} (worker {me})");
 
         let mut reply = Msg::from_iter(["OK"]);
-        reply.wrap(client);
+        reply.push_envelope(client);
         reply.send(&worker)?;
     }
 }
@@ -136,7 +136,7 @@ fn main() -> std::process::ExitCode {
             // Handle worker activity on backend: [worker][""][READY] or [worker][""][client][""][reply]
             if poller.is_readable(from_workers) {
                 let mut msg = Msg::recv(&backend)?;
-                let Some(worker_id) = msg.unwrap().filter(|_| !msg.is_empty()) else {
+                let Some(worker_id) = msg.pop_envelope().filter(|_| !msg.is_empty()) else {
                     log::warn!("malformed message from a worker dropped");
                     continue;
                 };
@@ -153,7 +153,7 @@ fn main() -> std::process::ExitCode {
             if poller.is_readable(from_clients) {
                 let mut msg = Msg::recv(&frontend)?;
                 if let Some(worker_id) = worker_queue.pop_front() {
-                    msg.wrap(worker_id);
+                    msg.push_envelope(worker_id);
                     msg.send(&backend)?;
                 }
             }

@@ -83,7 +83,7 @@ fn worker_task(ctx: &zmq::Context, pipe: ActorPipe, endpoint: &str) -> zmq_patte
             if let Some(request) = msg.pop_back() {
                 println!("Worker: {request} (worker {me})");
             }
-            msg.add_str("OK");
+            msg.push_back("OK");
             msg.send(&worker)?;
         }
     }
@@ -135,7 +135,7 @@ fn main() -> std::process::ExitCode {
             if poller.is_readable(from_workers) {
                 // Use worker identity for load balancing
                 let mut msg = Msg::recv(&backend)?;
-                let Some(identity) = msg.unwrap().filter(|_| !msg.is_empty()) else {
+                let Some(identity) = msg.pop_envelope().filter(|_| !msg.is_empty()) else {
                     log::warn!("malformed message from a worker dropped");
                     continue;
                 };
@@ -151,7 +151,7 @@ fn main() -> std::process::ExitCode {
                 // Get client request, route to first available worker
                 let mut msg = Msg::recv(&frontend)?;
                 if let Some(identity) = workers.pop_front() {
-                    msg.wrap(identity);
+                    msg.push_envelope(identity);
                     msg.send(&backend)?;
                 }
             }

@@ -87,7 +87,7 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
         if let Some(request) = msg.pop_back() {
             println!("Worker: {request} (worker {me})");
         }
-        msg.add_str("OK");
+        msg.push_back("OK");
         msg.send(&worker)?;
     }
 }
@@ -109,7 +109,7 @@ fn handle_frontend<'s>(frontend: &'s zmq::Socket, backend: &'s zmq::Socket) -> H
     Box::new(move |reactor, lb| {
         let mut msg = Msg::recv(frontend)?;
         if let Some(worker) = lb.workers.pop_front() {
-            msg.wrap(worker);
+            msg.push_envelope(worker);
             msg.send(backend)?;
         }
         // Cancel reader on frontend if we went from 1 to 0 workers
@@ -127,7 +127,7 @@ fn handle_backend<'s>(frontend: &'s zmq::Socket, backend: &'s zmq::Socket) -> Ha
     Box::new(move |reactor, lb| {
         // Use worker identity for load balancing
         let mut msg = Msg::recv(backend)?;
-        let Some(identity) = msg.unwrap().filter(|_| !msg.is_empty()) else {
+        let Some(identity) = msg.pop_envelope().filter(|_| !msg.is_empty()) else {
             log::warn!("malformed message from a worker dropped");
             return Ok(Flow::Continue);
         };

@@ -66,7 +66,7 @@ fn main() -> std::process::ExitCode {
                     // We got a reply from the server, must match sequence
                     let reply = Msg::recv(&client)?;
                     let text = reply
-                        .first()
+                        .front()
                         .map(|f| f.to_string_lossy())
                         .unwrap_or_default();
                     if reply.len() == 1 && text.parse() == Ok(sequence) {

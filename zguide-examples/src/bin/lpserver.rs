@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
         loop {
             let request = Msg::recv(&server)?;
             let text = request
-                .first()
+                .front()
                 .map(|f| f.to_string_lossy())
                 .unwrap_or_default();
 

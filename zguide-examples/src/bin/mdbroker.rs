@@ -7,7 +7,7 @@
 //! the service's queue until one is free. Idle workers get a heartbeat every 2500 ms and are
 //! dropped after 3 silent intervals. A request to `mmi.service` is answered by the broker
 //! itself: `200` if the named service has workers, `404` if not. `-v` prints every message it
-//! receives and sends. Ctrl-C prints `W: interrupt received, shutting down...` and exits 0.
+//! receives and sends (the library's log, on stdout). Ctrl-C prints `W: interrupt received, shutting down...` and exits 0.
 //!
 //! Run beside it: `mdworker` (one or more), then `mdclient`, `mdclient2` or `mmiecho`.
 //!
@@ -17,6 +17,7 @@
 //! is logged and dropped instead of failing an assertion, and the number of services and queued
 //! requests is bounded.
 
+use anyhow::Context;
 use clap::Parser;
 use zmq_patterns::mdp;
 
@@ -44,7 +45,6 @@ fn main() -> std::process::ExitCode {
         let heartbeat_ms = args.heartbeat_ms.max(1);
         let liveness = args.liveness.max(1);
         let config = mdp::BrokerConfig {
-            verbose: args.verbose,
             heartbeat_ms,
             liveness,
             // A worker silent for ten expiry periods while it holds a request is taken for dead.
@@ -52,7 +52,10 @@ fn main() -> std::process::ExitCode {
             ..Default::default()
         };
         let mut broker = mdp::Broker::new(&ctx, config)?;
-        broker.bind(&args.bind)?;
+        broker
+            .bind(&args.bind)
+            .with_context(|| format!("cannot bind {}", args.bind))?;
+        zguide_examples::console!("I: MDP broker/0.2.0 is active at {}", args.bind);
         // Get and process messages forever or until interrupted
         match broker.run() {
             Err(e) if e.is_interrupted() => {

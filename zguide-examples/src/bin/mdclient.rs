@@ -45,7 +45,6 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::Client::new(&ctx, &args.connect)?;
-        session.set_verbose(args.verbose);
         session.set_timeout(args.timeout_ms);
         session.set_retries(args.retries);
 

@@ -41,7 +41,6 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::AsyncClient::new(&ctx, &args.connect)?;
-        session.set_verbose(args.verbose);
         session.set_timeout(args.timeout_ms);
 
         let mut count = 0;

@@ -46,7 +46,6 @@ fn main() -> std::process::ExitCode {
             heartbeat_ms: args.heartbeat_ms,
             reconnect_ms: args.reconnect_ms,
             liveness: args.liveness,
-            verbose: args.verbose,
         };
         let mut session = mdp::Worker::with_config(&ctx, &args.connect, &args.service, config)?;
 

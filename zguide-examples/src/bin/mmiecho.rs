@@ -37,7 +37,6 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::Client::new(&ctx, &args.connect)?;
-        session.set_verbose(args.verbose);
         session.set_timeout(args.timeout_ms);
         session.set_retries(args.retries);
 
@@ -47,7 +46,7 @@ fn main() -> std::process::ExitCode {
         match session.send("mmi.service", request) {
             Ok(reply) => {
                 let code = reply
-                    .first()
+                    .front()
                     .map(|f| f.to_string_lossy())
                     .unwrap_or_default();
                 println!("Lookup {} service: {code}", args.service);

@@ -46,7 +46,7 @@ fn parse_state(mut msg: Msg) -> Option<(String, u32)> {
         log::warn!("state message is not [peer][count], dropped: {msg:?}");
         return None;
     }
-    let (peer, free) = (msg.pop_str()?, msg.pop_str()?);
+    let (peer, free) = (msg.pop_front_str()?, msg.pop_front_str()?);
     match free.parse() {
         Ok(n) => Some((peer, n)),
         Err(_) => {

@@ -134,7 +134,7 @@ fn worker_task(pipe: ActorPipe, endpoint: &str) -> zmq_patterns::Result<()> {
             if let Some(request) = msg.pop_back() {
                 println!("Worker: {request}");
             }
-            msg.add_str("OK");
+            msg.push_back("OK");
             msg.send(&worker)?;
         }
     }
@@ -144,7 +144,7 @@ fn worker_task(pipe: ActorPipe, endpoint: &str) -> zmq_patterns::Result<()> {
 /// there, or that cannot take it now, is logged and dropped, as a ROUTER does silently.
 fn route(msg: Msg, router: &zmq::Socket, what: &str) -> anyhow::Result<()> {
     if let Some(msg) = msg.route(router)? {
-        let to = msg.first().map(|f| f.to_string()).unwrap_or_default();
+        let to = msg.front().map(|f| f.to_string()).unwrap_or_default();
         log::warn!("{what} for {to} dropped: peer gone or not reading");
     }
     Ok(())
@@ -235,7 +235,7 @@ fn main() -> std::process::ExitCode {
             if poller.is_readable(from_localbe) {
                 // Handle reply from local worker: [worker][""][reply or READY]
                 let mut msg = Msg::recv(&localbe)?;
-                match msg.unwrap() {
+                match msg.pop_envelope() {
                     Some(identity) if !msg.is_empty() => {
                         workers.push_back(identity);
                         // If it's READY, don't route the message any further
@@ -249,12 +249,12 @@ fn main() -> std::process::ExitCode {
             if poller.is_readable(from_cloudbe) {
                 // Or handle reply from peer broker; we don't use its identity for anything
                 let mut msg = Msg::recv(&cloudbe)?;
-                msg.unwrap();
+                msg.pop_envelope();
                 replies.push(msg);
             }
             for msg in replies {
                 // Route reply to cloud if it's addressed to a broker, else to a client
-                match msg.first() {
+                match msg.front() {
                     None => log::warn!("empty reply from a peer dropped"),
                     Some(to) if peers.iter().any(|peer| to == peer.as_str()) => {
                         route(msg, &cloudfe, "reply")?
@@ -279,18 +279,18 @@ fn main() -> std::process::ExitCode {
                 if reroutable && !peers.is_empty() && rng.gen_range(0..100) < args.cloud_percent {
                     // Route to random broker peer
                     let peer = peers.choose(&mut rng).map_or("", |p| p.as_str());
-                    msg.push_str(peer);
+                    msg.push_front(peer);
                     match msg.try_send(&cloudbe) {
                         Ok(()) => continue,
                         Err(SendError { error, msg: back }) => {
                             log::warn!("peer {peer} cannot take a request ({error}): done here");
                             msg = back;
-                            msg.pop();
+                            msg.pop_front();
                         }
                     }
                 }
                 if let Some(worker) = workers.pop_front() {
-                    msg.wrap(worker);
+                    msg.push_envelope(worker);
                     route(msg, &localbe, "request")?;
                 }
             }

@@ -155,7 +155,7 @@ fn worker_task(args: &Args, backend: &str) -> anyhow::Result<()> {
 /// there, or that cannot take it now, is logged and dropped, as a ROUTER does silently.
 fn route(msg: Msg, router: &zmq::Socket, what: &str) -> anyhow::Result<()> {
     if let Some(msg) = msg.route(router)? {
-        let to = msg.first().map(|f| f.to_string()).unwrap_or_default();
+        let to = msg.front().map(|f| f.to_string()).unwrap_or_default();
         log::warn!("{what} for {to} dropped: peer gone or not reading");
     }
     Ok(())
@@ -178,7 +178,7 @@ fn parse_state(mut msg: Msg, peers: &[String]) -> Option<(usize, u32)> {
         log::warn!("state message is not [peer][count], dropped: {msg:?}");
         return None;
     }
-    let (peer, free) = (msg.pop_str()?, msg.pop_str()?);
+    let (peer, free) = (msg.pop_front_str()?, msg.pop_front_str()?);
     let Some(index) = peers.iter().position(|p| *p == peer) else {
         log::warn!("state message from unknown peer {peer:?} dropped");
         return None;
@@ -221,7 +221,7 @@ impl Broker<'_> {
                 return;
             };
             // Route to random broker peer
-            msg.push_str(&self.peers[peer]);
+            msg.push_front(&self.peers[peer]);
             match msg.try_send(cloudbe) {
                 Ok(()) => {
                     self.cloud[peer] -= 1;
@@ -231,7 +231,7 @@ impl Broker<'_> {
                     log::warn!("peer {} cannot take a task: {error}", self.peers[peer]);
                     self.cloud[peer] = 0;
                     msg = back;
-                    msg.pop();
+                    msg.pop_front();
                 }
             }
         }
@@ -339,7 +339,7 @@ fn main() -> std::process::ExitCode {
             if poller.is_readable(from_localbe) {
                 // Reply from local worker: [worker][""][reply or READY]
                 let mut msg = Msg::recv(&localbe)?;
-                match msg.unwrap() {
+                match msg.pop_envelope() {
                     Some(identity) if !msg.is_empty() => {
                         broker.workers.push_back(identity);
                         // If it's READY, don't route the message any further
@@ -353,12 +353,12 @@ fn main() -> std::process::ExitCode {
             if poller.is_readable(from_cloudbe) {
                 // Or reply from peer broker; we don't use its identity for anything
                 let mut msg = Msg::recv(&cloudbe)?;
-                msg.unwrap();
+                msg.pop_envelope();
                 replies.push(msg);
             }
             for msg in replies {
                 // Route reply to cloud if it's addressed to a broker, else to a client
-                match msg.first() {
+                match msg.front() {
                     None => log::warn!("empty reply from a peer dropped"),
                     Some(to) if peers.iter().any(|peer| to == peer.as_str()) => {
                         route(msg, &cloudfe, "reply")?
@@ -375,7 +375,7 @@ fn main() -> std::process::ExitCode {
                 }
             }
             if poller.is_readable(from_monitor) {
-                if let Some(status) = Msg::recv(&monitor)?.pop_str() {
+                if let Some(status) = Msg::recv(&monitor)?.pop_front_str() {
                     println!("{status}");
                 }
             }
@@ -397,7 +397,7 @@ fn main() -> std::process::ExitCode {
                 };
                 match broker.workers.pop_front() {
                     Some(worker) => {
-                        msg.wrap(worker);
+                        msg.push_envelope(worker);
                         route(msg, &localbe, "task")?;
                     }
                     None => broker.send_to_cloud(msg, &cloudbe),

@@ -50,13 +50,13 @@ fn is_enveloped(msg: &Msg) -> bool {
 fn route(mut request: Msg, workers: &mut ReadyQueue, backend: &zmq::Socket) -> anyhow::Result<()> {
     while let Some(worker) = workers.pop(clock::mono_ms()) {
         // [worker][client][""][body...]: the DEALER worker gets [client][""][body...]
-        request.push(worker);
+        request.push_front(worker);
         match request.route(backend)? {
             None => return Ok(()),
             Some(back) => {
                 log::warn!("worker gone or not reading, skipped");
                 request = back;
-                request.pop();
+                request.pop_front();
             }
         }
     }
@@ -98,7 +98,7 @@ fn main() -> std::process::ExitCode {
             // [worker][client][""][body...]
             if poller.is_readable(from_workers) {
                 let mut msg = Msg::recv(&backend)?;
-                let worker = msg.pop().unwrap_or_default();
+                let worker = msg.pop_front().unwrap_or_default();
                 let command = msg.len() == 1 && (msg[0] == READY || msg[0] == HEARTBEAT);
                 if command || is_enveloped(&msg) {
                     // Any sign of life from worker means it's ready

@@ -35,8 +35,8 @@ fn main() -> std::process::ExitCode {
                 continue;
             }
             // Read envelope with address, then message contents
-            let address = msg.pop_str().unwrap_or_default();
-            let contents = msg.pop_str().unwrap_or_default();
+            let address = msg.pop_front_str().unwrap_or_default();
+            let contents = msg.pop_front_str().unwrap_or_default();
             println!("[{address}] {contents}");
         }
     })

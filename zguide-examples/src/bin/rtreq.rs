@@ -85,18 +85,18 @@ fn main() -> std::process::ExitCode {
         while workers_fired < args.workers {
             // Next message gives us least recently used worker: [identity][""][Hi Boss]
             let mut request = Msg::recv(&broker)?;
-            let Some(identity) = request.unwrap() else {
+            let Some(identity) = request.pop_envelope() else {
                 continue;
             };
             // Encourage workers until it's time to fire them
             let mut reply = Msg::new();
             if clock::mono_ms() < end_time {
-                reply.add_str("Work harder");
+                reply.push_back("Work harder");
             } else {
-                reply.add_str("Fired!");
+                reply.push_back("Fired!");
                 workers_fired += 1;
             }
-            reply.wrap(identity);
+            reply.push_envelope(identity);
             reply.send(&broker)?;
         }
         // Let every fired worker print its count before the process ends (Ctrl-C still works)

@@ -43,13 +43,13 @@ fn is_enveloped(msg: &Msg) -> bool {
 /// Sends a client request to the longest-waiting worker that is still connected.
 fn route(mut request: Msg, workers: &mut ReadyQueue, backend: &zmq::Socket) -> anyhow::Result<()> {
     while let Some(worker) = workers.pop(clock::mono_ms()) {
-        request.wrap(worker);
+        request.push_envelope(worker);
         match request.route(backend)? {
             None => return Ok(()),
             Some(back) => {
                 log::warn!("worker gone or not reading, skipped");
                 request = back;
-                request.unwrap();
+                request.pop_envelope();
             }
         }
     }
@@ -85,7 +85,7 @@ fn main() -> std::process::ExitCode {
                 let mut msg = Msg::recv(&backend)?;
                 if !is_enveloped(&msg) {
                     log::warn!("invalid message from a worker, dropped:\n{msg}");
-                } else if let Some(worker) = msg.unwrap() {
+                } else if let Some(worker) = msg.pop_envelope() {
                     // Forward message to client if it's not a READY
                     if msg.len() == 1 && msg[0] == READY {
                         workers.ready(worker, clock::mono_ms());

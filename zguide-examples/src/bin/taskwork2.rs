@@ -73,7 +73,7 @@ fn main() -> std::process::ExitCode {
                 let command = Msg::recv(&controller)?;
                 log::debug!(
                     "controller says {:?}",
-                    command.first().map(|f| f.to_string_lossy())
+                    command.front().map(|f| f.to_string_lossy())
                 );
                 break;
             }

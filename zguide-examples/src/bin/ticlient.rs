@@ -59,7 +59,7 @@ fn service_call(
         Err(Error::Timeout) => bail!("no answer from {service}: is titanic running?"),
         Err(e) => return Err(e.into()), // Interrupted: a clean exit
     };
-    let status = reply.pop();
+    let status = reply.pop_front();
     match status.as_ref().and_then(|f| f.as_str()) {
         Some("200") => Ok(Some(reply)),
         Some("400") => {
@@ -80,14 +80,13 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::Client::new(&ctx, &args.connect)?;
-        session.set_verbose(args.verbose);
         session.set_timeout(args.timeout_ms);
         session.set_retries(args.retries);
 
         // 1. Send 'echo' request to Titanic
         let request = Msg::from_iter([args.service.as_str(), "Hello world"]);
         let uuid = service_call(&mut session, "titanic.request", request)?
-            .and_then(|mut reply| reply.pop())
+            .and_then(|mut reply| reply.pop_front())
             .ok_or_else(|| anyhow!("titanic.request gave no UUID"))?;
         println!("I: request UUID {uuid:.70}");
 
@@ -97,7 +96,7 @@ fn main() -> std::process::ExitCode {
             let request = Msg::from(uuid.clone());
             if let Some(reply) = service_call(&mut session, "titanic.reply", request)? {
                 let body = reply
-                    .last()
+                    .back()
                     .map(|f| f.to_string_lossy())
                     .unwrap_or_default();
                 println!("Reply: {body}");

@@ -82,7 +82,6 @@ fn service(
         heartbeat_ms: args.heartbeat_ms,
         reconnect_ms: args.reconnect_ms,
         liveness: args.liveness,
-        verbose: false,
     };
     let (ctx, broker, name) = (ctx.clone(), args.connect.clone(), name.to_string());
     let thread = std::thread::Builder::new()
@@ -134,7 +133,7 @@ fn dispatch(
         poller.add(pipe);
         if poller.poll(args.interval_ms)? > 0 {
             while let Some(msg) = Msg::try_recv(pipe)? {
-                match msg.first().map(|f| Uuid::parse(f.as_bytes())) {
+                match msg.front().map(|f| Uuid::parse(f.as_bytes())) {
                     Some(Ok(id)) if !queue.contains(&id) => queue.push_back(id),
                     Some(Ok(_)) => {}
                     _ => log::warn!("titanic: a bad message on the dispatcher's pipe: {msg:?}"),

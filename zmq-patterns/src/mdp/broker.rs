@@ -3,7 +3,6 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::clock;
-use crate::console;
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::mdp::protocol::{BrokerInput, FromWorker, ToWorker, CLIENT, MMI_PREFIX};
@@ -31,8 +30,6 @@ pub struct BrokerConfig {
     /// answering 200). `None` keeps busy workers for ever. A dropped worker that replies after
     /// all is told to register again.
     pub busy_timeout_ms: Option<i64>,
-    /// Print what the broker does, as the guide's `mdbroker -v`.
-    pub verbose: bool,
 }
 
 impl Default for BrokerConfig {
@@ -44,7 +41,6 @@ impl Default for BrokerConfig {
             max_queued: 100_000,
             max_queued_unserved: 1_000,
             busy_timeout_ms: Some(10 * 2500 * 3),
-            verbose: false,
         }
     }
 }
@@ -145,8 +141,7 @@ impl Broker {
         })
     }
 
-    /// Binds the broker's socket; may be called for several endpoints. Prints the guide's
-    /// `I: MDP broker/0.2.0 is active at ENDPOINT` line.
+    /// Binds the broker's socket; may be called for several endpoints.
     ///
     /// ```
     /// let ctx = zmq::Context::new();
@@ -155,7 +150,7 @@ impl Broker {
     /// ```
     pub fn bind(&mut self, endpoint: &str) -> Result<()> {
         self.socket.bind(endpoint)?;
-        console!("I: MDP broker/0.2.0 is active at {endpoint}");
+        log::debug!("mdp broker: bound to {endpoint}");
         Ok(())
     }
 
@@ -266,10 +261,7 @@ impl State {
     }
 
     fn send(&self, socket: &zmq::Socket, msg: Msg, what: &str) -> Result<()> {
-        if self.config.verbose {
-            console!("I: sending {what}:");
-            msg.dump();
-        }
+        log::trace!("mdp broker: sending {what}:\n{msg}");
         msg.send(socket)?;
         Ok(())
     }
@@ -284,10 +276,7 @@ impl State {
     }
 
     fn handle(&mut self, socket: &zmq::Socket, msg: Msg) -> Result<()> {
-        if self.config.verbose {
-            console!("I: received message:");
-            msg.dump();
-        }
+        log::trace!("mdp broker: received message:\n{msg}");
         match BrokerInput::parse(msg) {
             Ok(BrokerInput::Client {
                 sender,
@@ -312,7 +301,7 @@ impl State {
         if service.starts_with(MMI_PREFIX.as_bytes()) {
             let code = if service == "mmi.service" {
                 let known = body
-                    .last()
+                    .back()
                     .and_then(|name| self.services.get(name))
                     .is_some_and(|s| s.workers > 0);
                 if known {
@@ -324,10 +313,10 @@ impl State {
                 "501"
             };
             body.pop_back();
-            body.add(code);
-            body.push(service);
-            body.push(CLIENT);
-            body.wrap(sender);
+            body.push_back(code);
+            body.push_front(service);
+            body.push_front(CLIENT);
+            body.push_envelope(sender);
             return self.send(socket, body, "MMI reply to client");
         }
         if !self.require_service(&service) {
@@ -364,9 +353,7 @@ impl State {
             );
             return false;
         }
-        if self.config.verbose {
-            console!("I: added service: {}", name.to_string_lossy());
-        }
+        log::debug!("mdp broker: added service {name:.64}");
         self.services.insert(name.clone(), Service::default());
         true
     }
@@ -400,9 +387,10 @@ impl State {
                 } else if !self.require_service(&service) {
                     self.send_worker(socket, &sender, ToWorker::Disconnect)
                 } else {
-                    if self.config.verbose {
-                        console!("I: registering new worker: {}", sender.strhex());
-                    }
+                    log::debug!(
+                        "mdp broker: registering new worker {} for {service:.64}",
+                        sender.strhex()
+                    );
                     if let Some(s) = self.services.get_mut(&service) {
                         s.workers += 1;
                     }
@@ -425,9 +413,9 @@ impl State {
                     log::warn!("W: REPLY from unknown worker {}", sender.strhex());
                     return self.send_worker(socket, &sender, ToWorker::Disconnect);
                 };
-                body.push(worker.service.clone());
-                body.push(CLIENT);
-                body.wrap(client);
+                body.push_front(worker.service.clone());
+                body.push_front(CLIENT);
+                body.push_envelope(client);
                 self.send(socket, body, "reply to client")?;
                 self.worker_waiting(socket, &sender)
             }
@@ -553,9 +541,7 @@ impl State {
                 Some(w) if w.expiry > now => break,
                 Some(_) => {
                     let id = id.clone();
-                    if self.config.verbose {
-                        console!("I: deleting expired worker: {}", id.strhex());
-                    }
+                    log::debug!("mdp broker: deleting expired worker {}", id.strhex());
                     self.expiry.pop_front();
                     self.delete_worker(socket, &id, false)?;
                 }
@@ -662,7 +648,7 @@ mod tests {
         }
         fn request(&mut self, client: &zmq::Socket, service: &str, body: &str) {
             let mut m = client_request(service, Msg::from_iter([body]));
-            m.push(Frame::empty());
+            m.push_front(Frame::empty());
             self.send(client, m);
         }
     }
@@ -735,7 +721,7 @@ mod tests {
             rig.request(&c, service, body);
             let (s, reply) = parse_client_reply(Msg::recv(&c).unwrap()).unwrap();
             assert!(s == service, "{s}");
-            assert!(reply.last().unwrap() == code, "{service} {body}: {reply:?}");
+            assert!(reply.back().unwrap() == code, "{service} {body}: {reply:?}");
         }
         // a worker may not register an mmi. service (the guide checked the wrong frame)
         let bad = rig.worker("mmi-worker", "mmi.service");

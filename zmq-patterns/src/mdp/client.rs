@@ -1,7 +1,6 @@
 //! Majordomo clients: [`Client`], synchronous with timeout and retries (the guide's `mdcliapi`),
 //! and [`AsyncClient`], which sends without waiting (the guide's `mdcliapi2`).
 
-use crate::console;
 use crate::error::{Error, Result};
 use crate::mdp::protocol::{client_request, parse_client_reply};
 use crate::msg::Msg;
@@ -25,21 +24,13 @@ pub struct Client {
     socket: zmq::Socket,
     timeout_ms: i64,
     retries: u32,
-    verbose: bool,
 }
 
-fn connect(
-    ctx: &zmq::Context,
-    kind: zmq::SocketType,
-    broker: &str,
-    verbose: bool,
-) -> Result<zmq::Socket> {
+fn connect(ctx: &zmq::Context, kind: zmq::SocketType, broker: &str) -> Result<zmq::Socket> {
     let socket = ctx.socket(kind)?;
     socket.set_linger(0)?;
     socket.connect(broker)?;
-    if verbose {
-        console!("I: connecting to broker at {broker}...");
-    }
+    log::debug!("mdp client: connecting to broker at {broker}");
     Ok(socket)
 }
 
@@ -55,10 +46,9 @@ impl Client {
         Ok(Client {
             ctx: ctx.clone(),
             broker: broker.to_string(),
-            socket: connect(ctx, zmq::REQ, broker, false)?,
+            socket: connect(ctx, zmq::REQ, broker)?,
             timeout_ms: 2500,
             retries: 3,
-            verbose: false,
         })
     }
 
@@ -84,17 +74,6 @@ impl Client {
         self.retries = retries.max(1);
     }
 
-    /// Prints what the client sends and receives (the guide's `-v`).
-    ///
-    /// ```
-    /// # let ctx = zmq::Context::new();
-    /// # let mut client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
-    /// client.set_verbose(true);
-    /// ```
-    pub fn set_verbose(&mut self, verbose: bool) {
-        self.verbose = verbose;
-    }
-
     /// Sends `request` to `service` and returns the reply body. [`Error::Timeout`] once every
     /// try timed out; [`Error::Protocol`] for a reply that is not MDP or not from `service`;
     /// [`Error::Interrupted`] on Ctrl-C.
@@ -109,20 +88,14 @@ impl Client {
     /// ```
     pub fn send(&mut self, service: &str, request: Msg) -> Result<Msg> {
         let request = client_request(service, request);
-        if self.verbose {
-            console!("I: send request to '{service}' service:");
-            request.dump();
-        }
+        log::trace!("mdp client: send request to '{service}' service:\n{request}");
         for attempt in 1..=self.retries {
             request.clone().send(&self.socket)?;
             let mut poller = Poller::new();
             poller.add(&self.socket);
             if poller.poll(self.timeout_ms)? > 0 {
                 let msg = Msg::recv(&self.socket)?;
-                if self.verbose {
-                    console!("I: received reply:");
-                    msg.dump();
-                }
+                log::trace!("mdp client: received reply:\n{msg}");
                 let (reply_service, body) = parse_client_reply(msg)?;
                 if reply_service != service {
                     return Err(Error::protocol(format!(
@@ -134,16 +107,16 @@ impl Client {
             // No reply: the REQ socket is stuck waiting, so start again on a new one.
             drop(poller);
             if attempt < self.retries {
-                if self.verbose {
-                    console!("W: no reply, reconnecting...");
-                }
-                self.socket = connect(&self.ctx, zmq::REQ, &self.broker, self.verbose)?;
-            } else if self.verbose {
-                console!("W: permanent error, abandoning");
+                log::debug!("mdp client: no reply from '{service}', reconnecting");
+                self.socket = connect(&self.ctx, zmq::REQ, &self.broker)?;
+            } else {
+                log::debug!(
+                    "mdp client: no reply from '{service}' after {attempt} tries, abandoning"
+                );
             }
         }
         // Leave a fresh socket for the next request.
-        self.socket = connect(&self.ctx, zmq::REQ, &self.broker, false)?;
+        self.socket = connect(&self.ctx, zmq::REQ, &self.broker)?;
         Err(Error::Timeout)
     }
 }
@@ -168,7 +141,6 @@ impl Client {
 pub struct AsyncClient {
     socket: zmq::Socket,
     timeout_ms: i64,
-    verbose: bool,
 }
 
 impl AsyncClient {
@@ -181,9 +153,8 @@ impl AsyncClient {
     /// ```
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<AsyncClient> {
         Ok(AsyncClient {
-            socket: connect(ctx, zmq::DEALER, broker, false)?,
+            socket: connect(ctx, zmq::DEALER, broker)?,
             timeout_ms: 2500,
-            verbose: false,
         })
     }
 
@@ -198,17 +169,6 @@ impl AsyncClient {
         self.timeout_ms = timeout_ms;
     }
 
-    /// Prints what the client sends and receives.
-    ///
-    /// ```
-    /// # let ctx = zmq::Context::new();
-    /// # let mut client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
-    /// client.set_verbose(true);
-    /// ```
-    pub fn set_verbose(&mut self, verbose: bool) {
-        self.verbose = verbose;
-    }
-
     /// Sends a request to `service` without waiting for the reply: `[""][MDPC01][service][body]`.
     ///
     /// ```
@@ -218,11 +178,8 @@ impl AsyncClient {
     /// ```
     pub fn send(&self, service: &str, request: Msg) -> Result<()> {
         let mut msg = client_request(service, request);
-        msg.push(crate::Frame::empty());
-        if self.verbose {
-            console!("I: send request to '{service}' service:");
-            msg.dump();
-        }
+        msg.push_front(crate::Frame::empty());
+        log::trace!("mdp client: send request to '{service}' service:\n{msg}");
         msg.send(&self.socket)?;
         Ok(())
     }
@@ -246,10 +203,7 @@ impl AsyncClient {
                 return Ok(None);
             }
             let msg = Msg::recv(&self.socket)?;
-            if self.verbose {
-                console!("I: received reply:");
-                msg.dump();
-            }
+            log::trace!("mdp client: received reply:\n{msg}");
             match parse_client_reply(msg) {
                 Ok((_service, body)) => return Ok(Some(body)),
                 Err(e) => log::warn!("E: dropping a bad reply: {e}"),
@@ -286,7 +240,7 @@ mod tests {
 
     fn reply(router: &zmq::Socket, to: Frame, service: &str, body: &str) {
         let mut m = Msg::from_iter([CLIENT, service, body]);
-        m.wrap(to);
+        m.push_envelope(to);
         m.send(router).unwrap();
     }
 
@@ -339,11 +293,11 @@ mod tests {
         }
         // junk first, then the five replies
         let mut junk = Msg::from_iter(["", "not-mdp"]);
-        junk.push(senders[0].clone());
+        junk.push_front(senders[0].clone());
         junk.send(&router).unwrap();
         for s in senders {
             let mut m = Msg::from_iter(["", CLIENT, "echo", "ok"]);
-            m.push(s);
+            m.push_front(s);
             m.send(&router).unwrap();
         }
         for _ in 0..5 {

@@ -87,7 +87,7 @@ fn bad(what: impl Into<String>) -> Error {
 
 /// Takes the next frame or says which one is missing.
 fn take(msg: &mut Msg, what: &str) -> Result<Frame> {
-    msg.pop()
+    msg.pop_front()
         .ok_or_else(|| bad(format!("missing {what} frame")))
 }
 
@@ -174,20 +174,20 @@ impl FromWorker {
         let mut msg = Msg::new();
         let command = match self {
             FromWorker::Ready { service } => {
-                msg.add(service);
+                msg.push_back(service);
                 Command::Ready
             }
             FromWorker::Reply { client, body } => {
                 msg = body;
-                msg.wrap(client);
+                msg.push_envelope(client);
                 Command::Reply
             }
             FromWorker::Heartbeat => Command::Heartbeat,
             FromWorker::Disconnect => Command::Disconnect,
         };
-        msg.push(command.frame());
-        msg.push(WORKER);
-        msg.push(Frame::empty());
+        msg.push_front(command.frame());
+        msg.push_front(WORKER);
+        msg.push_front(Frame::empty());
         msg
     }
 
@@ -262,15 +262,15 @@ impl ToWorker {
         let command = match self {
             ToWorker::Request { client, body } => {
                 msg = body;
-                msg.wrap(client);
+                msg.push_envelope(client);
                 Command::Request
             }
             ToWorker::Heartbeat => Command::Heartbeat,
             ToWorker::Disconnect => Command::Disconnect,
         };
-        msg.push(command.frame());
-        msg.push(WORKER);
-        msg.wrap(worker);
+        msg.push_front(command.frame());
+        msg.push_front(WORKER);
+        msg.push_envelope(worker);
         msg
     }
 }
@@ -341,8 +341,8 @@ impl BrokerInput {
 /// ```
 pub fn client_request(service: impl Into<Frame>, body: Msg) -> Msg {
     let mut msg = body;
-    msg.push(service);
-    msg.push(CLIENT);
+    msg.push_front(service);
+    msg.push_front(CLIENT);
     msg
 }
 
@@ -356,8 +356,8 @@ pub fn client_request(service: impl Into<Frame>, body: Msg) -> Msg {
 /// assert!(mdp::parse_client_reply(Msg::from_iter(["MDPC01"])).is_err());
 /// ```
 pub fn parse_client_reply(mut msg: Msg) -> Result<(Frame, Msg)> {
-    if msg.first().is_some_and(|f| f.is_empty()) {
-        msg.pop();
+    if msg.front().is_some_and(|f| f.is_empty()) {
+        msg.pop_front();
     }
     take_header(&mut msg, CLIENT)?;
     let service = take(&mut msg, "service name")?;
@@ -370,7 +370,7 @@ mod tests {
 
     fn worker_msg(parts: &[&[u8]]) -> Result<BrokerInput> {
         let mut m: Msg = parts.iter().map(Frame::new).collect();
-        m.push("W1");
+        m.push_front("W1");
         BrokerInput::parse(m)
     }
 
@@ -388,7 +388,7 @@ mod tests {
             FromWorker::Disconnect,
         ] {
             let mut m = w.clone().into_msg();
-            m.push("W1"); // what the ROUTER adds
+            m.push_front("W1"); // what the ROUTER adds
             match BrokerInput::parse(m).unwrap() {
                 BrokerInput::Worker { sender, command } => {
                     assert!(sender == "W1");
@@ -406,11 +406,11 @@ mod tests {
             ToWorker::Disconnect,
         ] {
             let mut m = t.clone().into_msg("W1".into());
-            assert!(m.pop().unwrap() == "W1"); // the ROUTER takes the address off
+            assert!(m.pop_front().unwrap() == "W1"); // the ROUTER takes the address off
             assert_eq!(ToWorker::parse(m).unwrap(), t);
         }
         let mut req = client_request("echo", Msg::from_iter(["Hello"]));
-        req.wrap("C1");
+        req.push_envelope("C1");
         assert_eq!(
             BrokerInput::parse(req).unwrap(),
             BrokerInput::Client {

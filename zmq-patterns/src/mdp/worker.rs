@@ -2,7 +2,6 @@
 //! requests, sends replies, heartbeats both ways and reconnects when the broker goes silent.
 
 use crate::clock;
-use crate::console;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::mdp::protocol::{FromWorker, ToWorker};
@@ -18,8 +17,6 @@ pub struct WorkerConfig {
     pub reconnect_ms: i64,
     /// Heartbeat intervals of silence that mean the broker is gone (guide: 3).
     pub liveness: u32,
-    /// Print what the worker sends and receives (the guide's `-v`).
-    pub verbose: bool,
 }
 
 impl Default for WorkerConfig {
@@ -28,7 +25,6 @@ impl Default for WorkerConfig {
             heartbeat_ms: 2500,
             reconnect_ms: 2500,
             liveness: 3,
-            verbose: false,
         }
     }
 }
@@ -64,7 +60,6 @@ pub struct Worker {
     liveness_left: u32,
     heartbeat_at: i64,
     reply_to: Option<Frame>,
-    verbose: bool,
 }
 
 impl Worker {
@@ -80,8 +75,7 @@ impl Worker {
         Self::with_config(ctx, broker, service, WorkerConfig::default())
     }
 
-    /// Like [`Worker::new`] with other settings, in force from the first message (so a
-    /// verbose worker shows its READY too).
+    /// Like [`Worker::new`] with other settings, in force from the first message.
     ///
     /// ```
     /// use zmq_patterns::mdp::{Worker, WorkerConfig};
@@ -107,7 +101,6 @@ impl Worker {
             liveness_left: config.liveness.max(1),
             heartbeat_at: 0,
             reply_to: None,
-            verbose: config.verbose,
         };
         worker.connect()?;
         Ok(worker)
@@ -118,9 +111,7 @@ impl Worker {
         socket.set_linger(0)?;
         socket.connect(&self.broker)?;
         self.socket = socket;
-        if self.verbose {
-            console!("I: connecting to broker at {}...", self.broker);
-        }
+        log::debug!("mdp worker: connecting to broker at {}", self.broker);
         self.send(FromWorker::Ready {
             service: Frame::from(self.service.as_str()),
         })?;
@@ -131,10 +122,12 @@ impl Worker {
 
     fn send(&self, command: FromWorker) -> Result<()> {
         let msg = command.into_msg();
-        if self.verbose {
-            let name = crate::mdp::Command::from_frame(&msg[2]).map_or("?", |c| c.name());
-            console!("I: sending {name} to broker");
-            msg.dump();
+        if log::log_enabled!(log::Level::Trace) {
+            let name = msg
+                .get(2)
+                .and_then(crate::mdp::Command::from_frame)
+                .map_or("?", |c| c.name());
+            log::trace!("mdp worker: sending {name} to broker\n{msg}");
         }
         msg.send(&self.socket)?;
         Ok(())
@@ -178,17 +171,6 @@ impl Worker {
         self.liveness_left = self.liveness;
     }
 
-    /// Prints what the worker sends and receives (the guide's `-v`).
-    ///
-    /// ```
-    /// # let ctx = zmq::Context::new();
-    /// # let mut w = zmq_patterns::mdp::Worker::new(&ctx, "tcp://localhost:5555", "echo").unwrap();
-    /// w.set_verbose(true);
-    /// ```
-    pub fn set_verbose(&mut self, verbose: bool) {
-        self.verbose = verbose;
-    }
-
     /// Sends `reply` to the client of the last request (if there is one), then waits for the
     /// next request and returns its body. Ends only with an error: [`Error::Interrupted`] on
     /// Ctrl-C, or a fatal socket error.
@@ -214,10 +196,7 @@ impl Worker {
             if poller.poll(timeout)? > 0 {
                 let msg = Msg::recv(&self.socket)?;
                 drop(poller);
-                if self.verbose {
-                    console!("I: received message from broker:");
-                    msg.dump();
-                }
+                log::trace!("mdp worker: received message from broker:\n{msg}");
                 self.liveness_left = self.liveness;
                 match ToWorker::parse(msg) {
                     Ok(ToWorker::Request { client, body }) => {
@@ -232,9 +211,7 @@ impl Worker {
                 drop(poller);
                 self.liveness_left -= 1;
                 if self.liveness_left == 0 {
-                    if self.verbose {
-                        console!("W: disconnected from broker - retrying...");
-                    }
+                    log::debug!("mdp worker: disconnected from broker, retrying");
                     clock::sleep_ms(self.reconnect_ms as u64)?;
                     self.connect()?;
                 }
