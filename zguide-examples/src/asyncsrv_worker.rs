@@ -2,6 +2,7 @@
 //! (its workers) and `asyncsrv-proxy` (the workers its `add` command starts).
 
 use rand::Rng;
+use std::time::Duration;
 use zmq_patterns::{ActorPipe, Msg, Poller};
 
 /// How soon a lost connection is retried, and the longest back-off between retries (ms).
@@ -42,7 +43,7 @@ pub fn server_worker(
     let from_proxy = poller.add(&worker);
     let mut rng = rand::thread_rng();
     loop {
-        poller.poll(-1)?;
+        poller.poll(None)?;
         if poller.is_readable(from_parent) && pipe.is_term(&Msg::recv(&pipe)?) {
             return Ok(());
         }
@@ -59,7 +60,7 @@ pub fn server_worker(
         if max_delay_ms > 0 {
             // Some work, but stop at once if asked to
             let delay = rng.gen_range(0..=max_delay_ms);
-            if pipe.sleep_ms(delay)? {
+            if pipe.sleep(Duration::from_millis(delay))? {
                 return Ok(());
             }
         }

@@ -220,7 +220,7 @@ fn own_workers_take_turns(path: &str) {
     let deadline = Instant::now() + WAIT;
     let mut order: Vec<String> = Vec::new();
     let mut all_seen_at = None;
-    while all_seen_at.map_or(true, |k| order.len() < k + 1 + 6) {
+    while all_seen_at.is_none_or(|k| order.len() < k + 1 + 6) {
         assert!(Instant::now() < deadline, "workers seen: {order:?}");
         client.send("HELLO", 0).unwrap();
         let reply = client.recv_string(0).expect("no reply through the broker");

@@ -46,7 +46,7 @@ fn lookup(ep: &str, service: &str) -> Option<String> {
 fn lookup_within(ep: &str, service: &str, timeout_ms: i64) -> Option<String> {
     let ctx = zmq::Context::new();
     let mut client = mdp::Client::new(&ctx, ep).unwrap();
-    client.set_timeout(timeout_ms);
+    client.set_timeout(Duration::from_millis(timeout_ms as u64));
     client.set_retries(1);
     client
         .send("mmi.service", Msg::from_iter([service]))
@@ -663,7 +663,7 @@ fn requests_nobody_serves_do_not_starve_other_services() {
         while !stop2.load(Ordering::SeqCst) {
             let mut poller = zmq_patterns::Poller::new();
             poller.add(broker.socket());
-            if poller.poll(10)? > 0 {
+            if poller.poll(Some(Duration::from_millis(10)))? > 0 {
                 let msg = Msg::recv(broker.socket())?;
                 broker.handle(msg)?;
             }
@@ -689,7 +689,7 @@ fn requests_nobody_serves_do_not_starve_other_services() {
     wait_for_service(&ep, "echo");
     // ten tries of 500 ms, long after any expiry based on the 100 ms heartbeat
     let mut client = mdp::Client::new(&ctx, &ep).unwrap();
-    client.set_timeout(500);
+    client.set_timeout(Duration::from_millis(500));
     client.set_retries(10);
     let reply = client.send("echo", Msg::from_iter(["Hello world"]));
     stop.store(true, Ordering::SeqCst);

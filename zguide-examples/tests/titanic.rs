@@ -42,7 +42,7 @@ fn client(ep: &str, timeout_ms: i64) -> mdp::Client {
     // the test's own context lives as long as the client's socket needs it
     let ctx = zmq::Context::new();
     let mut c = mdp::Client::new(&ctx, ep).unwrap();
-    c.set_timeout(timeout_ms);
+    c.set_timeout(Duration::from_millis(timeout_ms as u64));
     c.set_retries(1);
     c
 }

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
@@ -95,26 +95,27 @@ impl ActorPipe {
         msg.front().is_some_and(|f| f == TERM)
     }
 
-    /// Sleeps `ms` milliseconds unless the parent asks the actor to stop: returns `Ok(true)` as
+    /// Sleeps for `duration` unless the parent asks the actor to stop: returns `Ok(true)` as
     /// soon as `$TERM` arrives, `Ok(false)` when the time is up. Other messages on the pipe during
     /// the sleep are dropped. For actors that simulate work or pace themselves.
     ///
     /// ```
+    /// use std::time::Duration;
     /// let ctx = zmq::Context::new();
     /// let actor = zmq_patterns::Actor::new(&ctx, |pipe| {
     ///     pipe.ready()?;
-    ///     while !pipe.sleep_ms(60_000)? {} // "work" until told to stop
+    ///     while !pipe.sleep(Duration::from_secs(60))? {} // "work" until told to stop
     ///     Ok(())
     /// }).unwrap();
     /// actor.stop().unwrap(); // returns at once, not after a minute
     /// ```
-    pub fn sleep_ms(&self, ms: u64) -> Result<bool> {
-        let deadline = crate::clock::mono_ms() + ms.min(i64::MAX as u64 / 2) as i64;
+    pub fn sleep(&self, duration: Duration) -> Result<bool> {
+        let deadline = Instant::now().checked_add(duration);
         let mut poller = crate::Poller::new();
         poller.add(&self.socket);
         loop {
-            let left = deadline - crate::clock::mono_ms();
-            if left <= 0 || poller.poll(left)? == 0 {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) || poller.poll(left)? == 0 {
                 return Ok(false);
             }
             if self.is_term(&crate::Msg::recv(&self.socket)?) {
@@ -260,6 +261,7 @@ impl Actor {
     /// }).unwrap();
     /// assert!(actor.stop().unwrap_err().to_string().contains("boom"));
     /// ```
+    /// use std::time::Duration;
     pub fn stop(mut self) -> Result<()> {
         self.shutdown()
     }
@@ -349,7 +351,7 @@ mod tests {
             let mut poller = Poller::new();
             poller.add(&pipe);
             loop {
-                if poller.poll(10)? > 0 {
+                if poller.poll(Some(Duration::from_millis(10)))? > 0 {
                     let msg = Msg::recv(&pipe)?;
                     if pipe.is_term(&msg) {
                         tx.send("stopped").unwrap();

@@ -1,8 +1,8 @@
-//! Time helpers from the guide's `zhelpers.h` and CZMQ's `zclock`: a millisecond clock, an
-//! interruptible sleep, and a timestamped console line.
+//! Time helpers from the guide's `zhelpers.h` and CZMQ's `zclock`: millisecond clocks, an
+//! interruptible sleep, and the guide's console timestamp.
 
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::interrupt;
@@ -32,21 +32,42 @@ pub fn time_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Sleeps `ms` milliseconds (the guide's `s_sleep`). If [`interrupt`] handling is installed,
-/// a signal ends the sleep early with [`Error::Interrupted`].
+/// The time left until the [`mono_ms`] clock reaches `deadline_ms`: zero once it has passed.
+/// For loops that keep their deadlines as [`mono_ms`] readings, as the guide's do.
 ///
 /// ```
-/// zmq_patterns::clock::sleep_ms(1).unwrap();
+/// use std::time::Duration;
+/// use zmq_patterns::clock;
+/// let left = clock::until(clock::mono_ms() + 1000);
+/// assert!(left <= Duration::from_secs(1) && left > Duration::from_millis(900));
+/// assert_eq!(clock::until(0), Duration::ZERO);
 /// ```
-pub fn sleep_ms(ms: u64) -> Result<()> {
+/// use std::time::Duration;
+pub fn until(deadline_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(deadline_ms.saturating_sub(mono_ms())).unwrap_or(0))
+}
+
+/// Sleeps for `duration` (the guide's `s_sleep`). If [`interrupt`] handling is installed, a
+/// signal ends the sleep early with [`Error::Interrupted`].
+///
+/// ```
+/// zmq_patterns::clock::sleep(std::time::Duration::from_millis(1)).unwrap();
+/// ```
+/// use std::time::Duration;
+#[doc(alias = "s_sleep", alias = "zclock_sleep")]
+pub fn sleep(duration: Duration) -> Result<()> {
     let Some(fd) = interrupt::fd() else {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
+        std::thread::sleep(duration);
         return Ok(());
     };
-    let deadline = Instant::now() + std::time::Duration::from_millis(ms);
+    // A sleep too long to have an end (Duration::MAX) lasts until a signal.
+    let deadline = Instant::now().checked_add(duration);
     loop {
         interrupt::check()?;
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(3600),
+        };
         if left.is_zero() {
             return Ok(());
         }
@@ -57,6 +78,7 @@ pub fn sleep_ms(ms: u64) -> Result<()> {
         };
         let wait = left.as_millis().clamp(1, i32::MAX as u128) as i32;
         // A signal makes poll return early (EINTR) or the pipe readable: both end the sleep.
+        // SAFETY: `pfd` is a valid pollfd that lives across the call, and its count is 1.
         let rc = unsafe { libc::poll(&mut pfd, 1, wait) };
         if rc > 0 {
             return Err(Error::Interrupted);
@@ -70,10 +92,13 @@ pub fn sleep_ms(ms: u64) -> Result<()> {
 /// let t = zmq_patterns::clock::timestamp();
 /// assert_eq!(t.len(), 17);
 /// ```
+/// use std::time::Duration;
 pub fn timestamp() -> String {
+    // SAFETY: time(NULL) only returns the current time.
     let now = unsafe { libc::time(std::ptr::null_mut()) };
-    // SAFETY: localtime_r writes into our struct and touches nothing shared.
+    // SAFETY: libc::tm is plain data (integers and a pointer), for which all zeroes is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: localtime_r reads `now` and writes into our own `tm`, touching nothing shared.
     unsafe { libc::localtime_r(&now, &mut tm) };
     format!(
         "{:02}-{:02}-{:02} {:02}:{:02}:{:02}",
@@ -93,7 +118,7 @@ mod tests {
     #[test]
     fn clocks_move_forward() {
         let a = mono_ms();
-        sleep_ms(20).unwrap();
+        sleep(Duration::from_millis(20)).unwrap();
         let b = mono_ms();
         assert!(b - a >= 19, "slept {} ms", b - a);
     }

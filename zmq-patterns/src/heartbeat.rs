@@ -1,8 +1,12 @@
 //! Heartbeating for the Paranoid Pirate Protocol (spec 6/PPP), usable by a queue and by a
 //! worker: [`Liveness`] tracks a peer from the worker's side (with reconnect back-off), and
 //! [`ReadyQueue`] keeps a queue's ready workers in least-recently-used order with expiry.
+//!
+//! Times are [`Duration`]s and [`Instant`]s; the caller passes `now` in, so that the logic is
+//! plain data that a test can drive with made-up instants.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use crate::frame::Frame;
 
@@ -12,37 +16,47 @@ pub const READY: &[u8] = b"\x01";
 pub const HEARTBEAT: &[u8] = b"\x02";
 
 /// The timings of a heartbeat; `Default` gives the guide's Paranoid Pirate values.
+///
+/// ```
+/// use std::time::Duration;
+/// use zmq_patterns::heartbeat::HeartbeatConfig;
+/// let config = HeartbeatConfig { interval: Duration::from_millis(500), ..Default::default() };
+/// assert_eq!(config.expiry(), Duration::from_millis(1500));
+/// ```
+/// use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeartbeatConfig {
-    /// How often to send a heartbeat, in ms (guide: 1000).
-    pub interval_ms: i64,
+    /// How often to send a heartbeat (guide: 1 s).
+    pub interval: Duration,
     /// Intervals of silence after which the peer counts as dead (guide: 3).
     pub liveness: u32,
-    /// First reconnect delay, in ms (guide: 1000).
-    pub reconnect_initial_ms: i64,
-    /// Longest reconnect delay after doubling, in ms (guide: 32000).
-    pub reconnect_max_ms: i64,
+    /// First reconnect delay (guide: 1 s).
+    pub reconnect_initial: Duration,
+    /// Longest reconnect delay after doubling (guide: 32 s).
+    pub reconnect_max: Duration,
 }
 
 impl Default for HeartbeatConfig {
     fn default() -> Self {
         HeartbeatConfig {
-            interval_ms: 1000,
+            interval: Duration::from_secs(1),
             liveness: 3,
-            reconnect_initial_ms: 1000,
-            reconnect_max_ms: 32_000,
+            reconnect_initial: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(32),
         }
     }
 }
 
 impl HeartbeatConfig {
-    /// How long a silent peer lives: `interval_ms * liveness`.
+    /// How long a silent peer lives: `interval * liveness`.
     ///
     /// ```
-    /// assert_eq!(zmq_patterns::heartbeat::HeartbeatConfig::default().expiry_ms(), 3000);
+    /// use std::time::Duration;
+    /// let config = zmq_patterns::heartbeat::HeartbeatConfig::default();
+    /// assert_eq!(config.expiry(), Duration::from_secs(3));
     /// ```
-    pub fn expiry_ms(&self) -> i64 {
-        self.interval_ms * i64::from(self.liveness)
+    pub fn expiry(&self) -> Duration {
+        self.interval.saturating_mul(self.liveness.max(1))
     }
 }
 
@@ -54,115 +68,154 @@ impl HeartbeatConfig {
 /// [`Liveness::heartbeat_due`] says so.
 ///
 /// ```
+/// use std::time::{Duration, Instant};
 /// use zmq_patterns::heartbeat::{HeartbeatConfig, Liveness};
-/// let mut l = Liveness::new(HeartbeatConfig::default(), 0);
+/// let now = Instant::now();
+/// let mut l = Liveness::new(HeartbeatConfig::default(), now);
 /// assert_eq!(l.silence(), None);
 /// assert_eq!(l.silence(), None);
-/// assert_eq!(l.silence(), Some(1000)); // dead: reconnect in 1 s
-/// l.reconnected(0);
+/// assert_eq!(l.silence(), Some(Duration::from_secs(1))); // dead: reconnect in 1 s
+/// l.reconnected(now);
 /// for _ in 0..2 { l.silence(); }
-/// assert_eq!(l.silence(), Some(2000)); // backs off
-/// l.heard();                              // a message resets both
-/// assert_eq!(l.reconnect_ms(), 1000);
+/// assert_eq!(l.silence(), Some(Duration::from_secs(2))); // backs off
+/// l.heard();                                               // a message resets both
+/// assert_eq!(l.reconnect_delay(), Duration::from_secs(1));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Liveness {
     config: HeartbeatConfig,
     left: u32,
-    reconnect_ms: i64,
-    heartbeat_at: i64,
+    reconnect: Duration,
+    heartbeat_at: Instant,
 }
 
 impl Liveness {
-    /// Fresh state at time `now_ms` (see [`clock::mono_ms`](crate::clock::mono_ms)).
+    /// Fresh state at `now`.
     ///
     /// ```
-    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), 0);
-    /// assert_eq!(l.poll_timeout(), 1000);
+    /// use std::time::{Duration, Instant};
+    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), Instant::now());
+    /// assert_eq!(l.poll_timeout(), Duration::from_secs(1));
     /// ```
-    pub fn new(config: HeartbeatConfig, now_ms: i64) -> Liveness {
+    pub fn new(config: HeartbeatConfig, now: Instant) -> Liveness {
         Liveness {
             config,
             left: config.liveness.max(1),
-            reconnect_ms: config.reconnect_initial_ms,
-            heartbeat_at: now_ms + config.interval_ms,
+            reconnect: config.reconnect_initial,
+            heartbeat_at: now + config.interval,
         }
+    }
+
+    /// The settings it was made with.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use zmq_patterns::heartbeat::{HeartbeatConfig, Liveness};
+    /// let l = Liveness::new(HeartbeatConfig::default(), Instant::now());
+    /// assert_eq!(l.config().liveness, 3);
+    /// ```
+    pub fn config(&self) -> &HeartbeatConfig {
+        &self.config
     }
 
     /// How long one poll waits: the heartbeat interval.
     ///
     /// ```
-    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), 0);
-    /// assert_eq!(l.poll_timeout(), 1000);
+    /// use std::time::{Duration, Instant};
+    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), Instant::now());
+    /// assert_eq!(l.poll_timeout(), Duration::from_secs(1));
     /// ```
-    pub fn poll_timeout(&self) -> i64 {
-        self.config.interval_ms
+    pub fn poll_timeout(&self) -> Duration {
+        self.config.interval
     }
 
     /// The peer said something: it is alive, and the back-off starts again from the beginning.
     ///
     /// ```
-    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), 0);
+    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), std::time::Instant::now());
     /// l.silence();
     /// l.heard();
     /// assert_eq!(l.left(), 3);
     /// ```
     pub fn heard(&mut self) {
         self.left = self.config.liveness.max(1);
-        self.reconnect_ms = self.config.reconnect_initial_ms;
+        self.reconnect = self.config.reconnect_initial;
     }
 
-    /// A poll interval passed in silence. Returns `Some(delay_ms)` when the peer is now
+    /// A poll interval passed in silence. Returns `Some(delay)` when the peer is now
     /// considered dead: wait that long, reconnect, then call [`Liveness::reconnected`]. The
     /// next delay doubles, up to the maximum.
     ///
     /// ```
-    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), 0);
+    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), std::time::Instant::now());
     /// assert_eq!(l.silence(), None);
     /// ```
-    pub fn silence(&mut self) -> Option<i64> {
+    pub fn silence(&mut self) -> Option<Duration> {
         self.left = self.left.saturating_sub(1);
         if self.left > 0 {
             return None;
         }
-        let delay = self.reconnect_ms;
-        self.reconnect_ms = (self.reconnect_ms * 2).min(self.config.reconnect_max_ms);
+        let delay = self.reconnect;
+        self.reconnect = self
+            .reconnect
+            .saturating_mul(2)
+            .min(self.config.reconnect_max)
+            .max(self.config.reconnect_initial);
         Some(delay)
     }
 
-    /// After a reconnect at `now_ms`: full liveness again, next heartbeat one interval away;
-    /// the back-off is kept until the peer is heard.
+    /// After a reconnect at `now`: full liveness again, next heartbeat one interval away; the
+    /// back-off is kept until the peer is heard.
     ///
     /// ```
-    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), 0);
-    /// l.reconnected(5000);
-    /// assert!(!l.heartbeat_due(5500));
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), start);
+    /// l.reconnected(start + Duration::from_secs(5));
+    /// assert!(!l.heartbeat_due(start + Duration::from_millis(5500)));
     /// ```
-    pub fn reconnected(&mut self, now_ms: i64) {
+    pub fn reconnected(&mut self, now: Instant) {
         self.left = self.config.liveness.max(1);
-        self.heartbeat_at = now_ms + self.config.interval_ms;
+        self.heartbeat_at = now + self.config.interval;
     }
 
-    /// True (once per interval) when a heartbeat should be sent at `now_ms`.
+    /// True (once per interval) when a heartbeat should be sent at `now`.
     ///
     /// ```
-    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), 0);
-    /// assert!(!l.heartbeat_due(999));
-    /// assert!(l.heartbeat_due(1000));
-    /// assert!(!l.heartbeat_due(1001));
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), start);
+    /// assert!(!l.heartbeat_due(start + Duration::from_millis(999)));
+    /// assert!(l.heartbeat_due(start + Duration::from_millis(1000)));
+    /// assert!(!l.heartbeat_due(start + Duration::from_millis(1001)));
     /// ```
-    pub fn heartbeat_due(&mut self, now_ms: i64) -> bool {
-        if now_ms < self.heartbeat_at {
+    pub fn heartbeat_due(&mut self, now: Instant) -> bool {
+        if now < self.heartbeat_at {
             return false;
         }
-        self.heartbeat_at = now_ms + self.config.interval_ms;
+        self.heartbeat_at = now + self.config.interval;
         true
+    }
+
+    /// Says a message just went to the peer at `now`: the next heartbeat is one interval
+    /// later (a busy sender need not heartbeat as well).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let mut l = zmq_patterns::heartbeat::Liveness::new(Default::default(), start);
+    /// l.sent(start + Duration::from_millis(900));
+    /// assert!(!l.heartbeat_due(start + Duration::from_millis(1500)));
+    /// ```
+    pub fn sent(&mut self, now: Instant) {
+        self.heartbeat_at = now + self.config.interval;
     }
 
     /// Heartbeats that may still be missed.
     ///
     /// ```
-    /// assert_eq!(zmq_patterns::heartbeat::Liveness::new(Default::default(), 0).left(), 3);
+    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), std::time::Instant::now());
+    /// assert_eq!(l.left(), 3);
     /// ```
     pub fn left(&self) -> u32 {
         self.left
@@ -171,65 +224,75 @@ impl Liveness {
     /// The delay the next reconnect would wait.
     ///
     /// ```
-    /// assert_eq!(zmq_patterns::heartbeat::Liveness::new(Default::default(), 0).reconnect_ms(), 1000);
+    /// use std::time::{Duration, Instant};
+    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), Instant::now());
+    /// assert_eq!(l.reconnect_delay(), Duration::from_secs(1));
     /// ```
-    pub fn reconnect_ms(&self) -> i64 {
-        self.reconnect_ms
+    pub fn reconnect_delay(&self) -> Duration {
+        self.reconnect
     }
 }
 
-/// A queue's ready workers, least recently ready first, each expiring `expiry_ms` after it
-/// was last heard (the guide's `ppqueue` worker list).
+/// A queue's ready workers, least recently ready first, each expiring `expiry` after it was
+/// last heard (the guide's `ppqueue` worker list).
 ///
 /// Every operation is O(1) amortised: entries are never searched or removed from the middle;
 /// a worker heard again gets a new ticket and its old entry is skipped when it reaches the
-/// front (the C queue scans the list on every message).
+/// front (the C queue scans the list on every message), and stale entries are compacted away
+/// so that the queue stays within a constant factor of the live workers.
 ///
 /// ```
+/// use std::time::{Duration, Instant};
 /// use zmq_patterns::{heartbeat::ReadyQueue, Frame};
-/// let mut q = ReadyQueue::new(3000);
-/// q.ready(Frame::from("W1"), 0);
-/// q.ready(Frame::from("W2"), 10);
-/// q.ready(Frame::from("W1"), 20); // heard again: now the most recent
-/// assert!(q.pop(100).unwrap() == "W2");
-/// assert!(q.pop(100).unwrap() == "W1");
-/// assert!(q.pop(100).is_none());
+/// let t = Instant::now();
+/// let ms = |n| t + Duration::from_millis(n);
+/// let mut q = ReadyQueue::new(Duration::from_secs(3));
+/// q.ready(Frame::from("W1"), ms(0));
+/// q.ready(Frame::from("W2"), ms(10));
+/// q.ready(Frame::from("W1"), ms(20)); // heard again: now the most recent
+/// assert!(q.pop(ms(100)).unwrap() == "W2");
+/// assert!(q.pop(ms(100)).unwrap() == "W1");
+/// assert!(q.pop(ms(100)).is_none());
 /// ```
-#[derive(Debug, Default)]
+/// use std::time::Duration;
+#[derive(Debug)]
 pub struct ReadyQueue {
-    expiry_ms: i64,
-    /// identity -> (ticket, expiry) of its live entry.
-    live: HashMap<Frame, (u64, i64)>,
+    expiry: Duration,
+    /// identity -> (ticket, expiry; `None`: never) of its live entry.
+    live: HashMap<Frame, (u64, Option<Instant>)>,
     order: VecDeque<(Frame, u64)>,
     next_ticket: u64,
 }
 
 impl ReadyQueue {
-    /// An empty queue whose workers expire `expiry_ms` after they were last heard.
+    /// An empty queue whose workers expire `expiry` after they were last heard;
+    /// `Duration::MAX` means never.
     ///
     /// ```
-    /// assert!(zmq_patterns::heartbeat::ReadyQueue::new(3000).is_empty());
+    /// assert!(zmq_patterns::heartbeat::ReadyQueue::new(std::time::Duration::from_secs(3)).is_empty());
     /// ```
-    /// `i64::MAX` means workers never expire.
-    pub fn new(expiry_ms: i64) -> ReadyQueue {
+    pub fn new(expiry: Duration) -> ReadyQueue {
         ReadyQueue {
-            expiry_ms,
-            ..Default::default()
+            expiry,
+            live: HashMap::new(),
+            order: VecDeque::new(),
+            next_ticket: 0,
         }
     }
 
-    /// A worker said READY or HEARTBEAT (or replied) at `now_ms`: it goes to the back, ready.
+    /// A worker said READY or HEARTBEAT (or replied) at `now`: it goes to the back, ready.
     ///
     /// ```
-    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(3000);
-    /// q.ready("W1".into(), 0);
+    /// use std::time::{Duration, Instant};
+    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(Duration::from_secs(3));
+    /// q.ready("W1".into(), Instant::now());
     /// assert_eq!(q.len(), 1);
     /// ```
-    pub fn ready(&mut self, id: Frame, now_ms: i64) {
+    pub fn ready(&mut self, id: Frame, now: Instant) {
         self.next_ticket += 1;
         let ticket = self.next_ticket;
         self.live
-            .insert(id.clone(), (ticket, now_ms.saturating_add(self.expiry_ms)));
+            .insert(id.clone(), (ticket, now.checked_add(self.expiry)));
         self.order.push_back((id, ticket));
         // Heartbeats from ready workers leave stale entries behind; drop them now and then.
         if self.order.len() > 2 * self.live.len() + 32 {
@@ -239,19 +302,21 @@ impl ReadyQueue {
         }
     }
 
-    /// Takes the least recently ready worker that has not expired at `now_ms`.
+    /// Takes the least recently ready worker that has not expired at `now`.
     ///
     /// ```
-    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(100);
-    /// q.ready("W1".into(), 0);
-    /// assert!(q.pop(500).is_none()); // expired
+    /// use std::time::{Duration, Instant};
+    /// let t = Instant::now();
+    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(Duration::from_millis(100));
+    /// q.ready("W1".into(), t);
+    /// assert!(q.pop(t + Duration::from_millis(500)).is_none()); // expired
     /// ```
-    pub fn pop(&mut self, now_ms: i64) -> Option<Frame> {
+    pub fn pop(&mut self, now: Instant) -> Option<Frame> {
         while let Some((id, ticket)) = self.order.pop_front() {
             match self.live.get(&id) {
                 Some(&(t, expiry)) if t == ticket => {
                     self.live.remove(&id);
-                    if expiry > now_ms {
+                    if expiry.is_none_or(|e| e > now) {
                         return Some(id);
                     }
                 }
@@ -264,8 +329,9 @@ impl ReadyQueue {
     /// Forgets a worker (it left or misbehaved).
     ///
     /// ```
-    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(3000);
-    /// q.ready("W1".into(), 0);
+    /// use std::time::{Duration, Instant};
+    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(Duration::from_secs(3));
+    /// q.ready("W1".into(), Instant::now());
     /// q.remove(&"W1".into());
     /// assert!(q.is_empty());
     /// ```
@@ -273,22 +339,25 @@ impl ReadyQueue {
         self.live.remove(id);
     }
 
-    /// Drops the workers that expired by `now_ms`; returns them.
+    /// Drops the workers that expired by `now`; returns them.
     ///
     /// ```
-    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(100);
-    /// q.ready("W1".into(), 0);
-    /// q.ready("W2".into(), 50);
-    /// assert_eq!(q.purge(120).len(), 1);
+    /// use std::time::{Duration, Instant};
+    /// let t = Instant::now();
+    /// let ms = |n| t + Duration::from_millis(n);
+    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(Duration::from_millis(100));
+    /// q.ready("W1".into(), ms(0));
+    /// q.ready("W2".into(), ms(50));
+    /// assert_eq!(q.purge(ms(120)).len(), 1);
     /// assert_eq!(q.len(), 1);
     /// ```
-    pub fn purge(&mut self, now_ms: i64) -> Vec<Frame> {
+    pub fn purge(&mut self, now: Instant) -> Vec<Frame> {
         let mut gone = Vec::new();
         // Entries are in the order workers were heard, so expiries rise along the queue.
         while let Some((id, ticket)) = self.order.front() {
             match self.live.get(id) {
                 Some(&(t, expiry)) if t == *ticket => {
-                    if expiry > now_ms {
+                    if expiry.is_none_or(|e| e > now) {
                         break;
                     }
                     self.live.remove(id);
@@ -304,8 +373,9 @@ impl ReadyQueue {
     /// The ready workers, least recently ready first (to send them heartbeats).
     ///
     /// ```
-    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(3000);
-    /// q.ready("W1".into(), 0);
+    /// use std::time::{Duration, Instant};
+    /// let mut q = zmq_patterns::heartbeat::ReadyQueue::new(Duration::from_secs(3));
+    /// q.ready("W1".into(), Instant::now());
     /// assert_eq!(q.iter().count(), 1);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = &Frame> + '_ {
@@ -318,7 +388,7 @@ impl ReadyQueue {
     /// Number of ready workers.
     ///
     /// ```
-    /// assert_eq!(zmq_patterns::heartbeat::ReadyQueue::new(1).len(), 0);
+    /// assert_eq!(zmq_patterns::heartbeat::ReadyQueue::new(std::time::Duration::MAX).len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.live.len()
@@ -327,8 +397,9 @@ impl ReadyQueue {
     /// True if no worker is ready.
     ///
     /// ```
-    /// assert!(zmq_patterns::heartbeat::ReadyQueue::new(1).is_empty());
+    /// assert!(zmq_patterns::heartbeat::ReadyQueue::new(std::time::Duration::MAX).is_empty());
     /// ```
+    /// use std::time::Duration;
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()
     }
@@ -338,43 +409,51 @@ impl ReadyQueue {
 mod tests {
     use super::*;
 
-    #[test]
-    fn backoff_doubles_to_the_maximum_and_resets_when_heard() {
-        let cfg = HeartbeatConfig {
-            interval_ms: 10,
-            liveness: 2,
-            reconnect_initial_ms: 100,
-            reconnect_max_ms: 350,
-        };
-        let mut l = Liveness::new(cfg, 0);
-        let mut delays = Vec::new();
-        for _ in 0..5 {
-            assert_eq!(l.silence(), None);
-            delays.push(l.silence().unwrap());
-            l.reconnected(0);
-        }
-        assert_eq!(delays, vec![100, 200, 350, 350, 350]);
-        l.heard();
-        assert_eq!(l.reconnect_ms(), 100);
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
     }
 
     #[test]
-    fn an_expiry_of_i64_max_means_never() {
-        let mut q = ReadyQueue::new(i64::MAX);
-        q.ready("W1".into(), 1_000);
-        assert!(q.purge(i64::MAX - 1).is_empty());
-        assert!(q.pop(2_000).is_some_and(|w| w == "W1"));
+    fn backoff_doubles_to_the_maximum_and_resets_when_heard() {
+        let cfg = HeartbeatConfig {
+            interval: ms(10),
+            liveness: 2,
+            reconnect_initial: ms(100),
+            reconnect_max: ms(350),
+        };
+        let t = Instant::now();
+        let mut l = Liveness::new(cfg, t);
+        let mut delays = Vec::new();
+        for _ in 0..5 {
+            assert_eq!(l.silence(), None);
+            delays.push(l.silence().unwrap().as_millis());
+            l.reconnected(t);
+        }
+        assert_eq!(delays, vec![100, 200, 350, 350, 350]);
+        l.heard();
+        assert_eq!(l.reconnect_delay(), ms(100));
+    }
+
+    #[test]
+    fn an_expiry_of_duration_max_means_never() {
+        let t = Instant::now();
+        let mut q = ReadyQueue::new(Duration::MAX);
+        q.ready("W1".into(), t);
+        assert!(q.purge(t + Duration::from_secs(1 << 40)).is_empty());
+        assert!(q.pop(t + ms(2_000)).is_some_and(|w| w == "W1"));
     }
 
     #[test]
     fn queue_is_lru_with_expiry_and_ignores_stale_entries() {
-        let mut q = ReadyQueue::new(100);
+        let t0 = Instant::now();
+        let at = |n: u64| t0 + ms(n);
+        let mut q = ReadyQueue::new(ms(100));
         for (i, id) in ["A", "B", "C"].iter().enumerate() {
-            q.ready(Frame::from(*id), i as i64);
+            q.ready(Frame::from(*id), at(i as u64));
         }
         // A heartbeats many times: it moves to the back, no duplicates
         for t in 10..50 {
-            q.ready(Frame::from("A"), t);
+            q.ready(Frame::from("A"), at(t));
         }
         assert_eq!(q.len(), 3);
         assert_eq!(
@@ -387,13 +466,13 @@ mod tests {
             q.order.len()
         );
         // at t=101 B and C (heard at 1 and 2) expired, A (heard at 49) lives
-        let gone = q.purge(102);
+        let gone = q.purge(at(102));
         assert_eq!(gone.len(), 2);
-        assert!(q.pop(102).unwrap() == "A");
-        assert!(q.pop(102).is_none());
+        assert!(q.pop(at(102)).unwrap() == "A");
+        assert!(q.pop(at(102)).is_none());
         // a removed worker is never returned
-        q.ready(Frame::from("D"), 200);
+        q.ready(Frame::from("D"), at(200));
         q.remove(&Frame::from("D"));
-        assert!(q.pop(200).is_none());
+        assert!(q.pop(at(200)).is_none());
     }
 }

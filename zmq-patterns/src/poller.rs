@@ -1,6 +1,7 @@
 //! [`Poller`]: wait on several sockets and file descriptors at once (CZMQ's `zpoller`).
 
 use std::os::unix::io::RawFd;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::interrupt;
@@ -13,6 +14,7 @@ use crate::interrupt;
 /// [`Error::Interrupted`].
 ///
 /// ```
+/// use std::time::Duration;
 /// use zmq_patterns::{Msg, Poller};
 /// let ctx = zmq::Context::new();
 /// let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
@@ -24,10 +26,10 @@ use crate::interrupt;
 /// let from_b = poller.add(&b);
 /// let from_quiet = poller.add(&quiet);
 /// a.send("ping", 0).unwrap();
-/// assert_eq!(poller.poll(1000).unwrap(), 1);
+/// assert_eq!(poller.poll(Some(Duration::from_millis(1000))).unwrap(), 1);
 /// assert!(poller.is_readable(from_b) && !poller.is_readable(from_quiet));
 /// assert!(Msg::recv(&b).unwrap()[0] == "ping");
-/// assert_eq!(poller.poll(0).unwrap(), 0); // nothing left: timeout
+/// assert_eq!(poller.poll(Some(Duration::ZERO)).unwrap(), 0); // nothing left: timeout
 /// ```
 pub struct Poller<'a> {
     items: Vec<zmq::PollItem<'a>>,
@@ -45,8 +47,9 @@ impl<'a> Poller<'a> {
     /// An empty poller.
     ///
     /// ```
+    /// use std::time::Duration;
     /// let mut p = zmq_patterns::Poller::new();
-    /// assert_eq!(p.poll(0).unwrap(), 0);
+    /// assert_eq!(p.poll(Some(Duration::ZERO)).unwrap(), 0);
     /// ```
     pub fn new() -> Poller<'a> {
         Poller {
@@ -70,11 +73,12 @@ impl<'a> Poller<'a> {
     /// Watches `socket` for `events` (`zmq::POLLIN`, `zmq::POLLOUT`); returns its index.
     ///
     /// ```
+    /// use std::time::Duration;
     /// let ctx = zmq::Context::new();
     /// let s = ctx.socket(zmq::PUSH).unwrap();
     /// let mut p = zmq_patterns::Poller::new();
     /// let i = p.add_events(&s, zmq::POLLOUT);
-    /// p.poll(0).unwrap();
+    /// p.poll(Some(Duration::ZERO)).unwrap();
     /// assert!(!p.is_writable(i)); // no peer yet
     /// ```
     pub fn add_events(&mut self, socket: &'a zmq::Socket, events: zmq::PollEvents) -> usize {
@@ -117,6 +121,7 @@ impl<'a> Poller<'a> {
     /// let i = p.add(&s);
     /// p.set_events(i, zmq::PollEvents::empty());
     /// ```
+    /// use std::time::Duration;
     pub fn set_events(&mut self, index: usize, events: zmq::PollEvents) {
         if let Some(item) = self.user_items_mut().get_mut(index) {
             item.set_events(events);
@@ -128,15 +133,18 @@ impl<'a> Poller<'a> {
         &mut self.items[..n]
     }
 
-    /// Waits up to `timeout_ms` milliseconds (`-1`: for ever, `0`: just look) and returns how
-    /// many items are ready; `0` means the time ran out. Returns [`Error::Interrupted`] on
+    /// Waits up to `timeout` (`None`: for ever, `Some(Duration::ZERO)`: just look) and returns
+    /// how many items are ready; `0` means the time ran out. Returns [`Error::Interrupted`] on
     /// Ctrl-C once [`interrupt::install`] has run.
     ///
     /// ```
+    /// use std::time::Duration;
     /// let mut p = zmq_patterns::Poller::new();
-    /// assert_eq!(p.poll(10).unwrap(), 0);
+    /// assert_eq!(p.poll(Some(Duration::from_millis(10))).unwrap(), 0);
     /// ```
-    pub fn poll(&mut self, timeout_ms: i64) -> Result<usize> {
+    #[doc(alias = "zmq_poll")]
+    pub fn poll(&mut self, timeout: Option<Duration>) -> Result<usize> {
+        let timeout_ms = poll_ms(timeout);
         if self.interrupt.is_none() {
             if let Some(fd) = interrupt::fd() {
                 self.items.push(zmq::PollItem::from_fd(fd, zmq::POLLIN));
@@ -160,10 +168,11 @@ impl<'a> Poller<'a> {
     /// let s = ctx.socket(zmq::PULL).unwrap();
     /// let mut p = zmq_patterns::Poller::new();
     /// p.add(&s);
-    /// assert_eq!(p.wait(5).unwrap(), None);
+    /// assert_eq!(p.wait(Some(std::time::Duration::from_millis(5))).unwrap(), None);
     /// ```
-    pub fn wait(&mut self, timeout_ms: i64) -> Result<Option<usize>> {
-        if self.poll(timeout_ms)? == 0 {
+    #[doc(alias = "zpoller_wait")]
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<usize>> {
+        if self.poll(timeout)? == 0 {
             return Ok(None);
         }
         Ok(self.readable().next())
@@ -212,6 +221,7 @@ impl<'a> Poller<'a> {
     /// ```
     /// assert!(zmq_patterns::Poller::new().is_empty());
     /// ```
+    /// use std::time::Duration;
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -221,6 +231,15 @@ impl<'a> Poller<'a> {
             return None;
         }
         self.items.get(index)
+    }
+}
+
+/// A timeout as `zmq_poll` takes it: milliseconds, rounded up so that a wait of less than a
+/// millisecond does not become a busy loop, and `-1` for none.
+pub(crate) fn poll_ms(timeout: Option<Duration>) -> i64 {
+    match timeout {
+        None => -1,
+        Some(d) => i64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX),
     }
 }
 
@@ -240,7 +259,7 @@ mod tests {
         let i1 = p.add(&pull1);
         let i2 = p.add(&pull2);
         push.send("x", 0).unwrap();
-        assert_eq!(p.wait(1000).unwrap(), Some(i2));
+        assert_eq!(p.wait(Some(Duration::from_millis(1000))).unwrap(), Some(i2));
         assert!(!p.is_readable(i1));
         assert_eq!(p.readable().collect::<Vec<_>>(), vec![i2]);
     }
@@ -251,9 +270,9 @@ mod tests {
         assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
         let mut p = Poller::new();
         let i = p.add_fd(fds[0]);
-        assert_eq!(p.poll(0).unwrap(), 0);
+        assert_eq!(p.poll(Some(Duration::ZERO)).unwrap(), 0);
         assert_eq!(unsafe { libc::write(fds[1], b"!".as_ptr().cast(), 1) }, 1);
-        assert_eq!(p.poll(1000).unwrap(), 1);
+        assert_eq!(p.poll(Some(Duration::from_millis(1000))).unwrap(), 1);
         assert!(p.is_readable(i));
         unsafe {
             libc::close(fds[0]);
@@ -272,8 +291,8 @@ mod tests {
         let mut p = Poller::new();
         let i = p.add(&pull);
         p.set_events(i, zmq::PollEvents::empty());
-        assert_eq!(p.poll(20).unwrap(), 0);
+        assert_eq!(p.poll(Some(Duration::from_millis(20))).unwrap(), 0);
         p.set_events(i, zmq::POLLIN);
-        assert_eq!(p.poll(1000).unwrap(), 1);
+        assert_eq!(p.poll(Some(Duration::from_millis(1000))).unwrap(), 1);
     }
 }

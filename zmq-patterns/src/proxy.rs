@@ -259,7 +259,7 @@ impl<'a> Proxy<'a> {
                 poller.set_events(fe, zmq::PollEvents::empty());
                 poller.set_events(be, zmq::PollEvents::empty());
             }
-            poller.poll(-1)?;
+            poller.poll(None)?;
             if let (Some(ctl), Some(control)) = (ctl, self.control) {
                 if poller.is_readable(ctl) {
                     state = self.command(control, control_replies_all, &stats, state)?;

@@ -5,6 +5,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::os::unix::io::RawFd;
 
+use std::time::Duration;
+
 use crate::clock;
 use crate::error::Result;
 use crate::poller::Poller;
@@ -65,6 +67,7 @@ struct Timer<'s, T> {
 ///   readers in a turn. Polling costs O(readers); timers live in a heap, O(log timers) each.
 ///
 /// ```
+/// use std::time::Duration;
 /// use zmq_patterns::reactor::{Flow, Reactor};
 /// use zmq_patterns::Msg;
 /// let ctx = zmq::Context::new();
@@ -75,7 +78,7 @@ struct Timer<'s, T> {
 ///
 /// let mut reactor = Reactor::new();
 /// // every 5 ms send a message; stop after the third one arrives
-/// reactor.add_timer(5, 0, |_, _| {
+/// reactor.add_timer(Duration::from_millis(5), 0, |_, _| {
 ///     push.send("tick", 0)?;
 ///     Ok(Flow::Continue)
 /// });
@@ -190,24 +193,26 @@ impl<'s, T> Reactor<'s, T> {
         }
     }
 
-    /// Calls `handler` after `delay_ms`, `times` times (`0`: for ever), `delay_ms` apart.
+    /// Calls `handler` after `delay`, `times` times (`0`: for ever), `delay` apart.
     ///
     /// ```
+    /// use std::time::Duration;
     /// use zmq_patterns::reactor::{Flow, Reactor};
     /// let mut r = Reactor::new();
-    /// r.add_timer(1, 3, |_, n: &mut u32| { *n += 1; Ok(Flow::Continue) });
+    /// r.add_timer(Duration::from_millis(1), 3, |_, n: &mut u32| { *n += 1; Ok(Flow::Continue) });
     /// let mut n = 0;
     /// r.run(&mut n).unwrap(); // ends when nothing is left to wait for
     /// assert_eq!(n, 3);
     /// ```
     pub fn add_timer(
         &mut self,
-        delay_ms: u64,
+        delay: Duration,
         times: u64,
         handler: impl FnMut(&mut Reactor<'s, T>, &mut T) -> Result<Flow> + 's,
     ) -> TimerId {
         let id = TimerId(self.id());
-        let interval_ms = delay_ms.min(i64::MAX as u64 / 2) as i64;
+        let interval_ms =
+            i64::try_from(delay.as_millis()).map_or(i64::MAX / 2, |ms| ms.min(i64::MAX / 2));
         let due = clock::mono_ms() + interval_ms;
         self.timers.insert(
             id,
@@ -225,9 +230,10 @@ impl<'s, T> Reactor<'s, T> {
     /// Removes a timer; its handler is never called again.
     ///
     /// ```
+    /// use std::time::Duration;
     /// # use zmq_patterns::reactor::{Flow, Reactor};
     /// let mut r: Reactor<()> = Reactor::new();
-    /// let t = r.add_timer(10, 0, |_, _| Ok(Flow::Continue));
+    /// let t = r.add_timer(Duration::from_millis(10), 0, |_, _| Ok(Flow::Continue));
     /// r.remove_timer(t);
     /// r.run(&mut ()).unwrap(); // nothing left: returns at once
     /// ```
@@ -239,9 +245,10 @@ impl<'s, T> Reactor<'s, T> {
     /// back). Returns false if the timer is gone.
     ///
     /// ```
+    /// use std::time::Duration;
     /// # use zmq_patterns::reactor::{Flow, Reactor};
     /// let mut r: Reactor<()> = Reactor::new();
-    /// let t = r.add_timer(1000, 1, |_, _| Ok(Flow::Continue));
+    /// let t = r.add_timer(Duration::from_millis(1000), 1, |_, _| Ok(Flow::Continue));
     /// assert!(r.reset_timer(t));
     /// ```
     pub fn reset_timer(&mut self, id: TimerId) -> bool {
@@ -280,11 +287,13 @@ impl<'s, T> Reactor<'s, T> {
     /// (`Ok`).
     ///
     /// ```
+    /// use std::time::Duration;
     /// # use zmq_patterns::reactor::{Flow, Reactor};
     /// let mut r = Reactor::new();
-    /// r.add_timer(1, 1, |_, _: &mut ()| Ok(Flow::Stop));
+    /// r.add_timer(Duration::from_millis(1), 1, |_, _: &mut ()| Ok(Flow::Stop));
     /// r.run(&mut ()).unwrap();
     /// ```
+    /// use std::time::Duration;
     pub fn run(&mut self, state: &mut T) -> Result<()> {
         let mut order: Vec<ReaderId> = Vec::new();
         let mut poller = Poller::new();
@@ -332,19 +341,20 @@ impl<'s, T> Reactor<'s, T> {
         }
     }
 
-    /// Milliseconds until the next timer is due, `-1` if there is none.
-    fn next_timeout(&mut self) -> i64 {
+    /// Time until the next timer is due, `None` if there is none.
+    fn next_timeout(&mut self) -> Option<Duration> {
         while let Some(Reverse((due, id))) = self.schedule.peek().copied() {
             match self.timers.get(&id) {
                 Some(t) if t.due == due => {
-                    return (due - clock::mono_ms()).max(0);
+                    let ms = (due - clock::mono_ms()).max(0);
+                    return Some(Duration::from_millis(ms as u64));
                 }
                 _ => {
                     self.schedule.pop(); // stale entry: removed or reset timer
                 }
             }
         }
-        -1
+        None
     }
 
     fn run_due_timers(&mut self, state: &mut T) -> Result<Flow> {
@@ -410,11 +420,11 @@ mod tests {
     #[test]
     fn one_shot_and_repeating_timers() {
         let mut r = Reactor::new();
-        r.add_timer(5, 1, |_, log: &mut Vec<&str>| {
+        r.add_timer(Duration::from_millis(5), 1, |_, log: &mut Vec<&str>| {
             log.push("once");
             Ok(Flow::Continue)
         });
-        r.add_timer(2, 4, |_, log: &mut Vec<&str>| {
+        r.add_timer(Duration::from_millis(2), 4, |_, log: &mut Vec<&str>| {
             log.push("rep");
             Ok(Flow::Continue)
         });
@@ -441,11 +451,11 @@ mod tests {
             called.set(true);
             Ok(Flow::Continue)
         });
-        r.add_timer(0, 1, |r, target| {
+        r.add_timer(Duration::from_millis(0), 1, |r, target| {
             r.remove_reader(target.take().unwrap());
             Ok(Flow::Continue)
         });
-        r.add_timer(50, 1, |_, _| Ok(Flow::Stop));
+        r.add_timer(Duration::from_millis(50), 1, |_, _| Ok(Flow::Stop));
         r.run(&mut Some(reader)).unwrap();
         assert!(!called.get(), "a removed reader was called");
     }
@@ -487,7 +497,7 @@ mod tests {
         let ctx = zmq::Context::new();
         let (a, b) = pair(&ctx, "reactor-add");
         let mut r: Reactor<u32> = Reactor::new();
-        r.add_timer(1, 1, |r, _| {
+        r.add_timer(Duration::from_millis(1), 1, |r, _| {
             a.send("late", 0)?;
             r.add_reader(&b, |_, got| {
                 let m = Msg::recv(&b)?;
@@ -505,18 +515,18 @@ mod tests {
     #[test]
     fn a_timer_removes_itself_and_another_due_timer() {
         let mut r: Reactor<(Vec<&str>, Option<TimerId>)> = Reactor::new();
-        let first = r.add_timer(0, 0, |r, (log, other)| {
+        let first = r.add_timer(Duration::from_millis(0), 0, |r, (log, other)| {
             log.push("first");
             if let Some(other) = other.take() {
                 r.remove_timer(other);
             }
             Ok(Flow::Continue)
         });
-        let second = r.add_timer(0, 0, |_, (log, _)| {
+        let second = r.add_timer(Duration::from_millis(0), 0, |_, (log, _)| {
             log.push("second");
             Ok(Flow::Continue)
         });
-        r.add_timer(30, 1, move |r, _| {
+        r.add_timer(Duration::from_millis(30), 1, move |r, _| {
             r.remove_timer(first);
             Ok(Flow::Continue)
         });
@@ -532,7 +542,7 @@ mod tests {
         // until the heartbeats stop.
         let mut r: Reactor<(Option<TimerId>, u32, bool)> = Reactor::new();
         let start = clock::mono_ms();
-        let expiry = r.add_timer(40, 1, move |_, state| {
+        let expiry = r.add_timer(Duration::from_millis(40), 1, move |_, state| {
             state.2 = true;
             assert!(
                 clock::mono_ms() - start >= 100,
@@ -540,7 +550,7 @@ mod tests {
             );
             Ok(Flow::Stop)
         });
-        r.add_timer(10, 10, |r, state| {
+        r.add_timer(Duration::from_millis(10), 10, |r, state| {
             state.1 += 1;
             assert!(r.reset_timer(state.0.unwrap()));
             Ok(Flow::Continue)
@@ -554,12 +564,14 @@ mod tests {
     #[test]
     fn an_error_from_a_handler_ends_the_loop() {
         let mut r: Reactor<()> = Reactor::new();
-        r.add_timer(1, 0, |_, _| Err(Error::protocol("bad")));
+        r.add_timer(Duration::from_millis(1), 0, |_, _| {
+            Err(Error::protocol("bad"))
+        });
         let e = r.run(&mut ()).unwrap_err();
         assert!(matches!(e, Error::Protocol(_)));
         // and the reactor can run again afterwards (zloop broke after a restart, czmq #2278)
         r.remove_timer(TimerId(1));
-        r.add_timer(1, 1, |_, _| Ok(Flow::Continue));
+        r.add_timer(Duration::from_millis(1), 1, |_, _| Ok(Flow::Continue));
         r.run(&mut ()).unwrap();
     }
 
@@ -568,11 +580,11 @@ mod tests {
         // czmq #1995: a timer called twice for one expiry.
         let count = Cell::new(0);
         let mut r: Reactor<()> = Reactor::new();
-        r.add_timer(20, 1, |_, _| {
+        r.add_timer(Duration::from_millis(20), 1, |_, _| {
             count.set(count.get() + 1);
             Ok(Flow::Continue)
         });
-        r.add_timer(60, 1, |_, _| Ok(Flow::Stop));
+        r.add_timer(Duration::from_millis(60), 1, |_, _| Ok(Flow::Stop));
         r.run(&mut ()).unwrap();
         assert_eq!(count.get(), 1);
     }

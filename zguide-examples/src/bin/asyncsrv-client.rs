@@ -103,7 +103,7 @@ fn run_client(
     let mut next_send = clock::mono_ms();
     loop {
         let now = clock::mono_ms();
-        let more_to_send = args.requests.map_or(true, |r| counts.sent < r);
+        let more_to_send = args.requests.is_none_or(|r| counts.sent < r);
         if more_to_send && now >= next_send {
             counts.sent += 1;
             send_request(client, counts.sent);
@@ -134,7 +134,7 @@ fn run_client(
             (false, Some(d)) => d,
             (false, None) => now + args.timeout_ms,
         };
-        if poller.poll((wake - now).max(0))? == 0 {
+        if poller.poll(Some(clock::until(wake)))? == 0 {
             continue;
         }
         while let Some(mut reply) = Msg::try_recv(client)? {

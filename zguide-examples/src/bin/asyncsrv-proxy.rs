@@ -116,7 +116,7 @@ fn main() -> std::process::ExitCode {
                 poller.set_events(from_clients, zmq::POLLIN);
                 poller.set_events(from_servers, zmq::POLLIN);
             }
-            poller.poll(-1)?;
+            poller.poll(None)?;
 
             if poller.is_readable(from_console) {
                 match Msg::recv(&console)?

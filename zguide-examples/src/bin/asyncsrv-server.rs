@@ -60,7 +60,7 @@ fn main() -> std::process::ExitCode {
             args.workers, args.connect
         );
         // The workers do everything; wait for Ctrl-C (dropping them stops them)
-        Poller::new().poll(-1)?;
+        Poller::new().poll(None)?;
         Ok(())
     })
 }

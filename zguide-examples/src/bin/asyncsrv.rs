@@ -23,6 +23,7 @@
 
 use clap::Parser;
 use rand::Rng;
+use std::time::Duration;
 use zmq_patterns::{clock, Actor, ActorPipe, Msg, Poller, Proxy, SocketExt};
 
 #[derive(Parser)]
@@ -76,7 +77,7 @@ fn client_task(pipe: ActorPipe, endpoint: &str, interval_ms: u64) -> zmq_pattern
             if left <= 0 {
                 break;
             }
-            poller.poll(left)?;
+            poller.poll(Some(Duration::from_millis(left as u64)))?;
             if poller.is_readable(from_parent) && pipe.is_term(&Msg::recv(&pipe)?) {
                 return Ok(());
             }
@@ -144,7 +145,7 @@ fn server_worker(
     let from_proxy = poller.add(&worker);
     let mut rng = rand::thread_rng();
     loop {
-        poller.poll(-1)?;
+        poller.poll(None)?;
         if poller.is_readable(from_parent) && pipe.is_term(&Msg::recv(&pipe)?) {
             return Ok(());
         }
@@ -165,7 +166,7 @@ fn server_worker(
         for _ in 0..replies {
             // Sleep for some fraction of a second, but stop at once if asked to
             let delay = rng.gen_range(0..max_delay_ms.max(1)) + 1;
-            if pipe.sleep_ms(delay)? {
+            if pipe.sleep(Duration::from_millis(delay))? {
                 return Ok(());
             }
             Msg::from_iter([&identity, &content]).send(&worker)?;
@@ -191,7 +192,7 @@ fn main() -> std::process::ExitCode {
         })?;
 
         // Run for a while (5 seconds) then quit: clients first, then the server's proxy
-        let outcome = clock::sleep_ms(args.duration_ms);
+        let outcome = clock::sleep(Duration::from_millis(args.duration_ms));
         drop(clients);
         let _ = server.send("TERMINATE", zmq::DONTWAIT);
         drop(server);

@@ -7,6 +7,7 @@
 //! Expect one `Received Hello` per client request. Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -30,7 +31,7 @@ fn main() -> std::process::ExitCode {
             // Wait for the next request; what it says does not matter to this server.
             let _request = responder.recv_text()?;
             println!("Received Hello");
-            clock::sleep_ms(args.work_ms)?; // do some 'work'
+            clock::sleep(Duration::from_millis(args.work_ms))?; // do some 'work'
             responder.send_text("World")?;
         }
     })

@@ -9,6 +9,7 @@
 //! (exit status 0). Unlike the C original it prints the whole request, not its first 9 bytes.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -33,7 +34,7 @@ fn main() -> std::process::ExitCode {
             println!("Received request msg: {request}");
             println!("Send respond msg: World\n");
             responder.send_text("World")?;
-            clock::sleep_ms(args.work_ms)?; // do some 'work'
+            clock::sleep(Duration::from_millis(args.work_ms))?; // do some 'work'
         }
     })
 }

@@ -14,6 +14,7 @@
 //! request is dropped whole, not left half-read in the socket.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, Frame, Msg};
 
 #[derive(Parser)]
@@ -59,7 +60,7 @@ fn main() -> std::process::ExitCode {
             }
             let content = request.pop_front_str().unwrap_or_default();
             println!("[Frame_3] Received request msg: {content}");
-            clock::sleep_ms(args.work_ms)?; // do some 'work'
+            clock::sleep(Duration::from_millis(args.work_ms))?; // do some 'work'
             println!("Send respond msg: World\n");
             let mut reply = Msg::from_iter(["", "World"]);
             reply.push_front(identity);

@@ -13,6 +13,7 @@
 //! not printable text (libzmq's generated ones) is printed in hex.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, Frame, Msg};
 
 #[derive(Parser)]
@@ -56,7 +57,7 @@ fn main() -> std::process::ExitCode {
                 log::warn!("dropping a malformed request of {} frames", request.len());
                 continue;
             }
-            clock::sleep_ms(args.work_ms)?; // do some 'work'
+            clock::sleep(Duration::from_millis(args.work_ms))?; // do some 'work'
             println!("[send] frame1 = {}", show(identity));
             println!("[send] frame2 = ");
             println!("[send] frame3 = World\n");

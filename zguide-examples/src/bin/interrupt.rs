@@ -32,7 +32,7 @@ fn main() -> std::process::ExitCode {
         let mut poller = Poller::new();
         let server = poller.add(&socket);
         loop {
-            match poller.poll(-1) {
+            match poller.poll(None) {
                 Ok(_) => {}
                 // The signal: the library's self-pipe woke the poll
                 Err(e) if e.is_interrupted() => {

@@ -19,6 +19,7 @@
 //! are handled as binary frames, so clients need no printable identity (C's `s_recv` did).
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use clap::Parser;
 use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
@@ -131,7 +132,7 @@ fn main() -> std::process::ExitCode {
                 zmq::POLLIN
             };
             poller.set_events(from_clients, events);
-            poller.poll(-1)?;
+            poller.poll(None)?;
 
             // Handle worker activity on backend: [worker][""][READY] or [worker][""][client][""][reply]
             if poller.is_readable(from_workers) {
@@ -160,7 +161,7 @@ fn main() -> std::process::ExitCode {
         }
         // Let every client print its reply before the process ends (Ctrl-C still works)
         while !clients.iter().all(|client| client.is_finished()) {
-            clock::sleep_ms(10)?;
+            clock::sleep(Duration::from_millis(10))?;
         }
         Ok(())
     })

@@ -73,7 +73,7 @@ fn worker_task(ctx: &zmq::Context, pipe: ActorPipe, endpoint: &str) -> zmq_patte
     let from_parent = poller.add(&pipe);
     let from_broker = poller.add(&worker);
     loop {
-        poller.poll(-1)?;
+        poller.poll(None)?;
         if poller.is_readable(from_parent) && pipe.is_term(&Msg::recv(&pipe)?) {
             return Ok(());
         }
@@ -129,7 +129,7 @@ fn main() -> std::process::ExitCode {
             let mut poller = Poller::new();
             let from_workers = poller.add(&backend);
             let from_clients = (!workers.is_empty()).then(|| poller.add(&frontend));
-            poller.poll(-1)?;
+            poller.poll(None)?;
 
             // Handle worker activity on backend
             if poller.is_readable(from_workers) {

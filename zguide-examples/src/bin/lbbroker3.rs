@@ -20,6 +20,7 @@
 //! message is READY only if it is exactly the one frame `\x01`.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use clap::Parser;
 use zmq_patterns::reactor::{Flow, Reactor, ReaderId};
@@ -65,7 +66,7 @@ fn client_task(endpoint: &str, interval_ms: u64, requests: u64) -> anyhow::Resul
         let reply = client.recv_text()?;
         println!("Client: {reply}");
         sent += 1;
-        clock::sleep_ms(interval_ms)?;
+        clock::sleep(Duration::from_millis(interval_ms))?;
     }
     Ok(())
 }

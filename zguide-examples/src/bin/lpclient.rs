@@ -16,6 +16,7 @@
 //! gone for good, as the guide's text describes.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{Msg, Poller, SocketExt};
 
 #[derive(Parser)]
@@ -25,8 +26,8 @@ struct Args {
     #[arg(long, default_value = "tcp://localhost:5555")]
     connect: String,
     /// How long to wait for each reply, in milliseconds.
-    #[arg(long, default_value_t = 2500, value_parser = clap::value_parser!(i64).range(1..))]
-    timeout_ms: i64,
+    #[arg(long, default_value_t = 2500, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
     /// Timeouts in a row before the client abandons.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     retries: u32,
@@ -62,7 +63,7 @@ fn main() -> std::process::ExitCode {
                 // Poll socket for a reply, with timeout
                 let mut poller = Poller::new();
                 poller.add(&client);
-                if poller.poll(args.timeout_ms)? > 0 {
+                if poller.poll(Some(Duration::from_millis(args.timeout_ms)))? > 0 {
                     // We got a reply from the server, must match sequence
                     let reply = Msg::recv(&client)?;
                     let text = reply

@@ -11,6 +11,7 @@
 //! at random, `--reliable` never, `--seed` repeats a random run. Ctrl-C stops it (status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, Msg};
 
 use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
@@ -55,12 +56,12 @@ fn main() -> std::process::ExitCode {
                 }
                 Trouble::Overload => {
                     println!("I: simulating CPU overload");
-                    clock::sleep_ms(args.overload_ms)?;
+                    clock::sleep(Duration::from_millis(args.overload_ms))?;
                 }
                 Trouble::None => {}
             }
             println!("I: normal request ({text})");
-            clock::sleep_ms(args.work_ms)?; // Do some heavy work
+            clock::sleep(Duration::from_millis(args.work_ms))?; // Do some heavy work
             request.send(&server)?;
         }
     })

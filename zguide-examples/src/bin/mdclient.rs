@@ -15,6 +15,7 @@
 
 use anyhow::anyhow;
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{mdp, Error, Msg};
 
 #[derive(Parser)]
@@ -34,7 +35,7 @@ struct Args {
     service: String,
     /// How long to wait for each reply, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    timeout_ms: i64,
+    timeout_ms: u64,
     /// How many times a request is sent before giving up.
     #[arg(long, default_value_t = 3)]
     retries: u32,
@@ -45,7 +46,7 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::Client::new(&ctx, &args.connect)?;
-        session.set_timeout(args.timeout_ms);
+        session.set_timeout(Duration::from_millis(args.timeout_ms));
         session.set_retries(args.retries);
 
         let mut count = 0;

@@ -14,6 +14,7 @@
 
 use anyhow::anyhow;
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{mdp, Msg};
 
 #[derive(Parser)]
@@ -33,7 +34,7 @@ struct Args {
     service: String,
     /// How long to wait for each reply, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    timeout_ms: i64,
+    timeout_ms: u64,
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,7 +42,7 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::AsyncClient::new(&ctx, &args.connect)?;
-        session.set_timeout(args.timeout_ms);
+        session.set_timeout(Duration::from_millis(args.timeout_ms));
 
         let mut count = 0;
         let mut failure = None;

@@ -13,6 +13,7 @@
 //! the C API declares as `mdwrk_set_liveness` but never implemented.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::mdp;
 
 #[derive(Parser)]
@@ -29,10 +30,10 @@ struct Args {
     service: String,
     /// Interval between heartbeats to the broker, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    heartbeat_ms: i64,
+    heartbeat_ms: u64,
     /// Wait before registering again with a silent broker, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    reconnect_ms: i64,
+    reconnect_ms: u64,
     /// Heartbeat intervals of silence after which the broker counts as gone.
     #[arg(long, default_value_t = 3)]
     liveness: u32,
@@ -43,8 +44,8 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let config = mdp::WorkerConfig {
-            heartbeat_ms: args.heartbeat_ms,
-            reconnect_ms: args.reconnect_ms,
+            heartbeat: Duration::from_millis(args.heartbeat_ms),
+            reconnect: Duration::from_millis(args.reconnect_ms),
             liveness: args.liveness,
         };
         let mut session = mdp::Worker::with_config(&ctx, &args.connect, &args.service, config)?;

@@ -52,7 +52,7 @@ fn main() -> std::process::ExitCode {
         let mut received = 0;
         // Process messages from both sockets
         loop {
-            poller.poll(-1)?;
+            poller.poll(None)?;
             for (index, socket, kind) in [
                 (tasks, &receiver, "task"),
                 (updates, &subscriber, "weather update"),

@@ -11,6 +11,7 @@
 //! Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, interrupt, Msg};
 
 #[derive(Parser)]
@@ -78,7 +79,7 @@ fn main() -> std::process::ExitCode {
                 }
             }
             // No activity, so sleep for 1 msec
-            clock::sleep_ms(1)?;
+            clock::sleep(Duration::from_millis(1))?;
         }
     })
 }

@@ -9,6 +9,7 @@
 //! Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, Proxy, SocketExt};
 
 #[derive(Parser)]
@@ -36,7 +37,7 @@ fn worker_routine(ctx: &zmq::Context, work_ms: u64) -> anyhow::Result<()> {
         let request = receiver.recv_text()?;
         println!("Received request: [{request}]");
         // Do some 'work'
-        clock::sleep_ms(work_ms)?;
+        clock::sleep(Duration::from_millis(work_ms))?;
         // Send reply back to client
         receiver.send_text("World")?;
     }

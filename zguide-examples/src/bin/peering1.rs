@@ -83,8 +83,7 @@ fn main() -> std::process::ExitCode {
         let from_peers = poller.add(&statefe);
         let mut next_send = clock::mono_ms() + args.interval_ms as i64;
         loop {
-            let timeout = (next_send - clock::mono_ms()).max(0);
-            poller.poll(timeout)?;
+            poller.poll(Some(clock::until(next_send)))?;
 
             // Handle incoming status messages
             if poller.is_readable(from_peers) {

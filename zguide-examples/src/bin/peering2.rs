@@ -30,6 +30,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal};
+use std::time::Duration;
 
 use clap::Parser;
 use rand::seq::SliceRandom;
@@ -93,7 +94,7 @@ fn client_task(
     while requests == 0 || sent < requests {
         // Send request, get reply; a message from our parent means stop
         client.send_text("HELLO")?;
-        poller.poll(-1)?;
+        poller.poll(None)?;
         if poller.is_readable(from_parent) {
             return Ok(());
         }
@@ -102,7 +103,7 @@ fn client_task(
             sent += 1;
         }
         // Pause; only our parent can speak now
-        if poller.poll(interval_ms as i64)? > 0 {
+        if poller.poll(Some(Duration::from_millis(interval_ms)))? > 0 {
             return Ok(());
         }
     }
@@ -125,7 +126,7 @@ fn worker_task(pipe: ActorPipe, endpoint: &str) -> zmq_patterns::Result<()> {
     let from_parent = poller.add(&pipe);
     let from_broker = poller.add(&worker);
     loop {
-        poller.poll(-1)?;
+        poller.poll(None)?;
         if poller.is_readable(from_parent) {
             return Ok(());
         }
@@ -191,7 +192,7 @@ fn main() -> std::process::ExitCode {
         zguide_examples::flush();
         let mut stdin = Poller::new();
         stdin.add_fd(0);
-        stdin.poll(-1)?;
+        stdin.poll(None)?;
         std::io::stdin().lock().read_line(&mut String::new())?; // end of input counts too
         if !std::io::stdin().is_terminal() {
             println!();
@@ -228,7 +229,7 @@ fn main() -> std::process::ExitCode {
             };
             poller.set_events(from_cloudfe, frontends);
             poller.set_events(from_localfe, frontends);
-            poller.poll(-1)?;
+            poller.poll(None)?;
 
             // First, route any waiting replies from workers
             let mut replies = Vec::new();

@@ -42,6 +42,7 @@
 //!   a reply for an unknown client or peer) is logged and dropped, never a crash.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use clap::Parser;
 use rand::seq::SliceRandom;
@@ -90,10 +91,10 @@ struct Args {
     work_ms: u64,
     /// A client gives a task up as lost after this long without its reply, in milliseconds.
     #[arg(long, default_value_t = 10000)]
-    timeout_ms: i64,
+    timeout_ms: u64,
     /// We publish our capacity when it changes, and at least this often, in milliseconds.
     #[arg(long, default_value_t = 1000)]
-    heartbeat_ms: i64,
+    heartbeat_ms: u64,
 }
 
 /// The client task issues a burst of requests and then sleeps for a few seconds. It uses a
@@ -111,14 +112,14 @@ fn client_task(args: &Args, frontend: &str, monitor: &str) -> anyhow::Result<()>
     let mut poller = Poller::new();
     poller.add(&client);
     loop {
-        clock::sleep_ms(rng.gen_range(0..args.pause_ms))?;
+        clock::sleep(Duration::from_millis(rng.gen_range(0..args.pause_ms)))?;
         for _ in 0..rng.gen_range(0..args.burst) {
             // Send request with random hex ID
             let task_id = format!("{:04X}", rng.gen_range(0..0x10000));
             client.send_text(&task_id)?;
 
             // Wait max ten seconds for a reply, then complain
-            if poller.poll(args.timeout_ms)? == 0 {
+            if poller.poll(Some(Duration::from_millis(args.timeout_ms)))? == 0 {
                 monitor_push.send_text(&format!("E: CLIENT EXIT - lost task {task_id}"))?;
                 return Ok(());
             }
@@ -146,7 +147,7 @@ fn worker_task(args: &Args, backend: &str) -> anyhow::Result<()> {
     let mut rng = rand::thread_rng();
     loop {
         let msg = Msg::recv(&worker)?;
-        clock::sleep_ms(args.work_ms * rng.gen_range(0..2))?;
+        clock::sleep(Duration::from_millis(args.work_ms * rng.gen_range(0..2)))?;
         msg.send(&worker)?;
     }
 }
@@ -331,7 +332,7 @@ fn main() -> std::process::ExitCode {
             };
             poller.set_events(from_cloudfe, events(local_capacity));
             poller.set_events(from_localfe, events(any_capacity));
-            poller.poll((next_state - clock::mono_ms()).max(0))?;
+            poller.poll(Some(clock::until(next_state)))?;
 
             // Track if capacity changes during this iteration
             let previous = broker.workers.len();
@@ -410,7 +411,7 @@ fn main() -> std::process::ExitCode {
                 // We stick our own identity onto the envelope, then our capacity
                 statebe.send_text_more(me)?;
                 statebe.send_text(&broker.workers.len().to_string())?;
-                next_state = clock::mono_ms() + args.heartbeat_ms;
+                next_state = clock::mono_ms() + args.heartbeat_ms as i64;
             }
         }
     })

@@ -21,8 +21,9 @@
 //! waited a full interval, so heartbeats could be late by up to one interval).
 
 use clap::Parser;
+use std::time::{Duration, Instant};
 use zmq_patterns::heartbeat::{HeartbeatConfig, ReadyQueue, HEARTBEAT, READY};
-use zmq_patterns::{clock, Frame, Msg, Poller, SendError};
+use zmq_patterns::{Frame, Msg, Poller, SendError};
 
 #[derive(Parser)]
 #[command(about = "Paranoid Pirate queue: load balancing with heartbeats and worker expiry")]
@@ -34,8 +35,8 @@ struct Args {
     #[arg(long, default_value = "tcp://*:5556")]
     backend: String,
     /// Heartbeat interval, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=3_600_000))]
-    heartbeat_ms: i64,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    heartbeat_ms: u64,
     /// Heartbeat intervals without a word before a worker counts as dead.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     liveness: u32,
@@ -48,7 +49,7 @@ fn is_enveloped(msg: &Msg) -> bool {
 
 /// Sends a client request to the next available worker that is still connected.
 fn route(mut request: Msg, workers: &mut ReadyQueue, backend: &zmq::Socket) -> anyhow::Result<()> {
-    while let Some(worker) = workers.pop(clock::mono_ms()) {
+    while let Some(worker) = workers.pop(Instant::now()) {
         // [worker][client][""][body...]: the DEALER worker gets [client][""][body...]
         request.push_front(worker);
         match request.route(backend)? {
@@ -68,7 +69,7 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(false, || {
         let config = HeartbeatConfig {
-            interval_ms: args.heartbeat_ms,
+            interval: Duration::from_millis(args.heartbeat_ms),
             liveness: args.liveness,
             ..Default::default()
         };
@@ -82,17 +83,17 @@ fn main() -> std::process::ExitCode {
         backend.bind(&args.backend)?; // For workers
 
         // List of available workers, expiring when not heard for `liveness` intervals
-        let mut workers = ReadyQueue::new(config.expiry_ms());
+        let mut workers = ReadyQueue::new(config.expiry());
 
         // Send out heartbeats at regular intervals
-        let mut heartbeat_at = clock::mono_ms() + config.interval_ms;
+        let mut heartbeat_at = Instant::now() + config.interval;
 
         loop {
             // Poll frontend only if we have available workers
             let mut poller = Poller::new();
             let from_workers = poller.add(&backend);
             let from_clients = (!workers.is_empty()).then(|| poller.add(&frontend));
-            poller.poll((heartbeat_at - clock::mono_ms()).max(0))?;
+            poller.poll(Some(heartbeat_at.saturating_duration_since(Instant::now())))?;
 
             // Handle worker activity on backend: [worker][command] or
             // [worker][client][""][body...]
@@ -102,7 +103,7 @@ fn main() -> std::process::ExitCode {
                 let command = msg.len() == 1 && (msg[0] == READY || msg[0] == HEARTBEAT);
                 if command || is_enveloped(&msg) {
                     // Any sign of life from worker means it's ready
-                    workers.ready(worker, clock::mono_ms());
+                    workers.ready(worker, Instant::now());
                     if !command {
                         // Return reply to client; a client that has gone is dropped
                         if let Err(e) = msg.send_flags(&frontend, zmq::DONTWAIT) {
@@ -125,7 +126,7 @@ fn main() -> std::process::ExitCode {
             }
 
             // Forget the dead workers, then send heartbeats to the idle ones if it's time
-            let now = clock::mono_ms();
+            let now = Instant::now();
             for worker in workers.purge(now) {
                 log::info!("worker {worker} expired");
             }
@@ -147,7 +148,7 @@ fn main() -> std::process::ExitCode {
                         Err(SendError { error, .. }) => return Err(error.into()),
                     }
                 }
-                heartbeat_at = now + config.interval_ms;
+                heartbeat_at = now + config.interval;
             }
         }
     })

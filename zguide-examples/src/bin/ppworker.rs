@@ -20,6 +20,7 @@
 //! take now is dropped (the queue's own liveness covers it).
 
 use clap::Parser;
+use std::time::{Duration, Instant};
 use zmq_patterns::heartbeat::{HeartbeatConfig, Liveness, HEARTBEAT, READY};
 use zmq_patterns::{clock, Frame, Msg, Poller};
 
@@ -32,17 +33,17 @@ struct Args {
     #[arg(long, default_value = "tcp://localhost:5556")]
     connect: String,
     /// Heartbeat interval, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=3_600_000))]
-    heartbeat_ms: i64,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    heartbeat_ms: u64,
     /// Heartbeat intervals without a word before the queue counts as dead.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     liveness: u32,
     /// First reconnect delay, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(0..=3_600_000))]
-    reconnect_ms: i64,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    reconnect_ms: u64,
     /// Longest reconnect delay, after doubling, in milliseconds.
-    #[arg(long, default_value_t = 32000, value_parser = clap::value_parser!(i64).range(0..=3_600_000))]
-    reconnect_max_ms: i64,
+    #[arg(long, default_value_t = 32000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    reconnect_max_ms: u64,
     /// Work after each reply, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     work_ms: u64,
@@ -71,22 +72,22 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(false, || {
         let config = HeartbeatConfig {
-            interval_ms: args.heartbeat_ms,
+            interval: Duration::from_millis(args.heartbeat_ms),
             liveness: args.liveness,
-            reconnect_initial_ms: args.reconnect_ms,
-            reconnect_max_ms: args.reconnect_max_ms.max(args.reconnect_ms),
+            reconnect_initial: Duration::from_millis(args.reconnect_ms),
+            reconnect_max: Duration::from_millis(args.reconnect_max_ms.max(args.reconnect_ms)),
         };
         let ctx = zmq::Context::new();
         let mut worker = worker_socket(&ctx, &args.connect)?;
 
         // If liveness hits zero, queue is considered disconnected
-        let mut liveness = Liveness::new(config, clock::mono_ms());
+        let mut liveness = Liveness::new(config, Instant::now());
         let mut simulator = Simulator::new(&args.trouble, 5);
 
         loop {
             let mut poller = Poller::new();
             poller.add(&worker);
-            if poller.poll(liveness.poll_timeout())? > 0 {
+            if poller.poll(Some(liveness.poll_timeout()))? > 0 {
                 // Get message
                 // - 3-part envelope + content -> request
                 // - 1-part HEARTBEAT -> heartbeat
@@ -100,7 +101,7 @@ fn main() -> std::process::ExitCode {
                         }
                         Trouble::Overload => {
                             println!("I: simulating CPU overload");
-                            clock::sleep_ms(args.overload_ms)?;
+                            clock::sleep(Duration::from_millis(args.overload_ms))?;
                         }
                         Trouble::None => {}
                     }
@@ -109,7 +110,7 @@ fn main() -> std::process::ExitCode {
                         log::warn!("reply dropped: {}", e.error);
                     }
                     liveness.heard();
-                    clock::sleep_ms(args.work_ms)?; // Do some heavy work
+                    clock::sleep(Duration::from_millis(args.work_ms))?; // Do some heavy work
                 } else if msg.len() == 1 && msg[0] == HEARTBEAT {
                     // The queue was (recently) alive
                     liveness.heard();
@@ -121,15 +122,15 @@ fn main() -> std::process::ExitCode {
                 // The queue hasn't sent us heartbeats in a while: destroy the socket (and
                 // whatever it still holds) and reconnect
                 println!("W: heartbeat failure, can't reach queue");
-                println!("W: reconnecting in {delay} msec...");
+                println!("W: reconnecting in {} msec...", delay.as_millis());
                 drop(worker);
-                clock::sleep_ms(delay.max(0) as u64)?;
+                clock::sleep(delay)?;
                 worker = worker_socket(&ctx, &args.connect)?;
-                liveness.reconnected(clock::mono_ms());
+                liveness.reconnected(Instant::now());
             }
 
             // Send heartbeat to queue if it's time
-            if liveness.heartbeat_due(clock::mono_ms()) {
+            if liveness.heartbeat_due(Instant::now()) {
                 println!("I: worker heartbeat");
                 if let Err(e) = Frame::from(HEARTBEAT).send(&worker, zmq::DONTWAIT) {
                     log::debug!("heartbeat dropped: {}", e.error);

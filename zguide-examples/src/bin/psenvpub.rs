@@ -7,6 +7,7 @@
 //! Run beside it: `psenvsub`, which prints only the B messages. Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -33,7 +34,7 @@ fn main() -> std::process::ExitCode {
             publisher.send_text("We don't want to see this")?;
             publisher.send_text_more("B")?;
             publisher.send_text("We would like to see this")?;
-            clock::sleep_ms(args.interval_ms)?;
+            clock::sleep(Duration::from_millis(args.interval_ms))?;
         }
     })
 }

@@ -40,7 +40,7 @@ fn main() -> std::process::ExitCode {
 
         // Switch messages between sockets: a Msg holds all the parts of one message
         loop {
-            poller.poll(-1)?;
+            poller.poll(None)?;
             if poller.is_readable(from_clients) {
                 Msg::recv(&frontend)?.send(&backend)?;
             }

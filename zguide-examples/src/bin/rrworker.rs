@@ -9,6 +9,7 @@
 //! broker share the requests out. Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -38,7 +39,7 @@ fn main() -> std::process::ExitCode {
             println!("Received request: [{request}]");
 
             // Do some 'work'
-            clock::sleep_ms(args.work_ms)?;
+            clock::sleep(Duration::from_millis(args.work_ms))?;
 
             // Send reply back to client
             responder.send_text("World")?;

@@ -13,6 +13,7 @@
 
 use clap::Parser;
 use rand::Rng;
+use std::time::Duration;
 use zmq_patterns::{clock, Msg, SocketExt};
 
 #[derive(Parser)]
@@ -56,7 +57,9 @@ fn worker_task(endpoint: &str, work_ms: u64) -> anyhow::Result<()> {
         total += 1;
 
         // Do some random work
-        clock::sleep_ms(rand::thread_rng().gen_range(1..=work_ms.max(1)))?;
+        clock::sleep(Duration::from_millis(
+            rand::thread_rng().gen_range(1..=work_ms.max(1)),
+        ))?;
     }
 }
 
@@ -101,7 +104,7 @@ fn main() -> std::process::ExitCode {
         }
         // Let every fired worker print its count before the process ends (Ctrl-C still works)
         while !workers.iter().all(|worker| worker.is_finished()) {
-            clock::sleep_ms(10)?;
+            clock::sleep(Duration::from_millis(10))?;
         }
         Ok(())
     })

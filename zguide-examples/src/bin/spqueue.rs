@@ -18,8 +18,9 @@
 //! blocking call, so no peer can stall the queue.
 
 use clap::Parser;
+use std::time::{Duration, Instant};
 use zmq_patterns::heartbeat::{ReadyQueue, READY};
-use zmq_patterns::{clock, Msg, Poller};
+use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]
 #[command(about = "Simple Pirate queue: load-balancing ROUTER/ROUTER broker")]
@@ -33,7 +34,7 @@ struct Args {
 }
 
 /// Simple Pirate workers never expire.
-const NEVER_MS: i64 = i64::MAX;
+const NEVER: Duration = Duration::MAX;
 
 /// True for `[address][""][body...]`: the envelope of a REQ peer's message.
 fn is_enveloped(msg: &Msg) -> bool {
@@ -42,7 +43,7 @@ fn is_enveloped(msg: &Msg) -> bool {
 
 /// Sends a client request to the longest-waiting worker that is still connected.
 fn route(mut request: Msg, workers: &mut ReadyQueue, backend: &zmq::Socket) -> anyhow::Result<()> {
-    while let Some(worker) = workers.pop(clock::mono_ms()) {
+    while let Some(worker) = workers.pop(Instant::now()) {
         request.push_envelope(worker);
         match request.route(backend)? {
             None => return Ok(()),
@@ -70,14 +71,14 @@ fn main() -> std::process::ExitCode {
         backend.bind(&args.backend)?; // For workers
 
         // Queue of available workers
-        let mut workers = ReadyQueue::new(NEVER_MS);
+        let mut workers = ReadyQueue::new(NEVER);
 
         loop {
             // Poll frontend only if we have available workers
             let mut poller = Poller::new();
             let from_workers = poller.add(&backend);
             let from_clients = (!workers.is_empty()).then(|| poller.add(&frontend));
-            poller.poll(-1)?;
+            poller.poll(None)?;
 
             // Handle worker activity on backend: [worker][""][READY] or a reply
             // [worker][""][client][""][body...]
@@ -88,9 +89,9 @@ fn main() -> std::process::ExitCode {
                 } else if let Some(worker) = msg.pop_envelope() {
                     // Forward message to client if it's not a READY
                     if msg.len() == 1 && msg[0] == READY {
-                        workers.ready(worker, clock::mono_ms());
+                        workers.ready(worker, Instant::now());
                     } else if is_enveloped(&msg) {
-                        workers.ready(worker, clock::mono_ms());
+                        workers.ready(worker, Instant::now());
                         // A client that has gone is dropped by the ROUTER; never blocks
                         if let Err(e) = msg.send_flags(&frontend, zmq::DONTWAIT) {
                             log::warn!("reply to a client dropped: {}", e.error);

@@ -12,6 +12,7 @@
 //! random run. Ctrl-C stops it (status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::heartbeat::READY;
 use zmq_patterns::{clock, Frame, Msg, SocketExt};
 
@@ -60,12 +61,12 @@ fn main() -> std::process::ExitCode {
                 }
                 Trouble::Overload => {
                     println!("I: ({identity}) simulating CPU overload");
-                    clock::sleep_ms(args.overload_ms)?;
+                    clock::sleep(Duration::from_millis(args.overload_ms))?;
                 }
                 Trouble::None => {}
             }
             println!("I: ({identity}) normal reply");
-            clock::sleep_ms(args.work_ms)?; // Do some heavy work
+            clock::sleep(Duration::from_millis(args.work_ms))?; // Do some heavy work
             msg.send(&worker)?;
         }
     })

@@ -9,6 +9,7 @@
 //! it the sync reply can arrive before the subscription, and the first updates are lost.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -34,7 +35,7 @@ fn main() -> std::process::ExitCode {
         subscriber.connect(&args.publisher)?;
         subscriber.set_subscribe(b"")?;
         // 0MQ is so fast, we need to wait a while...
-        clock::sleep_ms(args.sleep_ms)?;
+        clock::sleep(Duration::from_millis(args.sleep_ms))?;
 
         // Second, synchronize with publisher
         let syncclient = ctx.socket(zmq::REQ)?;

@@ -57,7 +57,7 @@ fn main() -> std::process::ExitCode {
         // Wait on stdin with a poller, so that Ctrl-C ends the wait.
         let mut stdin = Poller::new();
         stdin.add_fd(0);
-        stdin.poll(-1)?;
+        stdin.poll(None)?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?; // end of input counts as Enter, as in C
         println!("Sending tasks to workers...");

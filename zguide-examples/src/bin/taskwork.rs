@@ -9,6 +9,7 @@
 //! before printing and so always showed one task late.
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -48,7 +49,7 @@ fn main() -> std::process::ExitCode {
             zguide_examples::flush();
 
             // Do the work
-            clock::sleep_ms(workload)?;
+            clock::sleep(Duration::from_millis(workload))?;
 
             // Send results to sink
             sender.send_text("")?;

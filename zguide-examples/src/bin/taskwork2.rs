@@ -10,6 +10,7 @@
 //! by themselves when the sink has the whole batch. Ctrl-C also stops it (exit status 0).
 
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
@@ -50,13 +51,13 @@ fn main() -> std::process::ExitCode {
         let tasks = poller.add(&receiver);
         let control = poller.add(&controller);
         loop {
-            poller.poll(-1)?;
+            poller.poll(None)?;
             if poller.is_readable(tasks) {
                 let task = receiver.recv_text()?;
                 match task.trim().parse::<u64>() {
                     Ok(workload) => {
                         // Do the work
-                        clock::sleep_ms(workload)?;
+                        clock::sleep(Duration::from_millis(workload))?;
                         // Send results to sink
                         sender.send_text("")?;
                         // Simple progress indicator for the viewer

@@ -19,6 +19,7 @@
 
 use anyhow::{anyhow, bail};
 use clap::Parser;
+use std::time::Duration;
 use zmq_patterns::{clock, mdp, Error, Msg};
 
 #[derive(Parser)]
@@ -35,7 +36,7 @@ struct Args {
     service: String,
     /// How long to wait for each answer from Titanic, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    timeout_ms: i64,
+    timeout_ms: u64,
     /// How many times a call to Titanic is sent before giving up.
     #[arg(long, default_value_t = 3)]
     retries: u32,
@@ -80,7 +81,7 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
         let mut session = mdp::Client::new(&ctx, &args.connect)?;
-        session.set_timeout(args.timeout_ms);
+        session.set_timeout(Duration::from_millis(args.timeout_ms));
         session.set_retries(args.retries);
 
         // 1. Send 'echo' request to Titanic
@@ -92,7 +93,7 @@ fn main() -> std::process::ExitCode {
 
         // 2. Wait until we get a reply
         loop {
-            clock::sleep_ms(args.interval_ms)?;
+            clock::sleep(Duration::from_millis(args.interval_ms))?;
             let request = Msg::from(uuid.clone());
             if let Some(reply) = service_call(&mut session, "titanic.reply", request)? {
                 let body = reply
@@ -106,7 +107,7 @@ fn main() -> std::process::ExitCode {
                 return Ok(());
             }
             println!("I: no reply yet, trying again...");
-            clock::sleep_ms(args.retry_ms)?; // Try again in 5 seconds
+            clock::sleep(Duration::from_millis(args.retry_ms))?; // Try again in 5 seconds
         }
     })
 }

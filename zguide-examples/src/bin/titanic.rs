@@ -46,20 +46,20 @@ struct Args {
     #[arg(long, default_value = ".titanic")]
     dir: PathBuf,
     /// How often the dispatcher tries the pending requests when nothing new arrives, in ms.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
-    interval_ms: i64,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    interval_ms: u64,
     /// How long the dispatcher waits for a service's reply, in milliseconds.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
-    timeout_ms: i64,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_ms: u64,
     /// How many times the dispatcher sends a request before leaving it for the next round.
     #[arg(long, default_value_t = 1)]
     retries: u32,
     /// Heartbeat interval of the three workers, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    heartbeat_ms: i64,
+    heartbeat_ms: u64,
     /// Wait before the workers register again with a silent broker, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    reconnect_ms: i64,
+    reconnect_ms: u64,
     /// Heartbeat intervals of silence after which the broker counts as gone.
     #[arg(long, default_value_t = 3)]
     liveness: u32,
@@ -79,8 +79,8 @@ fn service(
     mut serve: impl FnMut(Msg) -> zmq_patterns::Result<Msg> + Send + 'static,
 ) -> anyhow::Result<Service> {
     let config = mdp::WorkerConfig {
-        heartbeat_ms: args.heartbeat_ms,
-        reconnect_ms: args.reconnect_ms,
+        heartbeat: Duration::from_millis(args.heartbeat_ms),
+        reconnect: Duration::from_millis(args.reconnect_ms),
         liveness: args.liveness,
     };
     let (ctx, broker, name) = (ctx.clone(), args.connect.clone(), name.to_string());
@@ -124,14 +124,14 @@ fn dispatch(
 ) -> anyhow::Result<()> {
     // MDP client session with short timeout
     let mut client = mdp::Client::new(ctx, &args.connect)?;
-    client.set_timeout(args.timeout_ms);
+    client.set_timeout(Duration::from_millis(args.timeout_ms));
     client.set_retries(args.retries);
 
     loop {
         // We'll dispatch once per interval, if there's no activity
         let mut poller = Poller::new();
         poller.add(pipe);
-        if poller.poll(args.interval_ms)? > 0 {
+        if poller.poll(Some(Duration::from_millis(args.interval_ms)))? > 0 {
             while let Some(msg) = Msg::try_recv(pipe)? {
                 match msg.front().map(|f| Uuid::parse(f.as_bytes())) {
                     Some(Ok(id)) if !queue.contains(&id) => queue.push_back(id),

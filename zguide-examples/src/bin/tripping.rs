@@ -16,6 +16,7 @@
 //! zero when a test took less than one): the rate here is computed from the elapsed time in
 //! microseconds.
 
+use std::time::Duration;
 use std::time::Instant;
 
 use clap::Parser;
@@ -56,7 +57,7 @@ fn client_task(args: &Args) -> anyhow::Result<()> {
     client.set_linger(0)?;
     client.connect(&args.client_connect)?;
     println!("Setting up test...");
-    clock::sleep_ms(100)?;
+    clock::sleep(Duration::from_millis(100))?;
 
     println!("Synchronous round-trip test...");
     let start = Instant::now();

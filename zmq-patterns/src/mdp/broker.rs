@@ -203,7 +203,7 @@ impl Broker {
         poller.add(socket);
         loop {
             let timeout = (state.heartbeat_at - clock::mono_ms()).max(0);
-            if poller.poll(timeout)? > 0 {
+            if poller.poll(Some(std::time::Duration::from_millis(timeout as u64)))? > 0 {
                 // Drain what is waiting before the next poll.
                 for _ in 0..1000 {
                     match Msg::try_recv(socket)? {

@@ -1,6 +1,8 @@
 //! Majordomo clients: [`Client`], synchronous with timeout and retries (the guide's `mdcliapi`),
 //! and [`AsyncClient`], which sends without waiting (the guide's `mdcliapi2`).
 
+use std::time::{Duration, Instant};
+
 use crate::error::{Error, Result};
 use crate::mdp::protocol::{client_request, parse_client_reply};
 use crate::msg::Msg;
@@ -22,7 +24,7 @@ pub struct Client {
     ctx: zmq::Context,
     broker: String,
     socket: zmq::Socket,
-    timeout_ms: i64,
+    timeout: Duration,
     retries: u32,
 }
 
@@ -42,25 +44,27 @@ impl Client {
     /// let client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
     /// # drop(client);
     /// ```
+    /// use std::time::Duration;
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<Client> {
         Ok(Client {
             ctx: ctx.clone(),
             broker: broker.to_string(),
             socket: connect(ctx, zmq::REQ, broker)?,
-            timeout_ms: 2500,
+            timeout: Duration::from_millis(2500),
             retries: 3,
         })
     }
 
-    /// Sets how long to wait for each reply, in ms.
+    /// Sets how long to wait for each reply.
     ///
     /// ```
     /// # let ctx = zmq::Context::new();
     /// # let mut client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
-    /// client.set_timeout(1000);
+    /// client.set_timeout(std::time::Duration::from_secs(1));
     /// ```
-    pub fn set_timeout(&mut self, timeout_ms: i64) {
-        self.timeout_ms = timeout_ms;
+    #[doc(alias = "mdcli_set_timeout")]
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     /// Sets how many times a request is sent before [`Client::send`] gives up.
@@ -82,7 +86,7 @@ impl Client {
     /// # use zmq_patterns::{mdp, Msg, Error};
     /// let ctx = zmq::Context::new();
     /// let mut client = mdp::Client::new(&ctx, "tcp://127.0.0.1:1").unwrap(); // nobody there
-    /// client.set_timeout(10);
+    /// client.set_timeout(std::time::Duration::from_millis(10));
     /// client.set_retries(2);
     /// assert!(matches!(client.send("echo", Msg::from_iter(["hi"])), Err(Error::Timeout)));
     /// ```
@@ -93,7 +97,7 @@ impl Client {
             request.clone().send(&self.socket)?;
             let mut poller = Poller::new();
             poller.add(&self.socket);
-            if poller.poll(self.timeout_ms)? > 0 {
+            if poller.poll(Some(self.timeout))? > 0 {
                 let msg = Msg::recv(&self.socket)?;
                 log::trace!("mdp client: received reply:\n{msg}");
                 let (reply_service, body) = parse_client_reply(msg)?;
@@ -140,7 +144,7 @@ impl Client {
 /// ```
 pub struct AsyncClient {
     socket: zmq::Socket,
-    timeout_ms: i64,
+    timeout: Duration,
 }
 
 impl AsyncClient {
@@ -151,22 +155,23 @@ impl AsyncClient {
     /// let client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
     /// # drop(client);
     /// ```
+    /// use std::time::Duration;
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<AsyncClient> {
         Ok(AsyncClient {
             socket: connect(ctx, zmq::DEALER, broker)?,
-            timeout_ms: 2500,
+            timeout: Duration::from_millis(2500),
         })
     }
 
-    /// Sets how long [`AsyncClient::recv`] waits, in ms.
+    /// Sets how long [`AsyncClient::recv`] waits.
     ///
     /// ```
     /// # let ctx = zmq::Context::new();
     /// # let mut client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
-    /// client.set_timeout(100);
+    /// client.set_timeout(std::time::Duration::from_millis(100));
     /// ```
-    pub fn set_timeout(&mut self, timeout_ms: i64) {
-        self.timeout_ms = timeout_ms;
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     /// Sends a request to `service` without waiting for the reply: `[""][MDPC01][service][body]`.
@@ -190,15 +195,16 @@ impl AsyncClient {
     /// ```
     /// # let ctx = zmq::Context::new();
     /// # let mut client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://127.0.0.1:1").unwrap();
-    /// client.set_timeout(10);
+    /// client.set_timeout(std::time::Duration::from_millis(10));
     /// assert!(client.recv().unwrap().is_none());
     /// ```
+    /// use std::time::Duration;
     pub fn recv(&self) -> Result<Option<Msg>> {
-        let deadline = crate::clock::mono_ms() + self.timeout_ms;
+        let deadline = Instant::now().checked_add(self.timeout);
         let mut poller = Poller::new();
         poller.add(&self.socket);
         loop {
-            let left = (deadline - crate::clock::mono_ms()).max(0);
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if poller.poll(left)? == 0 {
                 return Ok(None);
             }
@@ -251,7 +257,7 @@ mod tests {
         let t = std::thread::spawn(move || {
             let ctx = zmq::Context::new();
             let mut c = Client::new(&ctx, &ep).unwrap();
-            c.set_timeout(200);
+            c.set_timeout(Duration::from_millis(200));
             c.send("echo", Msg::from_iter(["Hello"]))
         });
         let (first, _, _) = request(&router); // ignored: the client times out
@@ -281,7 +287,7 @@ mod tests {
         let ctx = zmq::Context::new();
         let (router, ep) = fake_broker(&ctx);
         let mut c = AsyncClient::new(&ctx, &ep).unwrap();
-        c.set_timeout(500);
+        c.set_timeout(Duration::from_millis(500));
         for i in 0..5 {
             c.send("echo", Msg::from_iter([format!("{i}")])).unwrap();
         }
@@ -303,7 +309,7 @@ mod tests {
         for _ in 0..5 {
             assert!(c.recv().unwrap().unwrap()[0] == "ok");
         }
-        c.set_timeout(20);
+        c.set_timeout(Duration::from_millis(20));
         assert!(c.recv().unwrap().is_none());
     }
 }

@@ -8,6 +8,7 @@
 //! - [`Worker`] (`mdwrkapi`): heartbeats both ways, reconnects when the broker goes silent.
 //!
 //! ```
+//! use std::time::Duration;
 //! use zmq_patterns::{mdp, Msg};
 //! let ctx = zmq::Context::new();
 //! let mut broker = mdp::Broker::new(&ctx, Default::default()).unwrap();
@@ -31,7 +32,7 @@
 //! while !client_thread.is_finished() {
 //!     let mut poller = zmq_patterns::Poller::new();
 //!     poller.add(broker.socket());
-//!     if poller.poll(10).unwrap() > 0 {
+//!     if poller.poll(Some(Duration::from_millis(10))).unwrap() > 0 {
 //!         let msg = Msg::recv(broker.socket()).unwrap();
 //!         broker.handle(msg).unwrap();
 //!     }

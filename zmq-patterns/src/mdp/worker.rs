@@ -1,20 +1,33 @@
 //! [`Worker`]: a Majordomo worker (the guide's `mdwrkapi`): registers a service, receives
 //! requests, sends replies, heartbeats both ways and reconnects when the broker goes silent.
 
+use std::time::{Duration, Instant};
+
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::heartbeat::{HeartbeatConfig, Liveness};
 use crate::mdp::protocol::{FromWorker, ToWorker};
 use crate::msg::Msg;
 use crate::poller::Poller;
 
 /// Settings of a [`Worker`]; `Default` gives the guide's values.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = zmq_patterns::mdp::WorkerConfig {
+///     heartbeat: Duration::from_secs(1),
+///     ..Default::default()
+/// };
+/// assert_eq!(config.liveness, 3);
+/// ```
+/// use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerConfig {
-    /// Heartbeat interval in ms, also how long one poll waits (guide: 2500).
-    pub heartbeat_ms: i64,
-    /// Wait before reconnecting to a silent broker, in ms (guide: 2500).
-    pub reconnect_ms: i64,
+    /// Heartbeat interval, also how long one poll waits (guide: 2.5 s).
+    pub heartbeat: Duration,
+    /// Wait before reconnecting to a silent broker (guide: 2.5 s).
+    pub reconnect: Duration,
     /// Heartbeat intervals of silence that mean the broker is gone (guide: 3).
     pub liveness: u32,
 }
@@ -22,9 +35,22 @@ pub struct WorkerConfig {
 impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
-            heartbeat_ms: 2500,
-            reconnect_ms: 2500,
+            heartbeat: Duration::from_millis(2500),
+            reconnect: Duration::from_millis(2500),
             liveness: 3,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The heartbeat timings these settings give: a fixed reconnect delay, as the guide's
+    /// `mdwrkapi` has.
+    fn heartbeat_config(&self) -> HeartbeatConfig {
+        HeartbeatConfig {
+            interval: self.heartbeat.max(Duration::from_millis(1)),
+            liveness: self.liveness.max(1),
+            reconnect_initial: self.reconnect,
+            reconnect_max: self.reconnect,
         }
     }
 }
@@ -32,10 +58,11 @@ impl Default for WorkerConfig {
 /// A Majordomo worker for one service.
 ///
 /// [`Worker::recv`] sends the previous reply (if any) and waits for the next request. While it
-/// waits it heartbeats the broker every heartbeat interval; if the broker says nothing for
-/// `liveness` intervals, or sends DISCONNECT, the worker waits the reconnect interval and
-/// registers again on a new socket, so it survives a broker restart. Malformed messages from
-/// the broker are logged and dropped. Dropping the worker tells the broker it is leaving.
+/// waits it heartbeats the broker every heartbeat interval (a [`Liveness`]); if the broker says
+/// nothing for `liveness` intervals, or sends DISCONNECT, the worker waits the reconnect
+/// interval and registers again on a new socket, so it survives a broker restart. Malformed
+/// messages from the broker are logged and dropped. Dropping the worker tells the broker it is
+/// leaving.
 ///
 /// ```no_run
 /// use zmq_patterns::mdp;
@@ -54,17 +81,14 @@ pub struct Worker {
     broker: String,
     service: String,
     socket: zmq::Socket,
-    heartbeat_ms: i64,
-    reconnect_ms: i64,
-    liveness: u32,
-    liveness_left: u32,
-    heartbeat_at: i64,
+    config: WorkerConfig,
+    liveness: Liveness,
     reply_to: Option<Frame>,
 }
 
 impl Worker {
-    /// Connects to `broker` and registers for `service`, with the guide's heartbeat (2500 ms),
-    /// reconnect interval (2500 ms) and liveness (3).
+    /// Connects to `broker` and registers for `service`, with the guide's heartbeat (2.5 s),
+    /// reconnect interval (2.5 s) and liveness (3).
     ///
     /// ```
     /// let ctx = zmq::Context::new();
@@ -78,9 +102,10 @@ impl Worker {
     /// Like [`Worker::new`] with other settings, in force from the first message.
     ///
     /// ```
+    /// use std::time::Duration;
     /// use zmq_patterns::mdp::{Worker, WorkerConfig};
     /// let ctx = zmq::Context::new();
-    /// let config = WorkerConfig { heartbeat_ms: 1000, ..Default::default() };
+    /// let config = WorkerConfig { heartbeat: Duration::from_secs(1), ..Default::default() };
     /// let worker = Worker::with_config(&ctx, "tcp://localhost:5555", "echo", config).unwrap();
     /// # drop(worker);
     /// ```
@@ -95,11 +120,8 @@ impl Worker {
             broker: broker.to_string(),
             service: service.to_string(),
             socket: ctx.socket(zmq::DEALER)?,
-            heartbeat_ms: config.heartbeat_ms.max(1),
-            reconnect_ms: config.reconnect_ms.max(0),
-            liveness: config.liveness.max(1),
-            liveness_left: config.liveness.max(1),
-            heartbeat_at: 0,
+            config,
+            liveness: Liveness::new(config.heartbeat_config(), Instant::now()),
             reply_to: None,
         };
         worker.connect()?;
@@ -111,16 +133,21 @@ impl Worker {
         socket.set_linger(0)?;
         socket.connect(&self.broker)?;
         self.socket = socket;
-        log::debug!("mdp worker: connecting to broker at {}", self.broker);
+        log::debug!(
+            "mdp worker: connecting to broker at {} for {}",
+            self.broker,
+            self.service
+        );
+        // A request taken before the broker went away cannot be answered on the new session.
+        self.reply_to = None;
         self.send(FromWorker::Ready {
             service: Frame::from(self.service.as_str()),
         })?;
-        self.liveness_left = self.liveness;
-        self.heartbeat_at = clock::mono_ms() + self.heartbeat_ms;
+        self.liveness.reconnected(Instant::now());
         Ok(())
     }
 
-    fn send(&self, command: FromWorker) -> Result<()> {
+    fn send(&mut self, command: FromWorker) -> Result<()> {
         let msg = command.into_msg();
         if log::log_enabled!(log::Level::Trace) {
             let name = msg
@@ -130,32 +157,45 @@ impl Worker {
             log::trace!("mdp worker: sending {name} to broker\n{msg}");
         }
         msg.send(&self.socket)?;
+        // Any command tells the broker we are alive: no heartbeat needed for an interval.
+        self.liveness.sent(Instant::now());
         Ok(())
     }
 
-    /// Sets the heartbeat interval in ms (also how long one poll waits).
-    ///
-    /// ```
-    /// # let ctx = zmq::Context::new();
-    /// # let mut w = zmq_patterns::mdp::Worker::new(&ctx, "tcp://localhost:5555", "echo").unwrap();
-    /// w.set_heartbeat(1000);
-    /// ```
-    pub fn set_heartbeat(&mut self, ms: i64) {
-        self.heartbeat_ms = ms.max(1);
-        // The first heartbeat was planned with the old interval when we connected (the guide's
-        // mdwrkapi keeps that, so a shorter interval set after mdwrk_new is ignored at first).
-        self.heartbeat_at = self.heartbeat_at.min(clock::mono_ms() + self.heartbeat_ms);
+    /// Sets the settings in force from now on (heartbeat, reconnect interval, liveness).
+    fn reconfigure(&mut self, config: WorkerConfig) {
+        self.config = config;
+        self.liveness = Liveness::new(config.heartbeat_config(), Instant::now());
     }
 
-    /// Sets how long to wait before reconnecting to a silent broker, in ms.
+    /// Sets the heartbeat interval (also how long one poll waits).
     ///
     /// ```
     /// # let ctx = zmq::Context::new();
     /// # let mut w = zmq_patterns::mdp::Worker::new(&ctx, "tcp://localhost:5555", "echo").unwrap();
-    /// w.set_reconnect(500);
+    /// w.set_heartbeat(std::time::Duration::from_secs(1));
     /// ```
-    pub fn set_reconnect(&mut self, ms: i64) {
-        self.reconnect_ms = ms.max(0);
+    #[doc(alias = "mdwrk_set_heartbeat")]
+    pub fn set_heartbeat(&mut self, interval: Duration) {
+        self.reconfigure(WorkerConfig {
+            heartbeat: interval,
+            ..self.config
+        });
+    }
+
+    /// Sets how long to wait before reconnecting to a silent broker.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut w = zmq_patterns::mdp::Worker::new(&ctx, "tcp://localhost:5555", "echo").unwrap();
+    /// w.set_reconnect(std::time::Duration::from_millis(500));
+    /// ```
+    #[doc(alias = "mdwrk_set_reconnect")]
+    pub fn set_reconnect(&mut self, delay: Duration) {
+        self.reconfigure(WorkerConfig {
+            reconnect: delay,
+            ..self.config
+        });
     }
 
     /// Sets how many heartbeat intervals of silence mean the broker is gone (the guide's
@@ -166,9 +206,12 @@ impl Worker {
     /// # let mut w = zmq_patterns::mdp::Worker::new(&ctx, "tcp://localhost:5555", "echo").unwrap();
     /// w.set_liveness(5);
     /// ```
+    #[doc(alias = "mdwrk_set_liveness")]
     pub fn set_liveness(&mut self, liveness: u32) {
-        self.liveness = liveness.max(1);
-        self.liveness_left = self.liveness;
+        self.reconfigure(WorkerConfig {
+            liveness,
+            ..self.config
+        });
     }
 
     /// Sends `reply` to the client of the last request (if there is one), then waits for the
@@ -182,43 +225,45 @@ impl Worker {
     /// let next = worker.recv(Some(request)).unwrap(); // echo the first, wait for the second
     /// # drop(next);
     /// ```
+    /// use std::time::Duration;
+    #[doc(alias = "mdwrk_recv")]
     pub fn recv(&mut self, reply: Option<Msg>) -> Result<Msg> {
         if let Some(body) = reply {
             match self.reply_to.take() {
                 Some(client) => self.send(FromWorker::Reply { client, body })?,
-                None => log::warn!("W: a reply with no request to answer; dropped"),
+                None => log::warn!("mdp worker: a reply with no request to answer; dropped"),
             }
         }
         loop {
             let mut poller = Poller::new();
             poller.add(&self.socket);
-            let timeout = self.heartbeat_ms;
-            if poller.poll(timeout)? > 0 {
-                let msg = Msg::recv(&self.socket)?;
+            if poller.poll(Some(self.liveness.poll_timeout()))? > 0 {
                 drop(poller);
+                let msg = Msg::recv(&self.socket)?;
                 log::trace!("mdp worker: received message from broker:\n{msg}");
-                self.liveness_left = self.liveness;
                 match ToWorker::parse(msg) {
                     Ok(ToWorker::Request { client, body }) => {
+                        self.liveness.heard();
                         self.reply_to = Some(client);
                         return Ok(body);
                     }
-                    Ok(ToWorker::Heartbeat) => {}
-                    Ok(ToWorker::Disconnect) => self.connect()?,
-                    Err(e) => log::warn!("E: invalid input message: {e}"),
+                    Ok(ToWorker::Heartbeat) => self.liveness.heard(),
+                    Ok(ToWorker::Disconnect) => {
+                        log::debug!("mdp worker: the broker said DISCONNECT; registering again");
+                        self.liveness.heard();
+                        self.connect()?;
+                    }
+                    // Not a sign of life: a broker that only sends garbage is not there.
+                    Err(e) => log::warn!("mdp worker: dropping an invalid message: {e}"),
                 }
-            } else {
+            } else if let Some(delay) = self.liveness.silence() {
                 drop(poller);
-                self.liveness_left -= 1;
-                if self.liveness_left == 0 {
-                    log::debug!("mdp worker: disconnected from broker, retrying");
-                    clock::sleep_ms(self.reconnect_ms as u64)?;
-                    self.connect()?;
-                }
+                log::debug!("mdp worker: disconnected from broker, retrying in {delay:?}");
+                clock::sleep(delay)?;
+                self.connect()?;
             }
-            if clock::mono_ms() >= self.heartbeat_at {
+            if self.liveness.heartbeat_due(Instant::now()) {
                 self.send(FromWorker::Heartbeat)?;
-                self.heartbeat_at = clock::mono_ms() + self.heartbeat_ms;
             }
         }
     }
@@ -267,8 +312,8 @@ mod tests {
         let ctx2 = ctx.clone();
         let worker = thread::spawn(move || -> Result<u32> {
             let mut w = Worker::new(&ctx2, &ep, "echo")?;
-            w.set_heartbeat(30);
-            w.set_reconnect(10);
+            w.set_heartbeat(Duration::from_millis(30));
+            w.set_reconnect(Duration::from_millis(10));
             let mut reply = None;
             let mut served = 0;
             loop {
