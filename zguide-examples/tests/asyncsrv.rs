@@ -441,3 +441,94 @@ fn platform_proxy_quits_without_servers_and_server_replies_name_it() {
     proxy.expect("I: quit: 1 requests and 1 replies forwarded", WAIT);
     proxy.wait_success(WAIT);
 }
+
+/// A platform client on another host than its proxy rides out a 15 s dead wire: every request
+/// is answered once, and the wire coming back brings no flood of duplicate replies (it resends
+/// one probe at a time, backing off, while it hears nothing).
+#[test]
+fn platform_client_rides_out_a_dead_wire_without_a_flood_of_duplicates() {
+    let Some(net) = netns::Net::new() else { return };
+    let (host_a, host_b) = (net.host("a"), net.host("b"));
+    let wire = net.link(&host_a, &host_b);
+    // Inside the test's own hosts every port is the test's own
+    let frontend = format!("tcp://{}:5555", host_a.addr());
+    let backend = "tcp://127.0.0.1:5556";
+    let mut proxy = host_a.spawn(
+        bin!("asyncsrv-proxy"),
+        &["--frontend", &frontend, "--backend", backend],
+    );
+    proxy.expect("I: proxy ready", WAIT);
+    let mut server = host_a.spawn(
+        bin!("asyncsrv-server"),
+        &["--connect", backend, "--name", "s1", "--workers", "2"],
+    );
+    server.expect("I: server s1 ready", WAIT);
+    let mut client = Logged {
+        name: "client".into(),
+        proc: host_b.spawn(
+            bin!("asyncsrv-client"),
+            &[
+                "--connect",
+                &frontend,
+                "--interval-ms",
+                "250",
+                "--timeout-ms",
+                "1000",
+                "--requests",
+                "40",
+            ],
+        ),
+        lines: Vec::new(),
+    };
+    client.until_count("5 replies", |l| l.contains(" reply #"), 5);
+
+    // The wire between client and proxy goes dead for 15 s; the client sends on meanwhile
+    wire.down();
+    let grace = client.proc.lines_for(Duration::from_secs(1));
+    let cut = client.proc.lines_for(Duration::from_secs(14));
+    wire.up();
+    assert!(
+        !cut.iter().any(|l| l.contains(" reply #")),
+        "replies came over a dead wire: {cut:#?}"
+    );
+    client.lines.extend(grace.into_iter().chain(cut));
+    client.read_to_end();
+    client.proc.wait_success(WAIT);
+
+    let r = client_report(&client);
+    // What the servers did meanwhile: one line per request handled, resends included
+    let served = server
+        .lines_for(Duration::from_millis(1000))
+        .iter()
+        .filter(|l| l.contains(": request #"))
+        .count();
+    eprintln!(
+        "after a 15 s outage: retried {}, duplicate replies {}, requests served {served}",
+        r.retries, r.duplicates
+    );
+    let want: Vec<u64> = (1..=40).collect();
+    assert_eq!(
+        r.answered.keys().copied().collect::<Vec<_>>(),
+        want,
+        "not every request answered once\n{:#?}",
+        client.lines
+    );
+    assert_eq!(
+        r.summary,
+        Some([40, 40, r.retries, r.duplicates, 0]),
+        "summary does not match the output\n{:#?}",
+        client.lines
+    );
+    // Resending every overdue request each timeout: 398 retries and 121 duplicates (more came
+    // after the client stopped). Backing off: a probe or five, and one resend of each request
+    // lost in the dead connection (those sent before the heartbeats gave it up, some 3 s)
+    assert!(
+        r.duplicates <= 5 && r.retries <= 40,
+        "a flood after the outage: {} retries, {} duplicates\n{:#?}",
+        r.retries,
+        r.duplicates,
+        client.lines
+    );
+    server.stop_with(libc::SIGTERM, WAIT);
+    proxy.stop_with(libc::SIGINT, WAIT);
+}

@@ -12,6 +12,8 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod netns;
+
 /// The path of an example binary, checked at compile time: `bin!("hwserver")`.
 #[macro_export]
 macro_rules! bin {
@@ -116,10 +118,23 @@ impl Proc {
         with_stdin: bool,
         dir: Option<&Path>,
     ) -> Proc {
-        let name = Path::new(path)
+        Self::spawn_named(path, path, args, env, with_stdin, dir)
+    }
+
+    /// [`Proc::spawn`] of `path`, named after `bin` in failure messages: for a binary started
+    /// through another program (`ip netns exec NS bin ...`).
+    pub fn spawn_named(
+        bin: &str,
+        path: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        with_stdin: bool,
+        dir: Option<&Path>,
+    ) -> Proc {
+        let name = Path::new(bin)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.to_string());
+            .unwrap_or_else(|| bin.to_string());
         let mut cmd = Command::new(path);
         cmd.args(args)
             .stdout(Stdio::piped())
