@@ -522,3 +522,91 @@ fn titanic_and_ticlient_stop_cleanly_on_signals() {
     t.stop_with(libc::SIGINT, WAIT);
     b.stop_with(libc::SIGINT, WAIT);
 }
+
+/// Polls `titanic.reply` for `id` until it answers 200 or `within` has passed; returns the
+/// reply and how long it took.
+fn reply_within(c: &mut mdp::Client, id: &str, within: Duration) -> (Vec<String>, Duration) {
+    let start = Instant::now();
+    loop {
+        let reply = text(&call(c, "titanic.reply", &[id]));
+        if reply[0] != "300" || start.elapsed() > within {
+            return (reply, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A message as the store writes it: each frame's length (4 bytes, little-endian), then it.
+fn encoded(frames: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in frames {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f.as_bytes());
+    }
+    out
+}
+
+/// Pushes the modification time of request `id` forward by `secs`: the store's queue is
+/// oldest first, so this fixes the dispatch order without waiting.
+fn age_request(dir: &Path, id: &str, secs: u64) {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(format!("{id}.req")))
+        .unwrap();
+    let when = std::time::SystemTime::now() + Duration::from_secs(secs);
+    file.set_modified(when).unwrap();
+}
+
+/// Symbolic links planted in the store, where a request, a reply or a temporary goes, are
+/// never followed: nothing outside the store is read, served, dispatched or written.
+#[test]
+fn links_planted_in_the_store_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    let ep = tcp_ep();
+    let tmp = TempDir::new("titanic");
+    let dir = tmp.path().join("store");
+    let secret = tmp.path().join("secret");
+    let stolen = tmp.path().join("stolen");
+    let victim = tmp.path().join("victim");
+    std::fs::write(&secret, encoded(&["secret"])).unwrap();
+    std::fs::write(&stolen, encoded(&["echo", "stolen"])).unwrap();
+    std::fs::write(&victim, "keep me").unwrap();
+    let outside = || [&secret, &stolen, &victim].map(|p| std::fs::read(p).unwrap());
+    let before = outside();
+
+    let store = Store::open(&dir).unwrap();
+    // b: a request that is a link to a valid request outside, the oldest in the store
+    let b = zmq_patterns::titanic::Uuid::random().to_string();
+    symlink(&stolen, dir.join(format!("{b}.req"))).unwrap();
+    // a: a request for a service nobody serves, whose reply is a link to a secret outside
+    let a = store
+        .save_request(&Msg::from_iter(["nobody", "a"]))
+        .unwrap();
+    symlink(&secret, dir.join(format!("{a}.rep"))).unwrap();
+    age_request(&dir, a.as_str(), 10);
+    // c: an echo request, with a link where its reply's temporary file will be written
+    let c = store.save_request(&Msg::from_iter(["echo", "c"])).unwrap();
+    symlink(&victim, dir.join(format!("{c}.tmp"))).unwrap();
+    age_request(&dir, c.as_str(), 20);
+
+    let _b = broker(&ep);
+    let _w = echo_worker(&ep, &[]);
+    wait_for_services(&ep, &["echo"]);
+    let t = titanic(&ep, &dir, &["-v"]);
+    wait_for_services(&ep, &SERVICES);
+    let mut cl = client(&ep, 5000);
+    // c is the newest request for echo: once it is answered, b has had its turn
+    let (reply, _) = reply_within(&mut cl, c.as_str(), WAIT);
+    assert_eq!(reply, ["200", "c"], "{}", t.context());
+    let c_rep = std::fs::symlink_metadata(dir.join(format!("{c}.rep"))).unwrap();
+    assert!(c_rep.file_type().is_file(), "{c_rep:?}");
+    assert_eq!(outside(), before, "a file outside the store changed");
+    assert_eq!(text(&call(&mut cl, "titanic.reply", &[&b])), ["400"]);
+    assert_eq!(
+        text(&call(&mut cl, "titanic.reply", &[a.as_str()])),
+        ["300"]
+    );
+    let processing = format!("I: processing request {b}");
+    assert!(!t.context().contains(&processing), "{}", t.context());
+    assert!(!dir.join(format!("{b}.rep")).exists());
+}

@@ -10,10 +10,16 @@
 //! ([`Store::serve_request`], [`Store::serve_reply`], [`Store::serve_close`]), and
 //! [`Store::dispatch`] for one stored request. The `titanic` example binary runs them as MDP
 //! workers and a dispatcher thread.
+//!
+//! The store never follows a symbolic link: every file is opened with `O_NOFOLLOW`, and a link
+//! (or a directory, FIFO, ...) found where a request, reply or temporary file should be is
+//! logged and taken as absent. Renames and removals act on the link itself, never on what it
+//! points to.
 
 use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
@@ -104,7 +110,10 @@ pub enum ReplyStatus {
 }
 
 /// The disk store: one directory, `<UUID>.req` and `<UUID>.rep` files, each a message written
-/// to a temporary file, synced and renamed into place, so a file is either whole or absent.
+/// to a temporary file (`<UUID>.tmp`), synced and renamed into place, so a file is either whole
+/// or absent. A temporary is removed when its write fails, and [`Store::open`] removes those a
+/// crash left behind. Links and other files that are not regular files are never followed or
+/// read (see the [module documentation](crate::titanic)).
 ///
 /// ```
 /// use zmq_patterns::{titanic::{ReplyStatus, Store}, Msg};
@@ -128,20 +137,51 @@ pub struct Store {
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1 << 20;
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`.
+    /// Opens (creating if needed) the store in `dir`, and removes the temporary files
+    /// (`<UUID>.tmp`) that an earlier run left behind when it stopped in the middle of a write.
+    /// One directory is for one running store: a second one opened on it would remove the
+    /// first one's temporaries.
     ///
     /// ```
     /// let dir = std::env::temp_dir().join(format!("titanic-open-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let stale = dir.join("0123456789ABCDEF0123456789ABCDEF.tmp");
+    /// std::fs::write(&stale, b"half a message").unwrap();
     /// let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
-    /// assert!(dir.is_dir());
+    /// assert!(dir.is_dir() && !stale.exists());
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
         fs::create_dir_all(dir.as_ref())?;
-        Ok(Store {
+        let store = Store {
             dir: dir.as_ref().to_path_buf(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
-        })
+        };
+        store.remove_temporaries()?;
+        Ok(store)
+    }
+
+    /// Removes every `<UUID>.tmp` in the store (a link is unlinked, not followed).
+    fn remove_temporaries(&self) -> Result<()> {
+        for entry in fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".tmp")) else {
+                continue;
+            };
+            if Uuid::parse(stem.as_bytes()).is_err() {
+                continue; // not a name the store makes: not ours to remove
+            }
+            let path = self.dir.join(&name);
+            match fs::remove_file(&path) {
+                Ok(()) => log::info!(
+                    "titanic: removed {}, left by an earlier run",
+                    path.display()
+                ),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("titanic: cannot remove {}: {e}", path.display()),
+            }
+        }
+        Ok(())
     }
 
     /// Sets the largest request accepted, in bytes (default 1 MiB).
@@ -173,14 +213,20 @@ impl Store {
         self.dir.join(format!("{}.{ext}", id.as_str()))
     }
 
+    /// Writes `msg` to `path` whole: to `<UUID>.tmp`, synced, then renamed over `path`. A
+    /// rename replaces a link at `path` instead of following it. On any failure the temporary
+    /// is removed.
     fn write(&self, path: &Path, msg: &Msg) -> Result<()> {
         let tmp = path.with_extension("tmp");
-        {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(&encode(msg))?;
-            f.sync_all()?;
+        let written = write_new(&tmp, &encode(msg)).and_then(|()| fs::rename(&tmp, path));
+        if let Err(e) = written {
+            match fs::remove_file(&tmp) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("titanic: cannot remove {}: {e}", tmp.display()),
+            }
+            return Err(e.into());
         }
-        fs::rename(&tmp, path)?;
         // Make the rename itself durable.
         if let Ok(d) = fs::File::open(&self.dir) {
             let _ = d.sync_all();
@@ -188,16 +234,55 @@ impl Store {
         Ok(())
     }
 
+    /// The message in `path`; `None` if there is no regular file there (nothing, or a link, a
+    /// directory, a FIFO..., which is logged). A file that does not decode is an error.
     fn read(&self, path: &Path) -> Result<Option<Msg>> {
-        let mut bytes = Vec::new();
-        match fs::File::open(path) {
-            Ok(mut f) => f.read_to_end(&mut bytes)?,
+        // O_NOFOLLOW: a link is not opened but refused (ELOOP); O_NONBLOCK: opening a FIFO
+        // does not wait for a writer (no effect on a regular file).
+        let opened = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path);
+        let mut file = match opened {
+            Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                log::warn!(
+                    "titanic: {} is a symbolic link: not followed",
+                    path.display()
+                );
+                return Ok(None);
+            }
             Err(e) => return Err(e.into()),
         };
+        if !file.metadata()?.is_file() {
+            log::warn!("titanic: {} is not a regular file: ignored", path.display());
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
         decode(&bytes)
             .map(Some)
-            .ok_or_else(|| Error::protocol(format!("corrupt file {}", path.display())))
+            .ok_or_else(|| corrupt(format!("corrupt file {}", path.display())))
+    }
+
+    /// True if `path` is a regular file; a link (not followed) or anything else that is not a
+    /// regular file is logged and counts as absent.
+    fn is_file(&self, path: &Path) -> Result<bool> {
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_file() => Ok(true),
+            Ok(m) => {
+                let what = if m.file_type().is_symlink() {
+                    "a symbolic link: not followed"
+                } else {
+                    "not a regular file: ignored"
+                };
+                log::warn!("titanic: {} is {what}", path.display());
+                Ok(false)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Stores a request (`[service][body...]`) and returns its new UUID; the file is on disk
@@ -264,14 +349,15 @@ impl Store {
         if let Some(reply) = self.read(&self.path(id, "rep"))? {
             return Ok(ReplyStatus::Ready(reply));
         }
-        Ok(if self.path(id, "req").exists() {
+        Ok(if self.is_file(&self.path(id, "req"))? {
             ReplyStatus::Pending
         } else {
             ReplyStatus::Unknown
         })
     }
 
-    /// Deletes request `id` and its reply (a missing file is not an error).
+    /// Deletes request `id` and its reply (a missing file is not an error; a link is removed,
+    /// never what it points to).
     ///
     /// ```
     /// # use zmq_patterns::titanic::{Store, Uuid};
@@ -291,7 +377,7 @@ impl Store {
     }
 
     /// The stored requests that have no reply yet, oldest first: the dispatcher's queue after
-    /// a restart.
+    /// a restart. A `<UUID>.req` that is a link (or not a regular file) is logged and skipped.
     ///
     /// ```
     /// # use zmq_patterns::{titanic::Store, Msg};
@@ -312,11 +398,19 @@ impl Store {
             let Ok(id) = Uuid::parse(stem.as_bytes()) else {
                 continue;
             };
-            if self.path(&id, "rep").exists() {
+            // The entry's own metadata: a link is not followed.
+            let Ok(meta) = entry.metadata() else {
+                continue; // removed meanwhile
+            };
+            if !meta.file_type().is_file() {
+                let path = entry.path();
+                log::warn!("titanic: {} is not a regular file: skipped", path.display());
                 continue;
             }
-            let modified = entry.metadata().and_then(|m| m.modified()).ok();
-            found.push((modified, id));
+            if matches!(self.is_file(&self.path(&id, "rep")), Ok(true)) {
+                continue;
+            }
+            found.push((meta.modified().ok(), id));
         }
         found.sort();
         Ok(found.into_iter().map(|(_, id)| id).collect())
@@ -396,7 +490,8 @@ impl Store {
 
     /// Sends stored request `id` to its service through `client` if `mmi.service` says the
     /// service has workers, and stores the reply. Returns true once the request is done (its
-    /// reply stored, or the request gone), false to try again later.
+    /// reply stored, or the request gone or unreadable, which is logged), false to try again
+    /// later.
     ///
     /// ```no_run
     /// # use zmq_patterns::{mdp, titanic::Store, Msg};
@@ -408,10 +503,18 @@ impl Store {
     /// }
     /// ```
     pub fn dispatch(&self, id: &Uuid, client: &mut crate::mdp::Client) -> Result<bool> {
-        let Some(mut request) = self.request(id)? else {
-            return Ok(true); // closed meanwhile
+        let mut request = match self.request(id) {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(true), // closed meanwhile
+            Err(e) if is_corrupt(&e) => {
+                // Trying again will not help; the file stays for the client's close.
+                log::warn!("titanic: request {id} dropped: {e}");
+                return Ok(true);
+            }
+            Err(e) => return Err(e),
         };
         let Some(service) = request.pop_front() else {
+            log::warn!("titanic: request {id} is empty; dropped");
             return Ok(true);
         };
         let Some(service_name) = service.as_str().map(str::to_owned) else {
@@ -429,7 +532,7 @@ impl Store {
                 self.save_reply(id, &reply)?;
                 // A close that came while the request was out would leave this reply behind
                 // for ever (no request, so never pending, yet answered 200): take it back.
-                if !self.path(id, "req").exists() {
+                if !self.is_file(&self.path(id, "req"))? {
                     self.close(id)?;
                 }
                 Ok(true)
@@ -438,6 +541,40 @@ impl Store {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Creates `path` (which must not exist yet: a link or a file left there is removed first, not
+/// followed) and writes `bytes` to it, synced.
+fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let create = || {
+        // create_new is O_CREAT | O_EXCL, which already refuses a link; O_NOFOLLOW says so.
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+    };
+    let mut file = match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            log::warn!("titanic: {} was there already: replaced", path.display());
+            fs::remove_file(path)?; // unlinks a link itself
+            create()?
+        }
+        opened => opened?,
+    };
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// A file of the store whose contents make no sense.
+fn corrupt(what: String) -> Error {
+    // TODO(api): Error::Corrupt
+    Error::Io(io::Error::new(io::ErrorKind::InvalidData, what))
+}
+
+/// True for the errors made by [`corrupt`].
+fn is_corrupt(e: &Error) -> bool {
+    matches!(e, Error::Io(e) if e.kind() == io::ErrorKind::InvalidData)
 }
 
 fn parse_uuid_request(request: &Msg) -> Option<Uuid> {
@@ -563,5 +700,153 @@ mod tests {
         fs::write(dir.join(format!("{id}.rep")), [9, 9, 9]).unwrap();
         assert!(store.serve_reply(Msg::from_iter([id.as_str()]))[0] == "500");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file outside the store with `content`, removed with the store's directory by
+    /// `cleanup` (it sits beside it).
+    fn outside(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+        let path = dir.with_extension(name);
+        fs::write(&path, content).unwrap();
+        path
+    }
+
+    fn cleanup(dir: &Path, outside: &[&Path]) {
+        for path in outside {
+            fs::remove_file(path).unwrap();
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn is_link(path: &Path) -> bool {
+        fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    }
+
+    #[test]
+    fn a_reply_that_is_a_link_is_not_read() {
+        let (store, dir) = temp_store("link-rep");
+        let secret = outside(&dir, "secret", &encode(&Msg::from_iter(["secret"])));
+        let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+        std::os::unix::fs::symlink(&secret, store.path(&id, "rep")).unwrap();
+        // taken as absent: the request is still pending, and the link is not read
+        let reply = store.serve_reply(Msg::from_iter([id.as_str()]));
+        assert!(reply[0] == PENDING, "{reply:?}");
+        assert_eq!(store.status(&id).unwrap(), ReplyStatus::Pending);
+        assert_eq!(store.pending().unwrap(), vec![id.clone()]);
+        cleanup(&dir, &[&secret]);
+    }
+
+    #[test]
+    fn a_request_that_is_a_link_is_not_read_nor_queued() {
+        let (store, dir) = temp_store("link-req");
+        let stolen = outside(&dir, "stolen", &encode(&Msg::from_iter(["echo", "stolen"])));
+        let id = Uuid::random();
+        std::os::unix::fs::symlink(&stolen, store.path(&id, "req")).unwrap();
+        assert_eq!(store.request(&id).unwrap(), None);
+        assert_eq!(store.pending().unwrap(), Vec::<Uuid>::new());
+        assert_eq!(store.status(&id).unwrap(), ReplyStatus::Unknown);
+        // close removes the link, not what it points to
+        store.close(&id).unwrap();
+        assert!(!is_link(&store.path(&id, "req")));
+        assert_eq!(
+            fs::read(&stolen).unwrap(),
+            encode(&Msg::from_iter(["echo", "stolen"]))
+        );
+        cleanup(&dir, &[&stolen]);
+    }
+
+    #[test]
+    fn a_temporary_that_is_a_link_is_not_written_through() {
+        let (store, dir) = temp_store("link-tmp");
+        let victim = outside(&dir, "victim", b"keep me");
+        let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+        std::os::unix::fs::symlink(&victim, store.path(&id, "tmp")).unwrap();
+        store.save_reply(&id, &Msg::from_iter(["x"])).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        let rep = store.path(&id, "rep");
+        assert!(fs::symlink_metadata(&rep).unwrap().file_type().is_file());
+        assert!(!store.path(&id, "tmp").exists() && !is_link(&store.path(&id, "tmp")));
+        assert_eq!(
+            store.status(&id).unwrap(),
+            ReplyStatus::Ready(Msg::from_iter(["x"]))
+        );
+        cleanup(&dir, &[&victim]);
+    }
+
+    #[test]
+    fn a_rename_replaces_a_planted_link_and_leaves_its_target_alone() {
+        let (store, dir) = temp_store("link-rename");
+        let victim = outside(&dir, "victim", b"keep me");
+        let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+        std::os::unix::fs::symlink(&victim, store.path(&id, "rep")).unwrap();
+        store.save_reply(&id, &Msg::from_iter(["x"])).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert!(!is_link(&store.path(&id, "rep")));
+        assert_eq!(
+            store.status(&id).unwrap(),
+            ReplyStatus::Ready(Msg::from_iter(["x"]))
+        );
+        // and close unlinks links without touching their targets
+        fs::remove_file(store.path(&id, "req")).unwrap();
+        std::os::unix::fs::symlink(&victim, store.path(&id, "req")).unwrap();
+        store.close(&id).unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        cleanup(&dir, &[&victim]);
+    }
+
+    #[test]
+    fn a_fifo_in_the_store_does_not_block_a_read() {
+        let (store, dir) = temp_store("fifo");
+        let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(store.path(&id, "rep"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let store2 = store.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(store2.status(&id).map_err(|e| e.to_string()));
+        });
+        let status = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("reading a FIFO in the store blocked");
+        assert_eq!(status.unwrap(), ReplyStatus::Pending);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_behind() {
+        let (store, dir) = temp_store("failed-write");
+        let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+        // a directory where the reply goes: the rename into place fails
+        fs::create_dir_all(store.path(&id, "rep").join("inner")).unwrap();
+        assert!(store.save_reply(&id, &Msg::from_iter(["x"])).is_err());
+        assert!(
+            !store.path(&id, "tmp").exists(),
+            "a partial temporary left behind"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn opening_the_store_removes_stale_temporaries() {
+        let dir = std::env::temp_dir().join(format!("titanic-test-stale-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let victim = outside(&dir, "victim", b"keep me");
+        let (a, b) = (Uuid::random(), Uuid::random());
+        fs::write(dir.join(format!("{a}.tmp")), [5, 0, 0, 0, b'x']).unwrap(); // a crash mid-write
+        std::os::unix::fs::symlink(&victim, dir.join(format!("{b}.tmp"))).unwrap();
+        fs::write(dir.join("notes.tmp"), b"not ours").unwrap();
+        let store = Store::open(&dir).unwrap();
+        let mut left: Vec<String> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["notes.tmp"]);
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        cleanup(&dir, &[&victim]);
     }
 }

@@ -18,10 +18,11 @@
 //! weaknesses: a UUID from a client must be 32 hex digits (the C built file names from whatever
 //! it got, so `../../x` reached outside `.titanic`, and an empty request crashed it), a request
 //! with no body or over 1 MiB is refused with `500`, files are written whole (to a temporary
-//! file, synced, then renamed) and on disk before the UUID is returned, the queue is the set
-//! of requests on disk without a reply instead of a `queue` file that only grew, and a request
-//! closed while it was out at its service leaves no reply file behind. As in the C, a request
-//! whose reply was lost on the way is sent again (at-least-once delivery).
+//! file, synced, then renamed) and on disk before the UUID is returned, a temporary left by a
+//! failed write or a crash is removed, a symbolic link planted in the store is never followed,
+//! the queue is the set of requests on disk without a reply instead of a `queue` file that only
+//! grew, and a request closed while it was out at its service leaves no reply file behind. As
+//! in the C, a request whose reply was lost on the way is sent again (at-least-once delivery).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _};
 use clap::Parser;
 use zmq_patterns::titanic::{Store, Uuid};
-use zmq_patterns::{mdp, Error, Msg, Poller};
+use zmq_patterns::{mdp, Msg, Poller};
 
 #[derive(Parser)]
 #[command(about = "Titanic: stores Majordomo requests on disk and delivers them when it can")]
@@ -151,8 +152,6 @@ fn dispatch(
                 Ok(true) => {}
                 Ok(false) => queue.push_back(id),
                 Err(e) if e.is_shutdown() => return Err(e.into()),
-                // The request file cannot be read back: trying again will not help.
-                Err(Error::Protocol(e)) => log::warn!("titanic: request {id} dropped: {e}"),
                 Err(e) => {
                     log::warn!("titanic: request {id}: {e}");
                     queue.push_back(id);
