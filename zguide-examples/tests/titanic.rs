@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use zmq_patterns::titanic::Store;
+use zmq_patterns::titanic::{Dispatched, Store};
 use zmq_patterns::{mdp, Msg};
 
 /// Short heartbeats, so that workers and broker notice each other quickly.
@@ -395,7 +395,7 @@ fn store_dispatch_stores_no_reply_for_a_closed_request() {
     });
     wait_for_services(&ep, &["slow"]);
     let mut c = client(&ep, 5000);
-    assert!(store.dispatch(&id, &mut c).unwrap());
+    assert_eq!(store.dispatch(&id, &mut c).unwrap(), Dispatched::Done);
     assert_eq!(names(tmp.path()), Vec::<String>::new(), "an orphan reply");
 }
 
@@ -523,6 +523,27 @@ fn titanic_and_ticlient_stop_cleanly_on_signals() {
     b.stop_with(libc::SIGINT, WAIT);
 }
 
+/// A worker for `service` that takes one request and never answers it, heartbeating all the
+/// while so that the broker keeps it (and `mmi.service` answers 200). Sends on `taken` once it
+/// holds the request.
+fn stuck_worker(ep: &str, service: &'static str, taken: std::sync::mpsc::Sender<()>) {
+    let ep = ep.to_string();
+    std::thread::spawn(move || {
+        let ctx = zmq::Context::new();
+        let config = mdp::WorkerConfig {
+            heartbeat_ms: 200,
+            reconnect_ms: 200,
+            ..Default::default()
+        };
+        let mut worker = mdp::Worker::with_config(&ctx, &ep, service, config).unwrap();
+        if worker.recv(None).is_ok() {
+            let _ = taken.send(());
+        }
+        // never a reply: each recv only heartbeats (the broker sends nothing to a busy worker)
+        while worker.recv(None).is_ok() {}
+    });
+}
+
 /// Polls `titanic.reply` for `id` until it answers 200 or `within` has passed; returns the
 /// reply and how long it took.
 fn reply_within(c: &mut mdp::Client, id: &str, within: Duration) -> (Vec<String>, Duration) {
@@ -534,6 +555,45 @@ fn reply_within(c: &mut mdp::Client, id: &str, within: Duration) -> (Vec<String>
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// One service whose worker never answers must not hold up the requests for the others: 25
+/// requests for `stuck` are pending when one for `echo` comes, and the echo is answered within
+/// 10 s (about 1 s: at most the one stuck request the dispatcher is waiting out). Before the
+/// fix the dispatcher waited out every stuck request in turn, a second each, every round: the
+/// echo took 26 s here, and up to twice that depending on when it came.
+#[test]
+fn a_stuck_service_does_not_starve_the_others() {
+    let ep = tcp_ep();
+    let tmp = TempDir::new("titanic");
+    let store = tmp.path().join("store");
+    let _b = broker(&ep);
+    let t = titanic(&ep, &store, &["-v"]);
+    let _w = echo_worker(&ep, &[]);
+    let (taken, stuck_has_one) = std::sync::mpsc::channel();
+    stuck_worker(&ep, "stuck", taken);
+    wait_for_services(&ep, &SERVICES);
+    wait_for_services(&ep, &["echo", "stuck"]);
+
+    let mut c = client(&ep, 5000);
+    for i in 0..25 {
+        let reply = text(&call(
+            &mut c,
+            "titanic.request",
+            &["stuck", &format!("s-{i}")],
+        ));
+        assert_eq!(reply[0], "200", "{reply:?}");
+    }
+    // the dispatcher is at work on the stuck service
+    stuck_has_one
+        .recv_timeout(WAIT)
+        .expect("the stuck worker got no request");
+    let reply = text(&call(&mut c, "titanic.request", &["echo", "Hello"]));
+    assert_eq!(reply[0], "200", "{reply:?}");
+    let bound = Duration::from_secs(10);
+    let (answer, took) = reply_within(&mut c, &reply[1], bound);
+    assert_eq!(answer, ["200", "Hello"], "after {took:?}\n{}", t.context());
+    assert!(took < bound, "the echo took {took:?}");
 }
 
 /// A message as the store writes it: each frame's length (4 bytes, little-endian), then it.

@@ -7,20 +7,23 @@
 //! This module has the parts an application needs: [`Uuid`] (validated, so that no name a peer
 //! sends can reach outside the store), [`Store`] (the disk store, written atomically and synced
 //! before a UUID is returned), the three services as functions from request to reply
-//! ([`Store::serve_request`], [`Store::serve_reply`], [`Store::serve_close`]), and
-//! [`Store::dispatch`] for one stored request. The `titanic` example binary runs them as MDP
-//! workers and a dispatcher thread.
+//! ([`Store::serve_request`], [`Store::serve_reply`], [`Store::serve_close`]),
+//! [`Store::dispatch`] for one stored request, and [`Dispatcher`], which chooses the request to
+//! dispatch next so that a service that does not answer cannot hold up the others. The
+//! `titanic` example binary runs them as MDP workers and a dispatcher thread.
 //!
 //! The store never follows a symbolic link: every file is opened with `O_NOFOLLOW`, and a link
 //! (or a directory, FIFO, ...) found where a request, reply or temporary file should be is
 //! logged and taken as absent. Renames and removals act on the link itself, never on what it
 //! points to.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
@@ -489,42 +492,45 @@ impl Store {
     }
 
     /// Sends stored request `id` to its service through `client` if `mmi.service` says the
-    /// service has workers, and stores the reply. Returns true once the request is done (its
-    /// reply stored, or the request gone or unreadable, which is logged), false to try again
-    /// later.
+    /// service has workers, and stores the reply. Tells what came of it: [`Dispatched::Done`]
+    /// once the request is done (its reply stored, or the request gone or unreadable, which is
+    /// logged), otherwise why it is to be tried again later. Errors are the store's (a reply
+    /// that cannot be written) and the client's (an interrupt).
     ///
     /// ```no_run
-    /// # use zmq_patterns::{mdp, titanic::Store, Msg};
+    /// # use zmq_patterns::{mdp, titanic::{Dispatched, Store}, Msg};
     /// # let store = Store::open(".titanic").unwrap();
     /// let ctx = zmq::Context::new();
     /// let mut client = mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
     /// for id in store.pending().unwrap() {
-    ///     store.dispatch(&id, &mut client).unwrap();
+    ///     if store.dispatch(&id, &mut client).unwrap() != Dispatched::Done {
+    ///         println!("{id}: later");
+    ///     }
     /// }
     /// ```
-    pub fn dispatch(&self, id: &Uuid, client: &mut crate::mdp::Client) -> Result<bool> {
+    pub fn dispatch(&self, id: &Uuid, client: &mut crate::mdp::Client) -> Result<Dispatched> {
         let mut request = match self.request(id) {
             Ok(Some(request)) => request,
-            Ok(None) => return Ok(true), // closed meanwhile
+            Ok(None) => return Ok(Dispatched::Done), // closed meanwhile
             Err(e) if is_corrupt(&e) => {
                 // Trying again will not help; the file stays for the client's close.
                 log::warn!("titanic: request {id} dropped: {e}");
-                return Ok(true);
+                return Ok(Dispatched::Done);
             }
             Err(e) => return Err(e),
         };
         let Some(service) = request.pop_front() else {
             log::warn!("titanic: request {id} is empty; dropped");
-            return Ok(true);
+            return Ok(Dispatched::Done);
         };
         let Some(service_name) = service.as_str().map(str::to_owned) else {
             log::warn!("titanic: request {id} names a service that is not text; dropped");
-            return Ok(true);
+            return Ok(Dispatched::Done);
         };
-        let lookup = client.send("mmi.service", Msg::from(service));
-        match lookup {
+        match client.send("mmi.service", Msg::from(service)) {
             Ok(reply) if reply.front().is_some_and(|f| f == OK) => {}
-            Ok(_) | Err(Error::Timeout) => return Ok(false),
+            Ok(_) => return Ok(Dispatched::NoWorker),
+            Err(Error::Timeout) => return Ok(Dispatched::BrokerSilent),
             Err(e) => return Err(e),
         }
         match client.send(&service_name, request) {
@@ -535,11 +541,312 @@ impl Store {
                 if !self.is_file(&self.path(id, "req"))? {
                     self.close(id)?;
                 }
-                Ok(true)
+                Ok(Dispatched::Done)
             }
-            Err(Error::Timeout) | Err(Error::Protocol(_)) => Ok(false),
+            Err(Error::Timeout) | Err(Error::Protocol(_)) => Ok(Dispatched::NoReply),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// What came of one [`Store::dispatch`].
+///
+/// ```
+/// use zmq_patterns::titanic::Dispatched;
+/// assert_ne!(Dispatched::Done, Dispatched::NoReply);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dispatched {
+    /// Nothing more to do: the reply is stored, or the request is gone (or unreadable).
+    Done,
+    /// `mmi.service` says the service has no worker now.
+    NoWorker,
+    /// The service has workers, but no reply (or no valid one) came in time.
+    NoReply,
+    /// The broker did not answer `mmi.service` in time.
+    BrokerSilent,
+}
+
+/// The dispatcher's queue of pending requests, by service: it chooses which request
+/// [`Store::dispatch`] should try next, so that a service that does not answer cannot hold up
+/// the others.
+///
+/// Services take turns, one request each (round-robin); within a service, oldest first. After
+/// [`Dispatched::NoWorker`] a service waits the retry interval; after [`Dispatched::NoReply`]
+/// it backs off: the retry interval, then twice as long each time it fails again, up to the
+/// maximum back-off, and back to no wait once a request to it is done. A request that was not
+/// done goes to the back of its service's queue, so that one bad request cannot block its
+/// service either. After [`Dispatched::BrokerSilent`] every service waits the retry interval.
+/// So a dispatcher that waits `timeout` for each reply loses at most one `timeout` per
+/// back-off period to each unresponsive service.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use zmq_patterns::titanic::{Dispatched, Dispatcher, Uuid};
+/// let mut queue = Dispatcher::new(Duration::from_secs(1));
+/// let (stuck, echo) = (Uuid::random(), Uuid::random());
+/// queue.add(stuck.clone(), "stuck");
+/// queue.add(echo.clone(), "echo");
+/// let now = Instant::now();
+/// assert_eq!(queue.next(now), Some(stuck.clone()));
+/// queue.report(&stuck, Dispatched::NoReply, now); // "stuck" backs off
+/// assert_eq!(queue.next(now), Some(echo.clone()));
+/// queue.report(&echo, Dispatched::Done, now);
+/// assert_eq!(queue.next(now), None);
+/// assert_eq!(queue.next_due(now), Some(Duration::from_secs(1)));
+/// assert_eq!(queue.next(now + Duration::from_secs(1)), Some(stuck));
+/// ```
+#[derive(Debug)]
+pub struct Dispatcher {
+    /// The services with pending requests.
+    services: HashMap<String, ServiceQueue>,
+    /// The same services in turn order: the front one is asked first.
+    turns: VecDeque<String>,
+    /// The service of each pending request.
+    service_of: HashMap<Uuid, String>,
+    /// No dispatch before this (the broker was silent).
+    paused_until: Option<Instant>,
+    retry: Duration,
+    max_backoff: Duration,
+}
+
+#[derive(Debug, Default)]
+struct ServiceQueue {
+    ids: VecDeque<Uuid>,
+    /// Not tried again before this.
+    not_before: Option<Instant>,
+    /// The current back-off, after a request to it got no reply.
+    backoff: Option<Duration>,
+}
+
+/// The longest a service backs off by default.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Dispatcher {
+    /// An empty queue; `retry` is how long a service without workers (or everything, when the
+    /// broker is silent) waits before it is tried again, and the first back-off of a service
+    /// that did not answer. The maximum back-off is [`DEFAULT_MAX_BACKOFF`].
+    ///
+    /// ```
+    /// let queue = zmq_patterns::titanic::Dispatcher::new(std::time::Duration::from_secs(1));
+    /// assert!(queue.is_empty());
+    /// ```
+    pub fn new(retry: Duration) -> Dispatcher {
+        Dispatcher {
+            services: HashMap::new(),
+            turns: VecDeque::new(),
+            service_of: HashMap::new(),
+            paused_until: None,
+            retry,
+            max_backoff: DEFAULT_MAX_BACKOFF.max(retry),
+        }
+    }
+
+    /// Sets the longest a service that does not answer backs off (at least the retry
+    /// interval).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let mut queue = zmq_patterns::titanic::Dispatcher::new(Duration::from_secs(1));
+    /// queue.set_max_backoff(Duration::from_secs(10));
+    /// ```
+    pub fn set_max_backoff(&mut self, max: Duration) {
+        self.max_backoff = max.max(self.retry);
+    }
+
+    /// Queues request `id` for `service`; false if it is queued already.
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{Dispatcher, Uuid};
+    /// let mut queue = Dispatcher::new(std::time::Duration::from_secs(1));
+    /// let id = Uuid::random();
+    /// assert!(queue.add(id.clone(), "echo"));
+    /// assert!(!queue.add(id, "echo"));
+    /// assert_eq!(queue.len(), 1);
+    /// ```
+    pub fn add(&mut self, id: Uuid, service: &str) -> bool {
+        if self.service_of.contains_key(&id) {
+            return false;
+        }
+        let queue = match self.services.get_mut(service) {
+            Some(queue) => queue,
+            None => {
+                self.turns.push_back(service.to_string());
+                self.services.entry(service.to_string()).or_default()
+            }
+        };
+        queue.ids.push_back(id.clone());
+        self.service_of.insert(id, service.to_string());
+        true
+    }
+
+    /// Queues every pending request of `store`, oldest first (after a restart). A request that
+    /// cannot be read is logged and left out. Returns how many were queued.
+    ///
+    /// ```
+    /// # use zmq_patterns::{titanic::{Dispatcher, Store}, Msg};
+    /// # let dir = std::env::temp_dir().join(format!("titanic-load-{}", std::process::id()));
+    /// # let store = Store::open(&dir).unwrap();
+    /// store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+    /// let mut queue = Dispatcher::new(std::time::Duration::from_secs(1));
+    /// assert_eq!(queue.load(&store).unwrap(), 1);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn load(&mut self, store: &Store) -> Result<usize> {
+        let mut queued = 0;
+        for id in store.pending()? {
+            let service = match store.request(&id) {
+                Ok(Some(request)) => match request.front() {
+                    Some(service) => service.to_string_lossy(),
+                    None => String::new(), // dispatch drops it
+                },
+                Ok(None) => continue, // closed meanwhile
+                Err(e) => {
+                    log::warn!("titanic: request {id} left out: {e}");
+                    continue;
+                }
+            };
+            if self.add(id, &service) {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// How many requests are queued.
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{Dispatcher, Uuid};
+    /// let mut queue = Dispatcher::new(std::time::Duration::from_secs(1));
+    /// queue.add(Uuid::random(), "echo");
+    /// assert_eq!(queue.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.service_of.len()
+    }
+
+    /// True if no request is queued.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::titanic::Dispatcher::new(std::time::Duration::ZERO).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.service_of.is_empty()
+    }
+
+    /// The request to dispatch now: the oldest of the next service in turn that is not waiting;
+    /// `None` if every service with requests is waiting (or there are none). Each call moves
+    /// the turn on, so the services alternate; [`Dispatcher::report`] the outcome.
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{Dispatcher, Dispatched, Uuid};
+    /// let mut queue = Dispatcher::new(std::time::Duration::from_secs(1));
+    /// let (a1, a2, b1) = (Uuid::random(), Uuid::random(), Uuid::random());
+    /// queue.add(a1.clone(), "a");
+    /// queue.add(a2.clone(), "a");
+    /// queue.add(b1.clone(), "b");
+    /// let now = std::time::Instant::now();
+    /// for want in [a1, b1, a2] {
+    ///     let id = queue.next(now).unwrap();
+    ///     assert_eq!(id, want);
+    ///     queue.report(&id, Dispatched::Done, now);
+    /// }
+    /// assert!(queue.is_empty());
+    /// ```
+    pub fn next(&mut self, now: Instant) -> Option<Uuid> {
+        if let Some(until) = self.paused_until {
+            if now < until {
+                return None;
+            }
+            self.paused_until = None;
+        }
+        for _ in 0..self.turns.len() {
+            let service = self.turns.pop_front()?;
+            let queue = self.services.get(&service);
+            self.turns.push_back(service);
+            let Some(queue) = queue else { continue };
+            if queue.not_before.map_or(true, |t| t <= now) {
+                if let Some(id) = queue.ids.front() {
+                    return Some(id.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Records what [`Store::dispatch`] made of request `id` (as returned by
+    /// [`Dispatcher::next`]): a done request leaves the queue; otherwise its service waits, see
+    /// [`Dispatcher`]. An error of the store can be reported as [`Dispatched::NoReply`]: the
+    /// request is tried again after a back-off.
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{Dispatcher, Dispatched, Uuid};
+    /// let mut queue = Dispatcher::new(std::time::Duration::from_secs(1));
+    /// let id = Uuid::random();
+    /// queue.add(id.clone(), "echo");
+    /// let now = std::time::Instant::now();
+    /// queue.report(&id, Dispatched::NoWorker, now);
+    /// assert_eq!(queue.next(now), None);
+    /// ```
+    pub fn report(&mut self, id: &Uuid, outcome: Dispatched, now: Instant) {
+        let Some(service) = self.service_of.get(id) else {
+            return;
+        };
+        let Some(queue) = self.services.get_mut(service) else {
+            return;
+        };
+        match outcome {
+            Dispatched::Done => {
+                queue.ids.retain(|queued| queued != id);
+                queue.not_before = None;
+                queue.backoff = None;
+                if queue.ids.is_empty() {
+                    let service = service.clone();
+                    self.services.remove(&service);
+                    self.turns.retain(|s| *s != service);
+                }
+                self.service_of.remove(id);
+            }
+            Dispatched::NoWorker | Dispatched::NoReply => {
+                if let Some(at) = queue.ids.iter().position(|queued| queued == id) {
+                    if let Some(id) = queue.ids.remove(at) {
+                        queue.ids.push_back(id);
+                    }
+                }
+                let wait = if outcome == Dispatched::NoReply {
+                    let backoff = queue
+                        .backoff
+                        .map_or(self.retry, |b| b.saturating_mul(2).min(self.max_backoff));
+                    queue.backoff = Some(backoff);
+                    backoff
+                } else {
+                    self.retry
+                };
+                queue.not_before = Some(now + wait);
+            }
+            Dispatched::BrokerSilent => self.paused_until = Some(now + self.retry),
+        }
+    }
+
+    /// How long until [`Dispatcher::next`] has a request: zero if it has one now, `None` if
+    /// nothing is queued.
+    ///
+    /// ```
+    /// # use zmq_patterns::titanic::{Dispatcher, Uuid};
+    /// # use std::time::{Duration, Instant};
+    /// let mut queue = Dispatcher::new(Duration::from_secs(1));
+    /// assert_eq!(queue.next_due(Instant::now()), None);
+    /// queue.add(Uuid::random(), "echo");
+    /// assert_eq!(queue.next_due(Instant::now()), Some(Duration::ZERO));
+    /// ```
+    pub fn next_due(&self, now: Instant) -> Option<Duration> {
+        let due = self
+            .services
+            .values()
+            .map(|q| q.not_before.unwrap_or(now))
+            .min()?;
+        let due = due.max(self.paused_until.unwrap_or(due));
+        Some(due.saturating_duration_since(now))
     }
 }
 
@@ -848,5 +1155,109 @@ mod tests {
         assert_eq!(left, ["notes.tmp"]);
         assert_eq!(fs::read(&victim).unwrap(), b"keep me");
         cleanup(&dir, &[&victim]);
+    }
+
+    fn ids(n: usize) -> Vec<Uuid> {
+        (0..n).map(|_| Uuid::random()).collect()
+    }
+
+    #[test]
+    fn a_service_that_does_not_answer_backs_off_and_the_others_go_on() {
+        let retry = Duration::from_secs(1);
+        let mut queue = Dispatcher::new(retry);
+        queue.set_max_backoff(Duration::from_secs(4));
+        let stuck = ids(25);
+        for id in &stuck {
+            queue.add(id.clone(), "stuck");
+        }
+        let echo = Uuid::random();
+        queue.add(echo.clone(), "echo");
+        let t0 = Instant::now();
+        // the first stuck request times out: echo is next, and nothing of "stuck" for 1 s
+        assert_eq!(queue.next(t0), Some(stuck[0].clone()));
+        queue.report(&stuck[0], Dispatched::NoReply, t0);
+        assert_eq!(queue.next(t0), Some(echo.clone()));
+        queue.report(&echo, Dispatched::Done, t0);
+        assert_eq!(queue.next(t0), None);
+        assert_eq!(queue.next_due(t0), Some(retry));
+        // the back-off doubles up to the maximum; the failed request went to the back
+        let mut at = t0;
+        for wait in [1, 2, 4, 4] {
+            at += Duration::from_secs(wait);
+            assert_eq!(queue.next(at - Duration::from_millis(1)), None);
+            let id = queue.next(at).unwrap();
+            assert_ne!(id, stuck[0]);
+            queue.report(&id, Dispatched::NoReply, at);
+        }
+        // one answer and it is back to full speed
+        at += Duration::from_secs(4);
+        let id = queue.next(at).unwrap();
+        queue.report(&id, Dispatched::Done, at);
+        assert!(queue.next(at).is_some());
+        assert_eq!(queue.len(), 24);
+    }
+
+    #[test]
+    fn services_take_turns_and_a_missing_worker_waits_the_retry() {
+        let retry = Duration::from_millis(100);
+        let mut queue = Dispatcher::new(retry);
+        let (a, b) = (ids(3), ids(2));
+        for id in &a {
+            assert!(queue.add(id.clone(), "a"));
+        }
+        for id in &b {
+            assert!(queue.add(id.clone(), "b"));
+        }
+        assert!(!queue.add(a[0].clone(), "a"), "queued twice");
+        let now = Instant::now();
+        let mut order = Vec::new();
+        while let Some(id) = queue.next(now) {
+            queue.report(&id, Dispatched::Done, now);
+            order.push(id);
+        }
+        assert_eq!(order, [&a[0], &b[0], &a[1], &b[1], &a[2]].map(Clone::clone));
+        assert!(queue.is_empty() && queue.next_due(now).is_none());
+
+        // no worker: the service waits, its requests in turn (each is tried, in order)
+        for id in &a {
+            queue.add(id.clone(), "a");
+        }
+        let mut at = now;
+        for want in a.iter().chain(&a) {
+            assert_eq!(queue.next(at).as_ref(), Some(want));
+            queue.report(want, Dispatched::NoWorker, at);
+            assert_eq!(queue.next(at), None);
+            assert_eq!(queue.next_due(at), Some(retry));
+            at += retry;
+        }
+        // a silent broker stops everything for the retry interval
+        queue.add(b[0].clone(), "b");
+        let id = queue.next(at).unwrap();
+        queue.report(&id, Dispatched::BrokerSilent, at);
+        assert_eq!(queue.next(at), None);
+        assert_eq!(queue.next_due(at), Some(retry));
+        assert!(queue.next(at + retry).is_some());
+        // a report for a request that is not queued changes nothing
+        queue.report(&Uuid::random(), Dispatched::Done, at);
+        assert_eq!(queue.len(), 4);
+    }
+
+    #[test]
+    fn load_queues_the_pending_requests_by_service() {
+        let (store, dir) = temp_store("load");
+        let a = store.save_request(&Msg::from_iter(["a", "1"])).unwrap();
+        let b = store.save_request(&Msg::from_iter(["b", "1"])).unwrap();
+        let done = store.save_request(&Msg::from_iter(["a", "2"])).unwrap();
+        store.save_reply(&done, &Msg::from_iter(["2"])).unwrap();
+        let broken = store.save_request(&Msg::from_iter(["a", "3"])).unwrap();
+        fs::write(store.path(&broken, "req"), [1, 2]).unwrap();
+        let mut queue = Dispatcher::new(Duration::from_secs(1));
+        assert_eq!(queue.load(&store).unwrap(), 2);
+        let now = Instant::now();
+        let first = queue.next(now).unwrap();
+        let second = queue.next(now).unwrap();
+        assert_ne!(first, second);
+        assert!([&a, &b].contains(&&first) && [&a, &b].contains(&&second));
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
