@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use zmq_patterns::titanic::Store;
+use zmq_patterns::titanic::{Dispatched, Store};
 use zmq_patterns::{mdp, Msg};
 
 /// Short heartbeats, so that workers and broker notice each other quickly.
@@ -395,7 +395,7 @@ fn store_dispatch_stores_no_reply_for_a_closed_request() {
     });
     wait_for_services(&ep, &["slow"]);
     let mut c = client(&ep, 5000);
-    assert!(store.dispatch(&id, &mut c).unwrap());
+    assert_eq!(store.dispatch(&id, &mut c).unwrap(), Dispatched::Done);
     assert_eq!(names(tmp.path()), Vec::<String>::new(), "an orphan reply");
 }
 
@@ -521,4 +521,152 @@ fn titanic_and_ticlient_stop_cleanly_on_signals() {
     c.stop_with(libc::SIGINT, WAIT);
     t.stop_with(libc::SIGINT, WAIT);
     b.stop_with(libc::SIGINT, WAIT);
+}
+
+/// A worker for `service` that takes one request and never answers it, heartbeating all the
+/// while so that the broker keeps it (and `mmi.service` answers 200). Sends on `taken` once it
+/// holds the request.
+fn stuck_worker(ep: &str, service: &'static str, taken: std::sync::mpsc::Sender<()>) {
+    let ep = ep.to_string();
+    std::thread::spawn(move || {
+        let ctx = zmq::Context::new();
+        let config = mdp::WorkerConfig {
+            heartbeat: Duration::from_millis(200),
+            reconnect: Duration::from_millis(200),
+            ..Default::default()
+        };
+        let mut worker = mdp::Worker::with_config(&ctx, &ep, service, config).unwrap();
+        if worker.recv(None).is_ok() {
+            let _ = taken.send(());
+        }
+        // never a reply: each recv only heartbeats (the broker sends nothing to a busy worker)
+        while worker.recv(None).is_ok() {}
+    });
+}
+
+/// Polls `titanic.reply` for `id` until it answers 200 or `within` has passed; returns the
+/// reply and how long it took.
+fn reply_within(c: &mut mdp::Client, id: &str, within: Duration) -> (Vec<String>, Duration) {
+    let start = Instant::now();
+    loop {
+        let reply = text(&call(c, "titanic.reply", &[id]));
+        if reply[0] != "300" || start.elapsed() > within {
+            return (reply, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// One service whose worker never answers must not hold up the requests for the others: 25
+/// requests for `stuck` are pending when one for `echo` comes, and the echo is answered within
+/// 10 s (about 1 s: at most the one stuck request the dispatcher is waiting out). Before the
+/// fix the dispatcher waited out every stuck request in turn, a second each, every round: the
+/// echo took 26 s here, and up to twice that depending on when it came.
+#[test]
+fn a_stuck_service_does_not_starve_the_others() {
+    let ep = tcp_ep();
+    let tmp = TempDir::new("titanic");
+    let store = tmp.path().join("store");
+    let _b = broker(&ep);
+    let t = titanic(&ep, &store, &["-v"]);
+    let _w = echo_worker(&ep, &[]);
+    let (taken, stuck_has_one) = std::sync::mpsc::channel();
+    stuck_worker(&ep, "stuck", taken);
+    wait_for_services(&ep, &SERVICES);
+    wait_for_services(&ep, &["echo", "stuck"]);
+
+    let mut c = client(&ep, 5000);
+    for i in 0..25 {
+        let reply = text(&call(
+            &mut c,
+            "titanic.request",
+            &["stuck", &format!("s-{i}")],
+        ));
+        assert_eq!(reply[0], "200", "{reply:?}");
+    }
+    // the dispatcher is at work on the stuck service
+    stuck_has_one
+        .recv_timeout(WAIT)
+        .expect("the stuck worker got no request");
+    let reply = text(&call(&mut c, "titanic.request", &["echo", "Hello"]));
+    assert_eq!(reply[0], "200", "{reply:?}");
+    let bound = Duration::from_secs(10);
+    let (answer, took) = reply_within(&mut c, &reply[1], bound);
+    assert_eq!(answer, ["200", "Hello"], "after {took:?}\n{}", t.context());
+    assert!(took < bound, "the echo took {took:?}");
+}
+
+/// A message as the store writes it: each frame's length (4 bytes, little-endian), then it.
+fn encoded(frames: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in frames {
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f.as_bytes());
+    }
+    out
+}
+
+/// Pushes the modification time of request `id` forward by `secs`: the store's queue is
+/// oldest first, so this fixes the dispatch order without waiting.
+fn age_request(dir: &Path, id: &str, secs: u64) {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(format!("{id}.req")))
+        .unwrap();
+    let when = std::time::SystemTime::now() + Duration::from_secs(secs);
+    file.set_modified(when).unwrap();
+}
+
+/// Symbolic links planted in the store, where a request, a reply or a temporary goes, are
+/// never followed: nothing outside the store is read, served, dispatched or written.
+#[test]
+fn links_planted_in_the_store_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    let ep = tcp_ep();
+    let tmp = TempDir::new("titanic");
+    let dir = tmp.path().join("store");
+    let secret = tmp.path().join("secret");
+    let stolen = tmp.path().join("stolen");
+    let victim = tmp.path().join("victim");
+    std::fs::write(&secret, encoded(&["secret"])).unwrap();
+    std::fs::write(&stolen, encoded(&["echo", "stolen"])).unwrap();
+    std::fs::write(&victim, "keep me").unwrap();
+    let outside = || [&secret, &stolen, &victim].map(|p| std::fs::read(p).unwrap());
+    let before = outside();
+
+    let store = Store::open(&dir).unwrap();
+    // b: a request that is a link to a valid request outside, the oldest in the store
+    let b = zmq_patterns::titanic::Uuid::random().to_string();
+    symlink(&stolen, dir.join(format!("{b}.req"))).unwrap();
+    // a: a request for a service nobody serves, whose reply is a link to a secret outside
+    let a = store
+        .save_request(&Msg::from_iter(["nobody", "a"]))
+        .unwrap();
+    symlink(&secret, dir.join(format!("{a}.rep"))).unwrap();
+    age_request(&dir, a.as_str(), 10);
+    // c: an echo request, with a link where its reply's temporary file will be written
+    let c = store.save_request(&Msg::from_iter(["echo", "c"])).unwrap();
+    symlink(&victim, dir.join(format!("{c}.tmp"))).unwrap();
+    age_request(&dir, c.as_str(), 20);
+
+    let _b = broker(&ep);
+    let _w = echo_worker(&ep, &[]);
+    wait_for_services(&ep, &["echo"]);
+    let t = titanic(&ep, &dir, &["-v"]);
+    wait_for_services(&ep, &SERVICES);
+    let mut cl = client(&ep, 5000);
+    // c is the newest request for echo: once it is answered, b has had its turn
+    let (reply, _) = reply_within(&mut cl, c.as_str(), WAIT);
+    assert_eq!(reply, ["200", "c"], "{}", t.context());
+    let c_rep = std::fs::symlink_metadata(dir.join(format!("{c}.rep"))).unwrap();
+    assert!(c_rep.file_type().is_file(), "{c_rep:?}");
+    assert_eq!(outside(), before, "a file outside the store changed");
+    assert_eq!(text(&call(&mut cl, "titanic.reply", &[&b])), ["400"]);
+    assert_eq!(
+        text(&call(&mut cl, "titanic.reply", &[a.as_str()])),
+        ["300"]
+    );
+    let processing = format!("I: processing request {b}");
+    assert!(!t.context().contains(&processing), "{}", t.context());
+    assert!(!dir.join(format!("{b}.rep")).exists());
 }

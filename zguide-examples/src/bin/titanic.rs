@@ -7,10 +7,13 @@
 //! UUID; `titanic.close` deletes a request and its reply (`[200]`). The main thread is the
 //! dispatcher: it asks `mmi.service` whether a stored request's service has workers, sends it
 //! there (timeout 1000 ms, one try) and stores the reply. It hears of each new request from the
-//! request worker at once and tries the requests still pending about once a second. Requests
-//! and replies live in `.titanic/` (`--dir`) as `<UUID>.req` and `<UUID>.rep`; after a restart
-//! the requests that have no reply yet are dispatched again. `-v` prints `I: processing request
-//! <uuid>` for each try. Runs until Ctrl-C or SIGTERM (exit status 0).
+//! request worker at once; the services take turns, one request each, and a service with no
+//! worker is tried again about once a second (`--interval-ms`). A service that did not answer
+//! backs off: it waits a second, then twice as long after each further silence, up to 30 s
+//! (`--max-backoff-ms`), so that it cannot hold up the others. Requests and replies live in
+//! `.titanic/` (`--dir`) as `<UUID>.req` and `<UUID>.rep`; after a restart the requests that
+//! have no reply yet are dispatched again. `-v` prints `I: processing request <uuid>` for each
+//! try. Runs until Ctrl-C or SIGTERM (exit status 0).
 //!
 //! Run beside it: `mdbroker`, `mdworker` (the `echo` service) and `ticlient`.
 //!
@@ -18,20 +21,22 @@
 //! weaknesses: a UUID from a client must be 32 hex digits (the C built file names from whatever
 //! it got, so `../../x` reached outside `.titanic`, and an empty request crashed it), a request
 //! with no body or over 1 MiB is refused with `500`, files are written whole (to a temporary
-//! file, synced, then renamed) and on disk before the UUID is returned, the queue is the set
-//! of requests on disk without a reply instead of a `queue` file that only grew, and a request
-//! closed while it was out at its service leaves no reply file behind. As in the C, a request
-//! whose reply was lost on the way is sent again (at-least-once delivery).
+//! file, synced, then renamed) and on disk before the UUID is returned, a temporary left by a
+//! failed write or a crash is removed, a symbolic link planted in the store is never followed,
+//! the queue is the set of requests on disk without a reply instead of a `queue` file that only
+//! grew, a request closed while it was out at its service leaves no reply file behind, and a
+//! service whose worker never answers no longer holds up every other request (the C waited
+//! out each of its requests in turn, every round). As in the C, a request whose reply was lost
+//! on the way is sent again (at-least-once delivery).
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
 use clap::Parser;
-use zmq_patterns::titanic::{Store, Uuid};
-use zmq_patterns::{mdp, Error, Msg, Poller};
+use zmq_patterns::titanic::{Dispatched, Dispatcher, Store, Uuid};
+use zmq_patterns::{mdp, Msg, Poller};
 
 #[derive(Parser)]
 #[command(about = "Titanic: stores Majordomo requests on disk and delivers them when it can")]
@@ -54,6 +59,9 @@ struct Args {
     /// How many times the dispatcher sends a request before leaving it for the next round.
     #[arg(long, default_value_t = 1)]
     retries: u32,
+    /// Longest wait before a service that did not answer is tried again, in milliseconds.
+    #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_backoff_ms: u64,
     /// Heartbeat interval of the three workers, in milliseconds.
     #[arg(long, default_value_t = 2500)]
     heartbeat_ms: u64,
@@ -65,7 +73,8 @@ struct Args {
     liveness: u32,
 }
 
-/// The request worker tells the dispatcher about each new request through this pipe.
+/// The request worker tells the dispatcher about each new request through this pipe:
+/// `[uuid][service]`.
 const PIPE: &str = "inproc://titanic-dispatcher";
 
 type Service = JoinHandle<zmq_patterns::Result<()>>;
@@ -119,44 +128,53 @@ fn dispatch(
     args: &Args,
     store: &Store,
     pipe: &zmq::Socket,
-    mut queue: VecDeque<Uuid>,
+    mut queue: Dispatcher,
     services: &mut Vec<Service>,
 ) -> anyhow::Result<()> {
     // MDP client session with short timeout
     let mut client = mdp::Client::new(ctx, &args.connect)?;
     client.set_timeout(Duration::from_millis(args.timeout_ms));
     client.set_retries(args.retries);
+    let interval = Duration::from_millis(args.interval_ms);
 
     loop {
-        // We'll dispatch once per interval, if there's no activity
+        // Wait for new requests until one of those queued is due, an interval at most
+        let wait = queue
+            .next_due(Instant::now())
+            .map_or(interval, |d| d.min(interval));
         let mut poller = Poller::new();
         poller.add(pipe);
-        if poller.poll(Some(Duration::from_millis(args.interval_ms)))? > 0 {
+        if poller.poll(Some(wait))? > 0 {
             while let Some(msg) = Msg::try_recv(pipe)? {
-                match msg.front().map(|f| Uuid::parse(f.as_bytes())) {
-                    Some(Ok(id)) if !queue.contains(&id) => queue.push_back(id),
-                    Some(Ok(_)) => {}
+                let id = msg.front().map(|f| Uuid::parse(f.as_bytes()));
+                match (id, msg.get(1)) {
+                    (Some(Ok(id)), Some(service)) => {
+                        queue.add(id, &service.to_string_lossy());
+                    }
                     _ => log::warn!("titanic: a bad message on the dispatcher's pipe: {msg:?}"),
                 }
             }
         }
         check(services)?;
-        // Brute-force dispatcher: try each pending request, keep those not done
-        for _ in 0..queue.len() {
-            let Some(id) = queue.pop_front() else { break };
+        // One round: the services that are due take turns, one request each, until none is
+        // due or the round has taken an interval (then new requests are read first).
+        let end = Instant::now() + interval;
+        while let Some(id) = queue.next(Instant::now()) {
             if args.verbose {
                 println!("I: processing request {id}");
             }
-            match store.dispatch(&id, &mut client) {
-                Ok(true) => {}
-                Ok(false) => queue.push_back(id),
+            let outcome = match store.dispatch(&id, &mut client) {
+                Ok(outcome) => outcome,
                 Err(e) if e.is_shutdown() => return Err(e.into()),
-                // The request file cannot be read back: trying again will not help.
-                Err(Error::Protocol(e)) => log::warn!("titanic: request {id} dropped: {e}"),
                 Err(e) => {
+                    // The store failed (a disk error): try again later.
                     log::warn!("titanic: request {id}: {e}");
-                    queue.push_back(id);
+                    Dispatched::NoReply
                 }
+            };
+            queue.report(&id, outcome, Instant::now());
+            if Instant::now() >= end {
+                break;
             }
         }
     }
@@ -169,14 +187,16 @@ fn main() -> std::process::ExitCode {
         let store = Store::open(&args.dir)
             .with_context(|| format!("cannot open the store in {}", args.dir.display()))?;
         // The requests left without a reply by an earlier run come first (read before the
-        // request worker starts, so that no request is queued twice).
-        let queue: VecDeque<Uuid> = store.pending()?.into();
-        if !queue.is_empty() {
-            let (n, dir) = (queue.len(), args.dir.display());
-            log::info!("titanic: {n} requests pending in {dir}");
+        // request worker starts; a request queued twice would be ignored anyway).
+        let mut queue = Dispatcher::new(Duration::from_millis(args.interval_ms));
+        queue.set_max_backoff(Duration::from_millis(args.max_backoff_ms));
+        let n = queue.load(&store)?;
+        if n > 0 {
+            log::info!("titanic: {n} requests pending in {}", args.dir.display());
         }
 
-        // UUIDs are small: the pipe never makes the request worker wait
+        // The notes are small (a UUID and a service name): the pipe never makes the request
+        // worker wait
         let pipe = ctx.socket(zmq::PAIR)?;
         pipe.set_linger(0)?;
         pipe.set_rcvhwm(0)?;
@@ -191,10 +211,13 @@ fn main() -> std::process::ExitCode {
         let closes = store.clone();
         let mut services = vec![
             service(&ctx, &args, "titanic.request", move |request| {
+                let service = request.front().cloned();
                 let (reply, id) = requests.serve_request(request);
-                // Send UUID through to the dispatcher, then back to the client
-                if let Some(id) = id {
-                    Msg::from_iter([id.as_str()]).send(&peer)?;
+                // Send UUID (and service) through to the dispatcher, then back to the client
+                if let (Some(id), Some(service)) = (id, service) {
+                    let mut note = Msg::from(service);
+                    note.push_front(id.as_str());
+                    note.send(&peer)?;
                 }
                 Ok(reply)
             })?,
