@@ -32,6 +32,9 @@ pub struct ProxyStats {
     pub frontend: SocketStats,
     /// The backend socket's counters.
     pub backend: SocketStats,
+    /// Messages not copied to the capture socket because it could not take them at once (no
+    /// peer, or at its high-water mark). Not part of libzmq's `STATISTICS` reply.
+    pub capture_dropped: u64,
 }
 
 impl ProxyStats {
@@ -82,6 +85,7 @@ impl ProxyStats {
         Some(ProxyStats {
             frontend: side(0),
             backend: side(4),
+            capture_dropped: 0,
         })
     }
 }
@@ -94,7 +98,10 @@ impl ProxyStats {
 ///   worker connected) waits in the proxy, which stops reading that side meanwhile and goes on
 ///   answering control commands (libzmq's proxy blocks in its send).
 /// - With [`capture`](Proxy::capture), every message is also sent to the capture socket (a
-///   reference-counted copy for large parts).
+///   reference-counted copy for large parts) without blocking: a message the capture socket
+///   cannot take at once (no peer, or at its high-water mark) is not captured, and counted in
+///   [`ProxyStats::capture_dropped`]. A slow capture peer never stalls the data or the control
+///   socket (libzmq's proxy blocks on it).
 /// - With [`control`](Proxy::control), the proxy obeys `PAUSE`, `RESUME`, `TERMINATE` and
 ///   `STATISTICS` (answered with eight `u64` frames, see [`ProxyStats::from_reply`]). If the
 ///   control socket is a REP socket every command is answered (an empty frame for the first
@@ -273,12 +280,20 @@ impl<'a> Proxy<'a> {
                 continue;
             }
             if poller.is_readable(fe) || (to_backend.held && poller.is_writable(be)) {
-                let (a, b) = (&mut stats.frontend, &mut stats.backend);
-                self.forward(self.frontend, self.backend, &mut to_backend, a, b)?;
+                let (a, b, c) = (
+                    &mut stats.frontend,
+                    &mut stats.backend,
+                    &mut stats.capture_dropped,
+                );
+                self.forward(self.frontend, self.backend, &mut to_backend, a, b, c)?;
             }
             if poller.is_readable(be) || (to_frontend.held && poller.is_writable(fe)) {
-                let (a, b) = (&mut stats.backend, &mut stats.frontend);
-                self.forward(self.backend, self.frontend, &mut to_frontend, a, b)?;
+                let (a, b, c) = (
+                    &mut stats.backend,
+                    &mut stats.frontend,
+                    &mut stats.capture_dropped,
+                );
+                self.forward(self.backend, self.frontend, &mut to_frontend, a, b, c)?;
             }
         }
     }
@@ -295,6 +310,7 @@ impl<'a> Proxy<'a> {
         lane: &mut Lane,
         from_stats: &mut SocketStats,
         to_stats: &mut SocketStats,
+        capture_dropped: &mut u64,
     ) -> Result<()> {
         let flag = |more: bool| if more { zmq::SNDMORE } else { 0 };
         for _ in 0..BURST {
@@ -316,14 +332,24 @@ impl<'a> Proxy<'a> {
                 }
                 Err(e) => return Err(e.into()),
             }
-            if let (Some(capture), Some(mut copy)) = (self.capture, copy) {
-                raw::send(capture, &mut copy, flag(more))?;
+            // The capture gets the message only if it takes the first part now; the other
+            // parts then follow at once, as on `to`.
+            let mut capture = None;
+            if let (Some(socket), Some(mut copy)) = (self.capture, copy) {
+                match raw::send(socket, &mut copy, zmq::DONTWAIT | flag(more)) {
+                    Ok(()) => capture = Some(socket),
+                    Err(zmq::Error::EAGAIN) => {
+                        *capture_dropped += 1;
+                        log::trace!("proxy: capture socket busy; a message not captured");
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             while more {
                 from.recv(&mut lane.msg, 0)?;
                 more = lane.msg.get_more();
                 bytes += raw::size(&mut lane.msg) as u64;
-                if let Some(capture) = self.capture {
+                if let Some(capture) = capture {
                     raw::send(capture, &mut raw::copy(&mut lane.msg), flag(more))?;
                 }
                 raw::send(to, &mut lane.msg, flag(more))?;
@@ -379,6 +405,29 @@ mod tests {
     use crate::Msg;
     use std::thread;
     use std::time::Duration;
+
+    #[test]
+    fn a_capture_nobody_reads_never_stalls_data_or_control() {
+        let rig = Rig::new("deaf-capture");
+        let proxy = rig.start(true); // capture PUSH bound, with no peer: it cannot take anything
+        let client = rig.socket(zmq::REQ, "fe");
+        let worker = rig.socket(zmq::REP, "be");
+        let ctl = rig.socket(zmq::REQ, "ctl");
+        for i in 0..3 {
+            client.send(format!("Hello {i}").as_str(), 0).unwrap();
+            let got = worker
+                .recv_string(0)
+                .expect("the proxy stalled on its capture");
+            assert_eq!(got.unwrap(), format!("Hello {i}"));
+            worker.send("World", 0).unwrap();
+            assert_eq!(client.recv_string(0).unwrap().unwrap(), "World");
+        }
+        let stats = ProxyStats::from_reply(&command(&ctl, "STATISTICS")).unwrap();
+        assert_eq!(stats.frontend.msg_in, 3);
+        command(&ctl, "TERMINATE");
+        let end = proxy.join().unwrap().unwrap();
+        assert_eq!(end.capture_dropped, 6, "{end:?}"); // three requests, three replies
+    }
 
     struct Rig {
         ctx: zmq::Context,
