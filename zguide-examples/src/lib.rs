@@ -18,7 +18,8 @@ pub mod pirate_trouble;
 /// An interrupted or terminated body is a clean exit (0).
 pub fn run(verbose: bool, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     init_logging(verbose);
-    if let Err(e) = zmq_patterns::interrupt::install() {
+    // The guide's programs stop on the first Ctrl-C; a second one ends a program that does not.
+    if let Err(e) = zmq_patterns::interrupt::exit_on_second_signal() {
         eprintln!("error: cannot install signal handlers: {e}");
         return ExitCode::from(1);
     }

@@ -138,6 +138,22 @@ fn taskvent_and_tasksink_stop_cleanly_on_signals_while_waiting() {
     assert!(sink.lines_until_end(WAIT).is_empty());
 }
 
+/// Hardening: a half-typed line on stdin kept taskvent deaf to Ctrl-C and SIGTERM (the read
+/// waited for the rest of the line). Reading a line is now interruptible.
+#[test]
+fn taskvent_stops_on_a_signal_with_half_a_line_typed() {
+    let (vent_ep, sink_ep) = (tcp_ep(), tcp_ep());
+    let mut vent =
+        Proc::start_with_stdin(bin!("taskvent"), &["--bind", &vent_ep, "--sink", &sink_ep]);
+    vent.write_stdin("half a li");
+    std::thread::sleep(Duration::from_millis(300)); // the prompt has no line end to wait for
+    vent.stop_with(libc::SIGTERM, WAIT);
+    assert_eq!(
+        vent.lines_until_end(WAIT),
+        vec!["Press Enter when the workers are ready: ".to_string()]
+    );
+}
+
 #[test]
 fn taskwork2_workers_exit_by_themselves_after_tasksink2_kills_them() {
     let (vent_ep, sink_ep, ctl_ep) = (tcp_ep(), tcp_ep(), tcp_ep());

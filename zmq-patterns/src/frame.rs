@@ -230,14 +230,19 @@ impl Frame {
 /// Receives one part into `msg`. A blocking receive (no `DONTWAIT`) wakes on Ctrl-C once
 /// [`interrupt`] handling is installed, even if the signal came just before the call or while
 /// messages keep arriving: it takes what is waiting without blocking, and otherwise waits on the
-/// socket and the interrupt pipe together, honouring the socket's `RCVTIMEO`.
+/// socket and the interrupt pipe together, honouring the socket's `RCVTIMEO`: a blocking receive
+/// that runs out of time is [`Error::Timeout`] (libzmq says `EAGAIN`), a non-blocking one with
+/// nothing waiting stays `EAGAIN`.
 #[inline]
 pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32) -> Result<()> {
     if flags & zmq::DONTWAIT != 0 {
         return Ok(socket.recv(msg, flags)?);
     }
     let Some(signal_fd) = interrupt::fd() else {
-        return Ok(socket.recv(msg, flags)?);
+        return match socket.recv(msg, flags) {
+            Err(zmq::Error::EAGAIN) => Err(Error::Timeout), // RCVTIMEO ran out
+            other => Ok(other?),
+        };
     };
     loop {
         interrupt::check()?;
@@ -251,7 +256,21 @@ pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32
             zmq::PollItem::from_fd(signal_fd, zmq::POLLIN),
         ];
         if zmq::poll(&mut items, i64::from(timeout))? == 0 {
-            return Err(zmq::Error::EAGAIN.into()); // RCVTIMEO ran out, as a blocking recv says
+            return Err(Error::Timeout); // RCVTIMEO ran out
+        }
+    }
+}
+
+/// Receives the next part of a message whose first part is already here. libzmq delivers a
+/// message whole, so this never waits; it is never cut short by an interrupt either (a signal
+/// between two parts must not leave the rest to be read as the next message). A blocking
+/// receive that libzmq itself breaks with `EINTR` is simply tried again.
+#[inline]
+pub(crate) fn recv_more(socket: &zmq::Socket, msg: &mut zmq::Message) -> Result<()> {
+    loop {
+        match socket.recv(msg, 0) {
+            Err(zmq::Error::EINTR) => continue,
+            other => return Ok(other?),
         }
     }
 }

@@ -218,8 +218,12 @@ impl Msg {
             if n == self.frames.len() {
                 self.frames.push(Frame::empty());
             }
-            let flags = if n == 0 { flags } else { 0 };
-            if let Err(e) = self.frames[n].recv_in_place(socket, flags) {
+            let received = if n == 0 {
+                self.frames[n].recv_in_place(socket, flags)
+            } else {
+                frame::recv_more(socket, &mut self.frames[n].msg)
+            };
+            if let Err(e) = received {
                 break Err(e);
             }
             n += 1;
@@ -258,7 +262,7 @@ impl Msg {
             // messages whole.
             msg.frames.push(Frame::empty());
             last += 1;
-            frame::recv_into(socket, &mut msg.frames[last].msg, 0)?;
+            frame::recv_more(socket, &mut msg.frames[last].msg)?;
         }
         msg.frames.reverse();
         Ok(msg)

@@ -29,13 +29,13 @@
 //! A reply for an unknown client or peer, or an empty message, is logged and dropped.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Parser;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use zmq_patterns::{Actor, ActorPipe, Frame, Msg, Poller, SendError, SocketExt};
+use zmq_patterns::{interrupt, Actor, ActorPipe, Frame, Msg, Poller, SendError, SocketExt};
 
 /// Signals worker is ready
 const WORKER_READY: &[u8] = b"\x01";
@@ -187,13 +187,10 @@ fn main() -> std::process::ExitCode {
         let localbe = router(&ctx, None)?;
         localbe.bind(&backend)?;
 
-        // Get user to tell us when we can start... (a poller, so that Ctrl-C ends the wait)
+        // Get user to tell us when we can start... (Ctrl-C ends the wait, even mid-line)
         print!("Press Enter when all brokers are started: ");
         zguide_examples::flush();
-        let mut stdin = Poller::new();
-        stdin.add_fd(0);
-        stdin.poll(None)?;
-        std::io::stdin().lock().read_line(&mut String::new())?; // end of input counts too
+        let _ = interrupt::read_line()?; // end of input counts too
         if !std::io::stdin().is_terminal() {
             println!();
         }

@@ -14,11 +14,9 @@
 //! are delivered, and at most a second later if nobody takes them. Ctrl-C at the prompt also
 //! stops it (exit status 0).
 
-use std::io::BufRead;
-
 use clap::Parser;
 use rand::Rng;
-use zmq_patterns::{Poller, SocketExt};
+use zmq_patterns::{interrupt, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Task ventilator: PUSH, sends a batch of random workloads to the workers")]
@@ -54,12 +52,8 @@ fn main() -> std::process::ExitCode {
 
         print!("Press Enter when the workers are ready: ");
         zguide_examples::flush();
-        // Wait on stdin with a poller, so that Ctrl-C ends the wait.
-        let mut stdin = Poller::new();
-        stdin.add_fd(0);
-        stdin.poll(None)?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?; // end of input counts as Enter, as in C
+        // Ctrl-C ends the wait, even with half a line typed; end of input counts as Enter
+        let _ = interrupt::read_line()?;
         println!("Sending tasks to workers...");
 
         // The first message is "0" and signals start of batch
