@@ -24,10 +24,16 @@ pub enum Error {
     Zmq(zmq::Error),
     /// A blocking call was interrupted by a signal (`EINTR`), usually Ctrl-C or SIGTERM.
     Interrupted,
-    /// Nothing arrived within the time allowed.
+    /// Nothing arrived within the time allowed: a timeout set on this crate's calls, or a
+    /// socket's `RCVTIMEO` on a blocking receive (libzmq's `EAGAIN` there). The one timeout
+    /// error of the crate; a non-blocking call that finds nothing says `Ok(None)` instead.
     Timeout,
-    /// A peer sent a message that does not follow the protocol; the text says what is wrong.
+    /// A peer sent a message that does not follow the protocol (read whole and dropped); the
+    /// text says what is wrong.
     Protocol(String),
+    /// Stored data (a file of a [`titanic::Store`](crate::titanic::Store)) is not what this
+    /// crate writes: truncated, corrupt, or not a regular file. The text says which and why.
+    Corrupt(String),
     /// An actor's thread failed: it panicked, returned an error before it was ready, or did not
     /// stop in time.
     Actor(String),
@@ -91,6 +97,24 @@ impl Error {
         matches!(self, Error::Protocol(_))
     }
 
+    /// True when this error is [`Error::Timeout`].
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Error::Timeout.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout)
+    }
+
+    /// True when this error is [`Error::Corrupt`].
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Error::Corrupt("a truncated file".into()).is_corrupt());
+    /// ```
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, Error::Corrupt(_))
+    }
+
     /// A [`Error::Protocol`] error with this text.
     ///
     /// ```
@@ -109,6 +133,7 @@ impl fmt::Display for Error {
             Error::Interrupted => f.write_str("interrupted"),
             Error::Timeout => f.write_str("timed out"),
             Error::Protocol(what) => write!(f, "protocol error: {what}"),
+            Error::Corrupt(what) => write!(f, "corrupt data: {what}"),
             Error::Actor(what) => write!(f, "actor failed: {what}"),
             Error::Io(e) => write!(f, "{e}"),
         }

@@ -45,6 +45,7 @@
 //! for a peer that is gone, and end threads' loops on [`Error::is_shutdown`]. Sockets this
 //! crate creates (actor pipes) have a linger of 0.
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 // A failed send hands the message back by value: no allocation or copy on the error path, and
 // a large `Err` costs nothing on the `Ok` path. Protocol enums carry their frames inline for the
 // same reason (boxing would allocate once per message).

@@ -22,6 +22,15 @@ pub(crate) fn msg_ptr(msg: &mut zmq::Message) -> *mut zmq_sys::zmq_msg_t {
     (msg as *mut zmq::Message).cast()
 }
 
+// `zmq::PollItem` is `#[repr(C)]` and is passed to `zmq_poll` as an array of
+// `zmq_pollitem_t`, whose first field is the socket pointer: the same size and alignment, and
+// the socket at offset 0. These assertions fail the build if that ever stops being true.
+const _: () = assert!(
+    std::mem::size_of::<zmq::PollItem>() == std::mem::size_of::<zmq_sys::zmq_pollitem_t>()
+        && std::mem::align_of::<zmq::PollItem>() == std::mem::align_of::<zmq_sys::zmq_pollitem_t>()
+        && std::mem::offset_of!(zmq_sys::zmq_pollitem_t, socket) == 0
+);
+
 /// The libzmq socket behind a `zmq::Socket`. `zmq::PollItem` is `#[repr(C)]` with the socket
 /// pointer as its first field (it is passed to `zmq_poll` as a `zmq_pollitem_t`).
 #[inline]
@@ -32,6 +41,7 @@ pub(crate) fn socket_ptr(socket: &zmq::Socket) -> *mut c_void {
 }
 
 fn last_error() -> zmq::Error {
+    // SAFETY: zmq_errno only reads the calling thread's errno.
     zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
 }
 

@@ -765,7 +765,7 @@ impl Dispatcher {
             let queue = self.services.get(&service);
             self.turns.push_back(service);
             let Some(queue) = queue else { continue };
-            if queue.not_before.map_or(true, |t| t <= now) {
+            if queue.not_before.is_none_or(|t| t <= now) {
                 if let Some(id) = queue.ids.front() {
                     return Some(id.clone());
                 }
@@ -875,13 +875,12 @@ fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// A file of the store whose contents make no sense.
 fn corrupt(what: String) -> Error {
-    // TODO(api): Error::Corrupt
-    Error::Io(io::Error::new(io::ErrorKind::InvalidData, what))
+    Error::Corrupt(what)
 }
 
 /// True for the errors made by [`corrupt`].
 fn is_corrupt(e: &Error) -> bool {
-    matches!(e, Error::Io(e) if e.kind() == io::ErrorKind::InvalidData)
+    e.is_corrupt()
 }
 
 fn parse_uuid_request(request: &Msg) -> Option<Uuid> {
