@@ -1,10 +1,10 @@
 //! Plumbing shared by the zguide example binaries: start-up (logging, Ctrl-C handling) and the
-//! exit-status rules of `docs/conventions` (0 at the end and on SIGINT/SIGTERM, 1 with a one-line
+//! exit-status rules every binary follows (0 at the end and on SIGINT/SIGTERM, 1 with a one-line
 //! `error: ...` for a runtime failure, 2 for a usage error, which clap gives).
 //!
-//! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate only keeps the 90-odd
-//! `main` functions identical, plus the few pieces that several example binaries share
-//! ([`pirate_trouble`], [`asyncsrv_worker`]).
+//! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate keeps the examples'
+//! `main` functions alike (one binary per guide example, `src/bin/`), plus the few pieces that
+//! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`]).
 
 use std::process::ExitCode;
 

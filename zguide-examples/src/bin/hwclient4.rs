@@ -2,7 +2,7 @@
 //! chapter 1 "Ask and Ye Shall Receive" example).
 //!
 //! Connects a DEALER socket with the identity `ZMQ` to `tcp://localhost:5555` and sends ten
-//! requests as [""][Hello], as REQ would: `Sending request msg: Hello NO=n...`, then `Received
+//! requests as `[""][Hello]`, as REQ would: `Sending request msg: Hello NO=n...`, then `Received
 //! respond msg: World NO=n` (and a blank line) for n = 1..10.
 //!
 //! Run beside it: any Hello World server; `hwserver3` and `hwserver4` print the identity `ZMQ`.

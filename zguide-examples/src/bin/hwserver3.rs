@@ -1,10 +1,10 @@
 //! Hello World server over ROUTER (an untexted variant of the guide's chapter 1 "Ask and Ye
 //! Shall Receive" example): what a REP socket does, done by hand.
 //!
-//! Binds a ROUTER socket to `tcp://*:5555`. Each request arrives as [identity][""][Hello]; the
+//! Binds a ROUTER socket to `tcp://*:5555`. Each request arrives as `[identity][""][Hello]`; the
 //! server prints the three frames (`[Frame_1] identity = ZMQ`, `[Frame_2] string = `,
 //! `[Frame_3] Received request msg: Hello`), does one second of "work", prints `Send respond
-//! msg: World` and a blank line, and replies [identity][""][World]. A request whose second frame
+//! msg: World` and a blank line, and replies `[identity][""][World]`. A request whose second frame
 //! is not empty is discarded (`Discard the ZMQ message!`).
 //!
 //! Run beside it: `hwclient3` (REQ with identity `ZMQ`), `hwclient4`, `hwclient2` or `hwclient`.

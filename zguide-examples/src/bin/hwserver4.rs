@@ -1,7 +1,7 @@
 //! Hello World server over ROUTER, tracing every frame (an untexted variant of the guide's
 //! chapter 1 "Ask and Ye Shall Receive" example).
 //!
-//! Binds a ROUTER socket to `tcp://*:5555`. For each request [identity][""][Hello] it prints
+//! Binds a ROUTER socket to `tcp://*:5555`. For each request `[identity][""][Hello]` it prints
 //! `[recv] frame1 = ZMQ`, `[recv] frame2 = `, `[recv] frame3 = Hello`, does one second of
 //! "work", then prints `[send] frame1 = ZMQ`, `[send] frame2 = `, `[send] frame3 = World` (and a
 //! blank line) and sends that reply.

@@ -4,7 +4,7 @@
 //! message as `[key] contents`: `[B] We would like to see this`, once a second.
 //!
 //! Run beside it: `psenvpub`. Ctrl-C stops it (exit status 0).
-//! A message that is not [key][contents] is logged and dropped (the C original would have read
+//! A message that is not `[key][contents]` is logged and dropped (the C original would have read
 //! its frames out of step).
 
 use clap::Parser;

@@ -25,12 +25,26 @@ macro_rules! bin {
 /// A generous default deadline for a single expected event (CI machines are slow and loaded).
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// A free TCP port on 127.0.0.1 (the OS picks it; we release it for the binary to bind).
+/// A free TCP port on 127.0.0.1: the OS picks it, we release it for the binary to bind.
+///
+/// Tests run in parallel threads, and the OS may hand the same just-released port to two of
+/// them; every port given out is remembered so that no two tests of this process ever get the
+/// same one. (Another process could still take a port between its release and the bind; ports
+/// from the ephemeral range are rarely reused that fast.)
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    // Hold each candidate's listener until a new port is found, so the OS cannot offer it again.
+    let mut held = Vec::new();
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("no free port");
+        let port = listener.local_addr().expect("no local address").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+        held.push(listener);
+    }
 }
 
 /// `tcp://127.0.0.1:PORT`, for binding and connecting alike.
