@@ -6,8 +6,9 @@
 //! [032] <uuid>`. Then, after 100 ms, asks `titanic.reply` for the reply; while Titanic answers
 //! `300` (not yet) it prints `I: no reply yet, trying again...` and asks again 5 s later. When
 //! the reply comes it prints `Reply: Hello world`, sends `titanic.close` and exits 0. A `400`
-//! prints `E: client fatal error, aborting`, a `500` `E: server fatal error, aborting`; both
-//! exit with status 1. `-v` shows every request and reply.
+//! prints `E: client fatal error, aborting` and exits with status 1; a `500` prints `W: server
+//! error, trying again later...` and the call is made again later. `-v` shows every request and
+//! reply.
 //!
 //! Run beside it: `mdbroker`, `titanic` and (now or later) `mdworker`.
 //!
@@ -15,7 +16,9 @@
 //! `--interval-ms` and `--retry-ms` are the two waits between polls. Fixes the C original's
 //! failure paths: when Titanic does not answer it exits with status 1 and `error: ...` (the C
 //! exited 0), and a `titanic.request` answer that is neither an error nor `200` with a UUID is
-//! an error (the C went on with a null UUID and crashed). Ctrl-C exits 0.
+//! an error (the C went on with a null UUID and crashed). As spec 9/TSP says (and the C did
+//! not), a `500` is retried later rather than fatal, and only a status's three-digit code counts,
+//! not any text after it. Ctrl-C exits 0.
 
 use anyhow::{anyhow, bail};
 use clap::Parser;
@@ -48,8 +51,9 @@ struct Args {
     retry_ms: u64,
 }
 
-/// Calls a TSP service: the reply after its `200`, `None` for any other code but `400` and
-/// `500`, which are errors.
+/// Calls a TSP service: the reply after its `200`; `None` to try again later for `300`, `500`
+/// and codes it does not know; an error for `400`. Only the code (the first three characters of
+/// the status) counts: its text is not significant (spec 9/TSP).
 fn service_call(
     session: &mut mdp::Client,
     service: &str,
@@ -61,15 +65,16 @@ fn service_call(
         Err(e) => return Err(e.into()), // Interrupted: a clean exit
     };
     let status = reply.pop_front();
-    match status.as_ref().and_then(|f| f.as_str()) {
-        Some("200") => Ok(Some(reply)),
-        Some("400") => {
+    match status.as_ref().and_then(|f| f.as_bytes().get(..3)) {
+        Some(b"200") => Ok(Some(reply)),
+        Some(b"400") => {
             println!("E: client fatal error, aborting");
             Err(anyhow!("{service} answered 400"))
         }
-        Some("500") => {
-            println!("E: server fatal error, aborting");
-            Err(anyhow!("{service} answered 500"))
+        Some(b"500") => {
+            // The C original aborts here; the spec says to retry later
+            println!("W: server error, trying again later...");
+            Ok(None)
         }
         // Didn't succeed; don't care why not
         _ => Ok(None),
@@ -84,10 +89,16 @@ fn main() -> std::process::ExitCode {
         session.set_timeout(Duration::from_millis(args.timeout_ms));
         session.set_retries(args.retries);
 
-        // 1. Send 'echo' request to Titanic
-        let request = Msg::from_iter([args.service.as_str(), "Hello world"]);
-        let uuid = service_call(&mut session, "titanic.request", request)?
-            .and_then(|mut reply| reply.pop_front())
+        // 1. Send 'echo' request to Titanic (again later if it cannot take it now)
+        let mut reply = loop {
+            let request = Msg::from_iter([args.service.as_str(), "Hello world"]);
+            if let Some(reply) = service_call(&mut session, "titanic.request", request)? {
+                break reply;
+            }
+            clock::sleep(Duration::from_millis(args.retry_ms))?;
+        };
+        let uuid = reply
+            .pop_front()
             .ok_or_else(|| anyhow!("titanic.request gave no UUID"))?;
         println!("I: request UUID {uuid:.70}");
 

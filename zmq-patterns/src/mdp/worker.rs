@@ -305,6 +305,59 @@ mod tests {
         }
     }
 
+    /// Spec 7/MDP: peers SHOULD NOT send HEARTBEAT while they send other commands. A worker
+    /// that replies every few ms heartbeats no more, even when the broker's own heartbeats
+    /// keep its loop turning (it used to, once an interval had passed since its last one).
+    #[test]
+    fn no_heartbeats_in_a_stream_of_replies() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let ctx2 = ctx.clone();
+        let worker = thread::spawn(move || -> Result<()> {
+            let config = WorkerConfig {
+                heartbeat: Duration::from_millis(100),
+                ..Default::default()
+            };
+            let mut w = Worker::with_config(&ctx2, &ep, "echo", config)?;
+            let mut reply = None;
+            loop {
+                let request = w.recv(reply.take())?;
+                if request[0] == "stop" {
+                    return Ok(());
+                }
+                reply = Some(request);
+            }
+        });
+        let (w1, _ready) = from_worker(&router);
+        let start = std::time::Instant::now();
+        let mut replies = 0;
+        while start.elapsed() < Duration::from_millis(600) {
+            let req = ToWorker::Request {
+                client: "C1".into(),
+                body: Msg::from_iter(["hi"]),
+            };
+            req.into_msg(w1.clone()).send(&router).unwrap();
+            let (_, answer) = from_worker(&router);
+            assert!(
+                matches!(answer, FromWorker::Reply { .. }),
+                "after {:?} and {replies} replies: {answer:?}",
+                start.elapsed()
+            );
+            replies += 1;
+            ToWorker::Heartbeat
+                .into_msg(w1.clone())
+                .send(&router)
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stop = ToWorker::Request {
+            client: "C1".into(),
+            body: Msg::from_iter(["stop"]),
+        };
+        stop.into_msg(w1).send(&router).unwrap();
+        worker.join().unwrap().unwrap();
+    }
+
     #[test]
     fn serves_requests_heartbeats_and_comes_back_after_the_broker_goes_silent() {
         let ctx = zmq::Context::new();
