@@ -544,6 +544,51 @@ fn ppworker_backs_off_while_the_queue_is_down_and_serves_again_after_a_restart()
     worker.stop_with(libc::SIGINT, WAIT);
 }
 
+/// Spec 6/PPP: a worker that gives up on a silent queue and reconnects MUST send READY again:
+/// the first message of its new connection (a new routing id) is READY, on the wire.
+#[test]
+fn ppworker_says_ready_again_on_the_wire_after_reconnecting() {
+    let be = tcp_ep();
+    let ctx = zmq::Context::new();
+    let queue = ctx.socket(zmq::ROUTER).unwrap();
+    queue.set_linger(0).unwrap();
+    queue.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    queue.bind(&be).unwrap();
+    let mut worker = Proc::start(
+        bin!("ppworker"),
+        &[
+            "--connect",
+            &be,
+            "--heartbeat-ms",
+            "50",
+            "--liveness",
+            "2",
+            "--reconnect-ms",
+            "50",
+            "--reliable",
+        ],
+    );
+    let first = queue.recv_multipart(0).unwrap();
+    assert_eq!(first[1..], [READY], "{}", worker.context());
+    // The queue stays silent: the worker heartbeats, gives up, and comes back on a new socket
+    worker.expect("W: reconnecting in", WAIT);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no new connection\n{}",
+            worker.context()
+        );
+        let msg = queue.recv_multipart(0).unwrap();
+        if msg[0] != first[0] {
+            assert_eq!(msg[1..], [READY], "first message of the new connection");
+            break;
+        }
+        assert_eq!(msg[1..], [HEARTBEAT], "{}", worker.context());
+    }
+    worker.stop_with(libc::SIGTERM, WAIT);
+}
+
 #[test]
 fn ppworker_answers_queue_heartbeats_and_requests_on_the_wire() {
     let be = tcp_ep();
