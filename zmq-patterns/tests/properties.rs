@@ -1,0 +1,594 @@
+//! Property tests of every parser of network input, through the public API only:
+//!
+//! - any frames (0..8 of 0..64 bytes, some drawn from valid prefixes so that the deeper branches
+//!   are reached) make every parser return `Ok` or `Err`, never panic, and what a parser accepts
+//!   serialises back to the very same frames;
+//! - a valid message built from arbitrary fields parses back to those fields;
+//! - Titanic: UUIDs are exactly the 32-hex-digit strings, the services answer any request, and
+//!   the store gives back the frames it was given (in temporary directories, removed after).
+//!
+//! `PROPTEST_CASES` overrides the number of cases (256 here, so that the file runs in seconds).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
+
+use zmq_patterns::heartbeat::ReadyQueue;
+use zmq_patterns::mdp::{
+    self, client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker,
+};
+use zmq_patterns::titanic::{self, ReplyStatus, Store, Uuid};
+use zmq_patterns::{Frame, Msg, ProxyStats};
+
+/// The case count for every property; no failure files are written into the source tree.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategies
+
+/// Any bytes, 0..64 of them.
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    vec(any::<u8>(), 0..64)
+}
+
+/// 32 hex digits, either case.
+fn uuid_text() -> impl Strategy<Value = String> {
+    "[0-9a-fA-F]{32}"
+}
+
+/// A frame that is often one a parser looks for: a delimiter, a header, a command byte, an
+/// address or service name the broker may have seen before, a UUID, else any bytes.
+fn likely_frame() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(Vec::new()),
+        Just(b"MDPW01".to_vec()),
+        Just(b"MDPC01".to_vec()),
+        (0u8..=6).prop_map(|b| vec![b]),
+        prop::sample::select(vec!["W1", "W2", "C1", "echo", "mmi.service", "mmi.x"])
+            .prop_map(|s| s.as_bytes().to_vec()),
+        uuid_text().prop_map(String::into_bytes),
+        (0u64..4).prop_map(|n| n.to_ne_bytes().to_vec()),
+        bytes(),
+    ]
+}
+
+/// 0..8 frames: any bytes, frames biased towards valid prefixes, or a valid message with a few
+/// frames cut, dropped, replaced or added.
+fn frames() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop_oneof![
+        1 => vec(bytes(), 0..8),
+        1 => vec(likely_frame(), 0..8),
+        2 => near_valid(),
+    ]
+}
+
+/// A valid message as one of the parsers receives it.
+fn valid_wire() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop_oneof![
+        // worker to broker, after the ROUTER's address
+        (likely_frame(), from_worker()).prop_map(|(sender, w)| {
+            let mut m = w.into_msg();
+            m.push_front(sender);
+            to_vecs(&m)
+        }),
+        // broker to worker, as the worker's DEALER receives it
+        to_worker().prop_map(|t| {
+            let mut m = t.into_msg(Frame::from("W1"));
+            m.pop_front();
+            to_vecs(&m)
+        }),
+        // client to broker, after the ROUTER's address
+        (likely_frame(), likely_frame(), vec(bytes(), 0..4)).prop_map(|(sender, service, body)| {
+            let mut m = client_request(&service[..], msg(&body));
+            m.push_envelope(&sender[..]);
+            to_vecs(&m)
+        }),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    Truncate(prop::sample::Index),
+    Drop(prop::sample::Index),
+    Replace(prop::sample::Index, Vec<u8>),
+    Insert(prop::sample::Index, Vec<u8>),
+}
+
+fn near_valid() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let index = any::<prop::sample::Index>;
+    let mutation = prop_oneof![
+        index().prop_map(Mutation::Truncate),
+        index().prop_map(Mutation::Drop),
+        (index(), likely_frame()).prop_map(|(i, f)| Mutation::Replace(i, f)),
+        (index(), likely_frame()).prop_map(|(i, f)| Mutation::Insert(i, f)),
+    ];
+    (valid_wire(), vec(mutation, 0..3)).prop_map(|(mut frames, mutations)| {
+        for m in mutations {
+            let len = frames.len();
+            match m {
+                Mutation::Insert(i, f) => frames.insert(i.index(len + 1), f),
+                _ if len == 0 => {}
+                Mutation::Truncate(i) => frames.truncate(i.index(len)),
+                Mutation::Drop(i) => {
+                    frames.remove(i.index(len));
+                }
+                Mutation::Replace(i, f) => frames[i.index(len)] = f,
+            }
+        }
+        frames
+    })
+}
+
+fn msg(frames: &[Vec<u8>]) -> Msg {
+    frames.iter().map(|f| Frame::from(&f[..])).collect()
+}
+
+fn to_vecs(msg: &Msg) -> Vec<Vec<u8>> {
+    msg.iter().map(|f| f.as_bytes().to_vec()).collect()
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    prop::sample::select(vec![
+        Command::Ready,
+        Command::Request,
+        Command::Reply,
+        Command::Heartbeat,
+        Command::Disconnect,
+    ])
+}
+
+fn from_worker() -> impl Strategy<Value = FromWorker> {
+    prop_oneof![
+        bytes().prop_map(|s| FromWorker::Ready { service: s.into() }),
+        (bytes(), vec(bytes(), 0..6)).prop_map(|(c, body)| FromWorker::Reply {
+            client: c.into(),
+            body: msg(&body),
+        }),
+        Just(FromWorker::Heartbeat),
+        Just(FromWorker::Disconnect),
+    ]
+}
+
+fn to_worker() -> impl Strategy<Value = ToWorker> {
+    prop_oneof![
+        (bytes(), vec(bytes(), 0..6)).prop_map(|(c, body)| ToWorker::Request {
+            client: c.into(),
+            body: msg(&body),
+        }),
+        Just(ToWorker::Heartbeat),
+        Just(ToWorker::Disconnect),
+    ]
+}
+
+/// An error's text is built from the frames it complains about: it must be printable too.
+fn said(e: &zmq_patterns::Error) -> Result<(), TestCaseError> {
+    prop_assert!(!e.to_string().is_empty());
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// A temporary directory, removed when dropped (also when a property fails and panics).
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "zmq-patterns-props-{}-{n}-{tag}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a property in a runner of [`config`], panicking with the minimal failing input.
+fn check<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+    let mut runner = TestRunner::new(config());
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (1) Any frames: Ok or Err, never a panic; what is accepted serialises back to the same frames.
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn command_from_frame_is_exactly_the_five_bytes(frame in likely_frame()) {
+        let f = Frame::from(&frame[..]);
+        match Command::from_frame(&f) {
+            Some(c) => {
+                prop_assert!(matches!(frame[..], [1..=5]));
+                prop_assert_eq!(c.frame(), f);
+                prop_assert!(!c.name().is_empty());
+            }
+            None => prop_assert!(!matches!(frame[..], [1..=5])),
+        }
+    }
+
+    #[test]
+    fn broker_input_parse_never_panics_and_is_exact(frames in frames()) {
+        match BrokerInput::parse(msg(&frames)) {
+            Ok(BrokerInput::Client { sender, service, body }) => {
+                prop_assert!(!body.is_empty());
+                let mut back = client_request(service, body);
+                back.push_envelope(sender);
+                prop_assert_eq!(to_vecs(&back), frames);
+            }
+            Ok(BrokerInput::Worker { sender, command }) => {
+                let mut back = command.into_msg();
+                back.push_front(sender);
+                prop_assert_eq!(to_vecs(&back), frames);
+            }
+            Err(e) => said(&e)?,
+        }
+    }
+
+    #[test]
+    fn worker_after_a_router_envelope_parses_as_broker_input(frames in frames()) {
+        // What a worker's DEALER sends, as the broker's ROUTER hands it over.
+        let mut m = msg(&frames);
+        m.push_front("W1");
+        match BrokerInput::parse(m) {
+            Ok(BrokerInput::Worker { sender, command }) => {
+                prop_assert!(sender == "W1");
+                prop_assert_eq!(to_vecs(&command.into_msg()), frames);
+            }
+            Ok(BrokerInput::Client { .. }) => prop_assert!(frames[1] == b"MDPC01"),
+            Err(e) => said(&e)?,
+        }
+    }
+
+    #[test]
+    fn to_worker_parse_never_panics_and_is_exact(frames in frames()) {
+        match ToWorker::parse(msg(&frames)) {
+            Ok(t) => {
+                let mut back = t.into_msg(Frame::from("W1"));
+                prop_assert!(back.pop_front().is_some_and(|w| w == "W1"));
+                prop_assert_eq!(to_vecs(&back), frames);
+            }
+            Err(e) => said(&e)?,
+        }
+    }
+
+    #[test]
+    fn parse_client_reply_never_panics_and_is_exact(frames in frames()) {
+        match parse_client_reply(msg(&frames)) {
+            Ok((service, body)) => {
+                let back = to_vecs(&client_request(service, body));
+                let skip = usize::from(frames.first().is_some_and(Vec::is_empty));
+                prop_assert_eq!(&back[..], &frames[skip..]);
+            }
+            Err(e) => said(&e)?,
+        }
+    }
+
+    #[test]
+    fn proxy_stats_from_reply_takes_exactly_eight_u64s(frames in frames()) {
+        let stats = ProxyStats::from_reply(&msg(&frames));
+        let shaped = frames.len() == 8 && frames.iter().all(|f| f.len() == 8);
+        prop_assert_eq!(stats.is_some(), shaped);
+        if let Some(stats) = stats {
+            let want: Vec<u64> = frames
+                .iter()
+                .map(|f| u64::from_ne_bytes(f[..].try_into().unwrap()))
+                .collect();
+            prop_assert_eq!(&stats.to_array()[..], &want[..]);
+            prop_assert_eq!(stats.capture_dropped, 0);
+        }
+    }
+
+    #[test]
+    fn uuid_parse_accepts_exactly_32_hex_digits(frame in likely_frame()) {
+        let valid = frame.len() == 32 && frame.iter().all(u8::is_ascii_hexdigit);
+        match Uuid::parse(&frame) {
+            Ok(id) => {
+                prop_assert!(valid);
+                prop_assert_eq!(id.as_str().as_bytes(), frame.to_ascii_uppercase());
+            }
+            Err(e) => {
+                prop_assert!(!valid);
+                said(&e)?;
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // (2) Valid messages from arbitrary fields round-trip.
+
+    #[test]
+    fn commands_round_trip(c in command()) {
+        prop_assert_eq!(Command::from_frame(&c.frame()), Some(c));
+        prop_assert!(c.frame() == [c as u8]);
+    }
+
+    #[test]
+    fn from_worker_round_trips_through_the_broker(w in from_worker(), sender in bytes()) {
+        let mut m = w.clone().into_msg();
+        m.push_front(&sender[..]); // the ROUTER's address frame
+        let parsed = BrokerInput::parse(m).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(parsed, BrokerInput::Worker { sender: sender.into(), command: w });
+    }
+
+    #[test]
+    fn to_worker_round_trips(t in to_worker(), worker in bytes()) {
+        let mut m = t.clone().into_msg(Frame::from(&worker[..]));
+        prop_assert_eq!(m.pop_front(), Some(Frame::from(worker))); // the ROUTER takes it off
+        prop_assert_eq!(ToWorker::parse(m).map_err(|e| TestCaseError::fail(e.to_string()))?, t);
+    }
+
+    #[test]
+    fn client_request_round_trips_through_the_broker(
+        sender in bytes(),
+        service in bytes(),
+        body in vec(bytes(), 1..6),
+    ) {
+        let mut m = client_request(&service[..], msg(&body));
+        m.push_envelope(&sender[..]); // REQ's delimiter and the ROUTER's address
+        let parsed = BrokerInput::parse(m).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(
+            parsed,
+            BrokerInput::Client { sender: sender.into(), service: service.into(), body: msg(&body) }
+        );
+    }
+
+    #[test]
+    fn client_replies_round_trip(
+        service in bytes(),
+        body in vec(bytes(), 0..6),
+        dealer in any::<bool>(),
+    ) {
+        let mut m = client_request(&service[..], msg(&body));
+        if dealer {
+            m.push_front(Frame::empty());
+        }
+        let (s, b) = parse_client_reply(m).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(s, Frame::from(service));
+        prop_assert_eq!(b, msg(&body));
+    }
+
+    #[test]
+    fn proxy_stats_round_trip(counters in any::<[u64; 8]>()) {
+        let reply: Msg = counters.iter().map(|n| n.to_ne_bytes()).collect();
+        let stats = ProxyStats::from_reply(&reply).unwrap();
+        prop_assert_eq!(stats.to_array(), counters);
+    }
+
+    #[test]
+    fn any_32_hex_digits_are_a_uuid_that_round_trips(text in uuid_text()) {
+        let id = Uuid::parse(text.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(id.as_str(), text.to_ascii_uppercase());
+        prop_assert_eq!(id.to_string(), id.as_str());
+        prop_assert_eq!(Uuid::parse(id.as_str().as_bytes()).ok(), Some(id));
+    }
+
+    #[test]
+    fn any_other_text_is_not_a_uuid(
+        text in prop_oneof![
+            any::<String>(),
+            "[0-9a-fA-F]{0,31}",
+            "[0-9a-fA-F]{33,40}",
+            // 32 characters with one that is not a hex digit
+            ("[0-9a-fA-F]{0,31}", "[^0-9a-fA-F]", "[0-9a-fA-F]{0,31}")
+                .prop_map(|(a, x, b)| format!("{a}{x}{b}")),
+        ]
+        .prop_filter("a UUID", |t| !(t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())))
+    ) {
+        prop_assert!(Uuid::parse(text.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn random_uuids_parse(_n in 0..4u8) {
+        let id = Uuid::random();
+        prop_assert_eq!(Uuid::parse(id.as_str().as_bytes()).ok(), Some(id));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Titanic's services and store, in a temporary directory.
+
+#[test]
+fn titanic_services_answer_any_request() {
+    let dir = TempDir::new("services");
+    let store = Store::open(dir.path()).unwrap();
+    check(frames(), |frames| {
+        let is_uuid = frames.first().is_some_and(|f| Uuid::parse(f).is_ok());
+        // Nothing is stored: a UUID is unknown (or closed), anything else is refused.
+        let reply = store.serve_reply(msg(&frames));
+        prop_assert_eq!(to_vecs(&reply), vec![titanic::UNKNOWN.as_bytes().to_vec()]);
+        let closed = store.serve_close(msg(&frames));
+        let want = if is_uuid {
+            titanic::OK
+        } else {
+            titanic::UNKNOWN
+        };
+        prop_assert_eq!(to_vecs(&closed), vec![want.as_bytes().to_vec()]);
+
+        let (reply, id) = store.serve_request(msg(&frames));
+        if frames.len() < 2 {
+            prop_assert_eq!(to_vecs(&reply), vec![titanic::FAILED.as_bytes().to_vec()]);
+            prop_assert!(id.is_none());
+            return Ok(());
+        }
+        let id = id.unwrap();
+        prop_assert_eq!(reply.len(), 2);
+        prop_assert!(reply[0] == titanic::OK && reply[1] == id.as_str());
+        prop_assert_eq!(Uuid::parse(&reply[1]).ok(), Some(id.clone()));
+        prop_assert_eq!(
+            store.request(&id).unwrap().map(|m| to_vecs(&m)),
+            Some(frames)
+        );
+        prop_assert!(store.serve_reply(Msg::from_iter([id.as_str()]))[0] == titanic::PENDING);
+        prop_assert!(store.serve_close(Msg::from_iter([id.as_str()]))[0] == titanic::OK);
+        prop_assert_eq!(store.request(&id).unwrap(), None);
+        Ok(())
+    });
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn titanic_store_round_trips_any_message() {
+    let dir = TempDir::new("store");
+    let store = Store::open(dir.path()).unwrap();
+    let message = || {
+        vec(
+            prop_oneof![4 => bytes(), 1 => vec(any::<u8>(), 0..4096)],
+            0..8,
+        )
+    };
+    check((message(), message()), |(request, reply)| {
+        let saved = store.save_request(&msg(&request));
+        if request.len() < 2 {
+            prop_assert!(saved.is_err()); // a request is [service][body...]
+            return Ok(());
+        }
+        let id = saved.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(
+            store.request(&id).unwrap().map(|m| to_vecs(&m)),
+            Some(request)
+        );
+        prop_assert_eq!(store.status(&id).unwrap(), ReplyStatus::Pending);
+
+        store.save_reply(&id, &msg(&reply)).unwrap();
+        prop_assert_eq!(store.status(&id).unwrap(), ReplyStatus::Ready(msg(&reply)));
+        let mut served = store.serve_reply(Msg::from_iter([id.as_str().to_ascii_lowercase()]));
+        prop_assert!(served.pop_front().is_some_and(|f| f == titanic::OK));
+        prop_assert_eq!(to_vecs(&served), reply);
+
+        store.close(&id).unwrap();
+        prop_assert_eq!(store.status(&id).unwrap(), ReplyStatus::Unknown);
+        Ok(())
+    });
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The broker and the Paranoid Pirate ready queue, fed what peers send.
+
+#[test]
+fn broker_handles_any_sequence_of_messages() {
+    // One context for all cases: a context per case would start and stop an I/O thread each.
+    let ctx = zmq::Context::new();
+    check(vec(frames(), 1..12), |messages| {
+        // Not bound: whatever the broker sends goes to peers that are not there and is dropped.
+        let mut broker = mdp::Broker::new(&ctx, Default::default()).unwrap();
+        for frames in messages {
+            let handled = broker.handle(msg(&frames));
+            prop_assert!(handled.is_ok(), "{frames:?}: {handled:?}");
+        }
+        prop_assert!(broker.tick().is_ok());
+        prop_assert!(broker.queued() <= 12 && broker.worker_count() <= 12);
+        Ok(())
+    });
+}
+
+#[derive(Debug, Clone)]
+enum QueueOp {
+    /// A worker said READY or HEARTBEAT.
+    Ready(Vec<u8>),
+    Pop,
+    Remove(Vec<u8>),
+    Purge,
+    /// Time goes on by this many ms.
+    Wait(u64),
+}
+
+fn queue_op() -> impl Strategy<Value = QueueOp> {
+    // Few identities, so that the same worker comes back; any bytes at times.
+    let id = || prop_oneof![4 => (0u8..4).prop_map(|n| vec![b'W', n]), 1 => bytes()];
+    prop_oneof![
+        3 => id().prop_map(QueueOp::Ready),
+        1 => Just(QueueOp::Pop),
+        1 => id().prop_map(QueueOp::Remove),
+        1 => Just(QueueOp::Purge),
+        2 => (0u64..60).prop_map(QueueOp::Wait),
+    ]
+}
+
+#[test]
+fn ready_queue_behaves_like_an_lru_list_with_expiry() {
+    let t0 = Instant::now();
+    let expiry = prop_oneof![(1u64..100).prop_map(Some), Just(None)];
+    check((expiry, vec(queue_op(), 0..64)), |(expiry_ms, ops)| {
+        let mut queue = ReadyQueue::new(expiry_ms.map_or(Duration::MAX, Duration::from_millis));
+        // The model: (identity, expires at ms), least recently ready first.
+        let mut model: Vec<(Vec<u8>, Option<u64>)> = Vec::new();
+        let mut now = 0u64;
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let alive = |e: &Option<u64>, now: u64| e.is_none_or(|e| e > now);
+        for op in ops {
+            match op {
+                QueueOp::Ready(id) => {
+                    queue.ready(Frame::from(&id[..]), at(now));
+                    model.retain(|(m, _)| *m != id);
+                    model.push((id, expiry_ms.map(|e| now + e)));
+                }
+                QueueOp::Pop => {
+                    let got = queue.pop(at(now));
+                    let mut want = None;
+                    while !model.is_empty() {
+                        let (id, e) = model.remove(0);
+                        if alive(&e, now) {
+                            want = Some(id);
+                            break;
+                        }
+                    }
+                    prop_assert_eq!(got.map(|f| f.as_bytes().to_vec()), want);
+                }
+                QueueOp::Remove(id) => {
+                    queue.remove(&Frame::from(&id[..]));
+                    model.retain(|(m, _)| *m != id);
+                }
+                QueueOp::Purge => {
+                    let gone: Vec<Vec<u8>> = queue
+                        .purge(at(now))
+                        .iter()
+                        .map(|f| f.as_bytes().to_vec())
+                        .collect();
+                    let want: Vec<Vec<u8>> = model
+                        .iter()
+                        .filter(|(_, e)| !alive(e, now))
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    model.retain(|(_, e)| alive(e, now));
+                    prop_assert_eq!(gone, want);
+                }
+                QueueOp::Wait(ms) => now += ms,
+            }
+            let ids: Vec<Vec<u8>> = queue.iter().map(|f| f.as_bytes().to_vec()).collect();
+            let want: Vec<Vec<u8>> = model.iter().map(|(id, _)| id.clone()).collect();
+            prop_assert_eq!(ids, want);
+            prop_assert_eq!(queue.len(), model.len());
+        }
+        Ok(())
+    });
+}
