@@ -36,6 +36,33 @@ pub fn run(verbose: bool, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode
     }
 }
 
+/// Starts a thread that the process cannot do without, such as one of a server's workers: if
+/// it fails (an error that is not a shutdown, or a panic) the whole process ends with status 1
+/// and `error: <name>: ...` on stderr, as [`run`] does for the main thread, rather than stay up
+/// without it, answering nobody. A shutdown (Ctrl-C, a terminated context) ends the thread
+/// quietly.
+pub fn spawn_vital(
+    name: &str,
+    body: impl FnOnce() -> anyhow::Result<()> + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) if is_shutdown(&e) => log::debug!("{name} stopped: {e}"),
+            Ok(Err(e)) => {
+                eprintln!("error: {name}: {e:#}");
+                std::process::exit(1);
+            }
+            // The panic message is already on stderr
+            Err(_) => {
+                eprintln!("error: {name} panicked");
+                std::process::exit(1);
+            }
+        }
+    })
+}
+
 /// Sets up `env_logger` once: `RUST_LOG` if set, else `info` on stderr.
 ///
 /// `verbose` is the guide's `-v`: what `zmq-patterns` does (its `debug` events and `trace`

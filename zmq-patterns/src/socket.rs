@@ -51,6 +51,17 @@ pub trait SocketExt {
     fn recv_text(&self) -> Result<String>;
     /// Like [`SocketExt::recv_text`] if a message is waiting: `Ok(None)` if not.
     fn try_recv_text(&self) -> Result<Option<String>>;
+    /// Receives one message as text, like [`SocketExt::recv_text`], but a message of more than
+    /// one part, read whole, is logged (`warn`) and dropped: `Ok(None)`. For the sockets that
+    /// need not answer what they receive (PULL, SUB, DEALER...), so that no peer can stop the
+    /// program with a message of the wrong shape. On a REP socket use
+    /// [`SocketExt::recv_text_or_reply`], which answers it.
+    fn recv_text_or_drop(&self) -> Result<Option<String>>;
+    /// Receives the next request on a REP socket as text. A request of more than one part is
+    /// read whole, logged (`warn`) and answered with `bad_reply` (a REP socket must send a
+    /// reply before it can receive again), and the next request is awaited: no peer can stop a
+    /// server with a request of the wrong shape.
+    fn recv_text_or_reply(&self, bad_reply: &str) -> Result<String>;
     /// Receives one part as text, blocking, leaving further parts of the same message queued:
     /// for reading a multipart message part by part, as the guide's `s_recv` does.
     fn recv_text_part(&self) -> Result<String>;
@@ -124,6 +135,54 @@ impl SocketExt for zmq::Socket {
     /// ```
     /// # use zmq_patterns::SocketExt;
     /// # let ctx = zmq::Context::new();
+    /// # let (a, b) = (ctx.socket(zmq::PUSH).unwrap(), ctx.socket(zmq::PULL).unwrap());
+    /// # a.bind("inproc://ext-drop").unwrap(); b.connect("inproc://ext-drop").unwrap();
+    /// a.send_multipart(["10", "20"], 0).unwrap(); // not a task
+    /// a.send("30", 0).unwrap();
+    /// assert_eq!(b.recv_text_or_drop().unwrap(), None); // read whole, logged, dropped
+    /// assert_eq!(b.recv_text_or_drop().unwrap().as_deref(), Some("30"));
+    /// ```
+    fn recv_text_or_drop(&self) -> Result<Option<String>> {
+        match self.recv_text() {
+            Err(e) if e.is_protocol() => {
+                log::warn!("message dropped: {e}");
+                Ok(None)
+            }
+            other => other.map(Some),
+        }
+    }
+
+    /// ```
+    /// # use zmq_patterns::SocketExt;
+    /// let ctx = zmq::Context::new();
+    /// let server = ctx.socket(zmq::REP).unwrap();
+    /// server.bind("inproc://ext-reply").unwrap();
+    /// let client = ctx.socket(zmq::DEALER).unwrap(); // sends what a REQ socket would not
+    /// client.connect("inproc://ext-reply").unwrap();
+    /// client.send_multipart(["", "Hello", "extra"], 0).unwrap();
+    /// client.send_multipart(["", "Hello"], 0).unwrap();
+    ///
+    /// // The first request is answered by the call itself, which returns the second
+    /// assert_eq!(server.recv_text_or_reply("ERROR: bad request").unwrap(), "Hello");
+    /// server.send_text("World").unwrap();
+    /// assert_eq!(client.recv_multipart(0).unwrap()[1], b"ERROR: bad request");
+    /// assert_eq!(client.recv_multipart(0).unwrap()[1], b"World");
+    /// ```
+    fn recv_text_or_reply(&self, bad_reply: &str) -> Result<String> {
+        loop {
+            match self.recv_text() {
+                Err(e) if e.is_protocol() => {
+                    log::warn!("request answered with {bad_reply:?}: {e}");
+                    self.send_text(bad_reply)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// ```
+    /// # use zmq_patterns::SocketExt;
+    /// # let ctx = zmq::Context::new();
     /// # let (a, b) = (ctx.socket(zmq::PAIR).unwrap(), ctx.socket(zmq::PAIR).unwrap());
     /// # a.bind("inproc://ext-part").unwrap(); b.connect("inproc://ext-part").unwrap();
     /// a.send_multipart(["", "workload"], 0).unwrap();
@@ -177,5 +236,36 @@ mod tests {
         assert_eq!(b.try_recv_text().unwrap(), None);
         a.send_text("héllo").unwrap();
         assert_eq!(b.recv_text().unwrap(), "héllo");
+    }
+
+    #[test]
+    fn bad_messages_are_read_whole_then_dropped_or_answered() {
+        let ctx = zmq::Context::new();
+        let (a, b) = (
+            ctx.socket(zmq::PAIR).unwrap(),
+            ctx.socket(zmq::PAIR).unwrap(),
+        );
+        a.bind("inproc://ext-bad").unwrap();
+        b.connect("inproc://ext-bad").unwrap();
+        a.send_multipart([&[0xff_u8][..], &[0u8; 4096][..], b""], 0)
+            .unwrap();
+        a.send("", 0).unwrap();
+        assert_eq!(b.recv_text_or_drop().unwrap(), None);
+        assert_eq!(b.recv_text_or_drop().unwrap().as_deref(), Some(""));
+
+        let rep = ctx.socket(zmq::REP).unwrap();
+        rep.bind("inproc://ext-bad-rep").unwrap();
+        let req = ctx.socket(zmq::REQ).unwrap();
+        req.connect("inproc://ext-bad-rep").unwrap();
+        req.set_rcvtimeo(5000).unwrap();
+        let server = std::thread::spawn(move || {
+            let text = rep.recv_text_or_reply("bad").unwrap();
+            rep.send_text(&text.to_uppercase()).unwrap();
+        });
+        req.send_multipart(["two", "parts"], 0).unwrap();
+        assert_eq!(req.recv_text().unwrap(), "bad");
+        req.send_text("one").unwrap();
+        assert_eq!(req.recv_text().unwrap(), "ONE");
+        server.join().unwrap();
     }
 }

@@ -5,6 +5,9 @@
 //!
 //! Run beside it: `hwclient` (this repo's, or the guide's C/Python/Go one, unchanged).
 //! Expect one `Received Hello` per client request. Ctrl-C stops it (exit status 0).
+//!
+//! Unlike the C original, a request of more than one part does not break it: it is logged
+//! and answered `ERROR: bad request` (a REP socket must answer before it can receive again).
 
 use clap::Parser;
 use std::time::Duration;
@@ -29,7 +32,7 @@ fn main() -> std::process::ExitCode {
         responder.bind(&args.bind)?;
         loop {
             // Wait for the next request; what it says does not matter to this server.
-            let _request = responder.recv_text()?;
+            let _request = responder.recv_text_or_reply("ERROR: bad request")?;
             println!("Received Hello");
             clock::sleep(Duration::from_millis(args.work_ms))?; // do some 'work'
             responder.send_text("World")?;

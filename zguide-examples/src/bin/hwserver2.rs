@@ -6,7 +6,9 @@
 //! of "work".
 //!
 //! Run beside it: `hwclient`, `hwclient2`, `hwclient3` or `hwclient4`. Ctrl-C stops it
-//! (exit status 0). Unlike the C original it prints the whole request, not its first 9 bytes.
+//! (exit status 0). Unlike the C original it prints the whole request, not its first 9 bytes,
+//! and a request of more than one part does not break it: it is logged and answered `ERROR:
+//! bad request` (a REP socket must answer before it can receive again).
 
 use clap::Parser;
 use std::time::Duration;
@@ -30,7 +32,7 @@ fn main() -> std::process::ExitCode {
         let responder = ctx.socket(zmq::REP)?;
         responder.bind(&args.bind)?;
         loop {
-            let request = responder.recv_text()?;
+            let request = responder.recv_text_or_reply("ERROR: bad request")?;
             println!("Received request msg: {request}");
             println!("Send respond msg: World\n");
             responder.send_text("World")?;

@@ -56,6 +56,7 @@ fn main() -> std::process::ExitCode {
             println!("[Frame_2] string = {delimiter}");
             if !delimiter.is_empty() {
                 println!("Discard the ZMQ message!");
+                log::warn!("request without the empty delimiter dropped");
                 continue;
             }
             let content = request.pop_front_str().unwrap_or_default();

@@ -16,7 +16,11 @@
 //!
 //! Fixes the C original's ending: it returned as soon as the last reply was sent, so the last
 //! clients' `Client: OK` lines could be lost; this version waits for the clients. Identities
-//! are handled as binary frames, so clients need no printable identity (C's `s_recv` did).
+//! are handled as binary frames, so clients need no printable identity (C's `s_recv` did). A
+//! worker answers `OK` to any request, even one without a body (a DEALER client's bare empty
+//! frame), logging what it did not expect: a REQ socket must answer before it can receive
+//! again, and a worker that does not is lost to the broker. A thread that fails ends the
+//! process with status 1 rather than leave the broker with nobody to serve.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -67,13 +71,17 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
     worker.send_text("READY")?;
 
     loop {
-        // Request is [client][""][request]; the reply goes back in the same envelope
+        // Request is [client][""][request]; the reply goes back in the same envelope. Whatever
+        // the request, our REQ socket must answer it before it can receive again.
         let mut request = Msg::recv(&worker)?;
-        let (Some(client), Some(text)) = (request.pop_envelope(), request.pop_front_str()) else {
-            log::warn!("worker {me}: malformed request dropped");
-            continue;
-        };
-        println!("Worker: {text} (worker {me})");
+        let client = request.pop_envelope().unwrap_or_default();
+        match request.pop_front_str() {
+            Some(text) => println!("Worker: {text} (worker {me})"),
+            None => log::warn!("worker {me}: request without a body"),
+        }
+        if !request.is_empty() {
+            log::warn!("worker {me}: {} more part(s) ignored", request.len());
+        }
 
         let mut reply = Msg::from_iter(["OK"]);
         reply.push_envelope(client);
@@ -82,6 +90,7 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
 }
 
 fn spawn(
+    name: &str,
     n: u32,
     endpoint: &str,
     task: fn(&str) -> anyhow::Result<()>,
@@ -89,11 +98,7 @@ fn spawn(
     (0..n)
         .map(|_| {
             let endpoint = endpoint.to_string();
-            std::thread::spawn(move || {
-                if let Err(e) = task(&endpoint) {
-                    log::debug!("thread stopped: {e}");
-                }
-            })
+            zguide_examples::spawn_vital(name, move || task(&endpoint))
         })
         .collect()
 }
@@ -110,9 +115,9 @@ fn main() -> std::process::ExitCode {
         frontend.bind(&args.frontend)?;
         backend.bind(&args.backend)?;
 
-        let clients = spawn(args.clients, &args.frontend, client_task);
+        let clients = spawn("client", args.clients, &args.frontend, client_task);
         // Workers end with the process
-        spawn(args.workers, &args.backend, worker_task);
+        spawn("worker", args.workers, &args.backend, worker_task);
 
         // Queue of available workers, longest waiting first. Each message costs O(1) whatever
         // the number of workers (push at the back, pop at the front, as the C original's zlist),

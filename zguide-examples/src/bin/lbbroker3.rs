@@ -17,7 +17,8 @@
 //!
 //! Fixes the C original's READY test, which looked at the first byte of the first frame only:
 //! a reply to a client whose identity starts with `\x01` was taken for READY and lost. Here a
-//! message is READY only if it is exactly the one frame `\x01`.
+//! message is READY only if it is exactly the one frame `\x01`. A worker thread that fails
+//! ends the process with status 1 rather than leave the broker with nobody to serve.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -170,11 +171,7 @@ fn main() -> std::process::ExitCode {
         }
         for _ in 0..args.workers {
             let endpoint = args.backend.clone();
-            std::thread::spawn(move || {
-                if let Err(e) = worker_task(&endpoint) {
-                    log::debug!("worker stopped: {e}");
-                }
-            });
+            zguide_examples::spawn_vital("worker", move || worker_task(&endpoint));
         }
 
         // Prepare reactor and fire it up; Ctrl-C ends it

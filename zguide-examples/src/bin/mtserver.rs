@@ -7,6 +7,11 @@
 //!
 //! Run beside it: `hwclient` (several at once to see the threads work in parallel).
 //! Ctrl-C stops it (exit status 0).
+//!
+//! A request of more than one part is logged and answered `ERROR: bad request` (a REP socket
+//! must answer before it can receive again); in the C original it broke the worker that got
+//! it. Should a worker thread fail all the same, the process ends with status 1 rather than
+//! stay up with fewer workers, or none, to answer.
 
 use clap::Parser;
 use std::time::Duration;
@@ -34,7 +39,7 @@ fn worker_routine(ctx: &zmq::Context, work_ms: u64) -> anyhow::Result<()> {
     receiver.connect("inproc://workers")?;
 
     loop {
-        let request = receiver.recv_text()?;
+        let request = receiver.recv_text_or_reply("ERROR: bad request")?;
         println!("Received request: [{request}]");
         // Do some 'work'
         clock::sleep(Duration::from_millis(work_ms))?;
@@ -62,11 +67,7 @@ fn main() -> std::process::ExitCode {
         for _ in 0..args.workers {
             let ctx = ctx.clone();
             let work_ms = args.work_ms;
-            std::thread::spawn(move || {
-                if let Err(e) = worker_routine(&ctx, work_ms) {
-                    log::debug!("worker stopped: {e}");
-                }
-            });
+            zguide_examples::spawn_vital("worker", move || worker_routine(&ctx, work_ms));
         }
         // Connect work threads to client threads via a queue
         Proxy::new(&clients, &workers).run()?;

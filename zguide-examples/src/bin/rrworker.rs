@@ -7,6 +7,9 @@
 //!
 //! Run beside it: `rrbroker` (or `msgqueue`) and `rrclient`; start several workers to see the
 //! broker share the requests out. Ctrl-C stops it (exit status 0).
+//!
+//! A request of more than one part is logged and answered `ERROR: bad request` (a REP socket
+//! must answer before it can receive again); the C original broke on one.
 
 use clap::Parser;
 use std::time::Duration;
@@ -35,7 +38,7 @@ fn main() -> std::process::ExitCode {
 
         loop {
             // Wait for next request from client
-            let request = responder.recv_text()?;
+            let request = responder.recv_text_or_reply("ERROR: bad request")?;
             println!("Received request: [{request}]");
 
             // Do some 'work'

@@ -10,12 +10,15 @@
 //!
 //! Like the C original each worker has its own context, as if it were a separate process.
 //! Fixes the C original's ending: it returned as soon as the last `Fired!` was sent, so the
-//! last workers' `Completed` lines could be lost; this version waits for the workers.
+//! last workers' `Completed` lines could be lost; this version waits for the workers. And the
+//! C original counted the `Fired!` replies, so that any other peer asking late was fired in
+//! place of a worker, and the broker stopped with its own workers still waiting; this one
+//! fires whoever asks until all of its own workers are done.
 
 use clap::Parser;
 use rand::Rng;
 use std::time::Duration;
-use zmq_patterns::{clock, Msg, SocketExt};
+use zmq_patterns::{clock, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "ROUTER broker handing work to DEALER workers for a while, then firing them")]
@@ -85,10 +88,15 @@ fn main() -> std::process::ExitCode {
             })
             .collect();
 
-        // Run for a while and then tell workers to end
+        // Run for a while and then tell workers to end, until every one of ours has ended
+        // (looking again every 10 ms)
         let end_time = clock::mono_ms() + args.duration_ms;
-        let mut workers_fired = 0;
-        while workers_fired < args.workers {
+        let mut poller = Poller::new();
+        poller.add(&broker);
+        while !workers.iter().all(|worker| worker.is_finished()) {
+            if poller.poll(Some(Duration::from_millis(10)))? == 0 {
+                continue;
+            }
             // Next message gives us least recently used worker: [identity][""][Hi Boss]
             let mut request = Msg::recv(&broker)?;
             let Some(identity) = request.pop_envelope() else {
@@ -100,14 +108,9 @@ fn main() -> std::process::ExitCode {
                 reply.push_back("Work harder");
             } else {
                 reply.push_back("Fired!");
-                workers_fired += 1;
             }
             reply.push_envelope(identity);
             reply.send(&broker)?;
-        }
-        // Let every fired worker print its count before the process ends (Ctrl-C still works)
-        while !workers.iter().all(|worker| worker.is_finished()) {
-            clock::sleep(Duration::from_millis(10))?;
         }
         Ok(())
     })

@@ -10,6 +10,12 @@
 //! Run beside it: `spqueue` and `lpclient`. `--crash-after N` / `--overload-after N` make the
 //! trouble happen on request N+1 instead of at random, `--reliable` never, `--seed` repeats a
 //! random run. Ctrl-C stops it (status 0).
+//!
+//! Any request in an envelope is echoed whole, whatever its parts. A message without the
+//! envelope's empty delimiter breaks libzmq's REQ protocol: the REQ socket closes that
+//! connection for good, and the worker then waits for work that cannot come, as it does when
+//! the queue restarts. That is the Simple Pirate's known weakness, which the Paranoid Pirate's
+//! heartbeats cure (`ppworker`); `spqueue` never sends such a message.
 
 use clap::Parser;
 use std::time::Duration;

@@ -9,7 +9,8 @@
 //! `--subscribers` and `--updates` change the two counts. Fixes the C original, which keeps
 //! libzmq's default send high-water mark of 1000, so a subscriber that falls behind loses
 //! updates: it is raised above the number of updates. The program's end waits until every
-//! update is sent.
+//! update is sent. A synchronization request of more than one part is not counted: it is
+//! logged and answered `ERROR: bad request`.
 
 use clap::Parser;
 use zmq_patterns::{interrupt, SocketExt};
@@ -49,7 +50,7 @@ fn main() -> std::process::ExitCode {
         println!("Waiting for subscribers");
         for subscriber in 1..=args.subscribers {
             // - wait for synchronization request
-            let _request = syncservice.recv_text()?;
+            let _request = syncservice.recv_text_or_reply("ERROR: bad request")?;
             // - send synchronization reply
             syncservice.send_text("")?;
             log::debug!(

@@ -6,7 +6,8 @@
 //!
 //! Run beside it: `tasksink`, then `taskvent`; start several workers to see the work shared
 //! out. Ctrl-C stops it (exit status 0). Fixes the C original's progress output, which flushed
-//! before printing and so always showed one task late.
+//! before printing and so always showed one task late. A task that is not one part holding a
+//! number is logged and dropped.
 
 use clap::Parser;
 use std::time::Duration;
@@ -39,8 +40,11 @@ fn main() -> std::process::ExitCode {
 
         // Process tasks forever
         loop {
-            let task = receiver.recv_text()?;
+            let Some(task) = receiver.recv_text_or_drop()? else {
+                continue;
+            };
             let Ok(workload) = task.trim().parse::<u64>() else {
+                let task: String = task.chars().take(32).collect();
                 log::warn!("dropping a task that is not a workload in msec: {task:?}");
                 continue;
             };

@@ -8,6 +8,7 @@
 //!
 //! Run beside it: `tasksink2`, then `taskvent` (press Enter there). Expect the workers to exit
 //! by themselves when the sink has the whole batch. Ctrl-C also stops it (exit status 0).
+//! A task that is not one part holding a number is logged and dropped.
 
 use clap::Parser;
 use std::time::Duration;
@@ -53,19 +54,21 @@ fn main() -> std::process::ExitCode {
         loop {
             poller.poll(None)?;
             if poller.is_readable(tasks) {
-                let task = receiver.recv_text()?;
-                match task.trim().parse::<u64>() {
-                    Ok(workload) => {
-                        // Do the work
-                        clock::sleep(Duration::from_millis(workload))?;
-                        // Send results to sink
-                        sender.send_text("")?;
-                        // Simple progress indicator for the viewer
-                        print!(".");
-                        zguide_examples::flush();
-                    }
-                    Err(_) => {
-                        log::warn!("dropping a task that is not a workload in msec: {task:?}")
+                if let Some(task) = receiver.recv_text_or_drop()? {
+                    match task.trim().parse::<u64>() {
+                        Ok(workload) => {
+                            // Do the work
+                            clock::sleep(Duration::from_millis(workload))?;
+                            // Send results to sink
+                            sender.send_text("")?;
+                            // Simple progress indicator for the viewer
+                            print!(".");
+                            zguide_examples::flush();
+                        }
+                        Err(_) => {
+                            let task: String = task.chars().take(32).collect();
+                            log::warn!("dropping a task that is not a workload in msec: {task:?}")
+                        }
                     }
                 }
             }
