@@ -5,10 +5,10 @@
 //! Times are [`Duration`]s and [`Instant`]s; the caller passes `now` in, so that the logic is
 //! plain data that a test can drive with made-up instants.
 
-use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::frame::Frame;
+use crate::ticket_queue::TicketQueue;
 
 /// PPP's READY command: a worker's first message, `\x01`.
 pub const READY: &[u8] = b"\x01";
@@ -236,10 +236,10 @@ impl Liveness {
 /// A queue's ready workers, least recently ready first, each expiring `expiry` after it was
 /// last heard (the guide's `ppqueue` worker list).
 ///
-/// Every operation is O(1) amortised: entries are never searched or removed from the middle;
-/// a worker heard again gets a new ticket and its old entry is skipped when it reaches the
-/// front (the C queue scans the list on every message), and stale entries are compacted away
-/// so that the queue stays within a constant factor of the live workers.
+/// Every operation is O(1) amortised, and memory follows the number of ready workers, not the
+/// number of heartbeats they send: a worker heard again moves to the back without a search
+/// (the C queue scans the list on every message), as in the queues of
+/// [`mdp::Broker`](crate::mdp::Broker), which are of the same kind.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -258,10 +258,8 @@ impl Liveness {
 #[derive(Debug)]
 pub struct ReadyQueue {
     expiry: Duration,
-    /// identity -> (ticket, expiry; `None`: never) of its live entry.
-    live: HashMap<Frame, (u64, Option<Instant>)>,
-    order: VecDeque<(Frame, u64)>,
-    next_ticket: u64,
+    /// Ready workers, least recently heard first, with when each expires (`None`: never).
+    queue: TicketQueue<Frame, Option<Instant>>,
 }
 
 impl ReadyQueue {
@@ -274,9 +272,7 @@ impl ReadyQueue {
     pub fn new(expiry: Duration) -> ReadyQueue {
         ReadyQueue {
             expiry,
-            live: HashMap::new(),
-            order: VecDeque::new(),
-            next_ticket: 0,
+            queue: TicketQueue::default(),
         }
     }
 
@@ -289,17 +285,7 @@ impl ReadyQueue {
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn ready(&mut self, id: Frame, now: Instant) {
-        self.next_ticket += 1;
-        let ticket = self.next_ticket;
-        self.live
-            .insert(id.clone(), (ticket, now.checked_add(self.expiry)));
-        self.order.push_back((id, ticket));
-        // Heartbeats from ready workers leave stale entries behind; drop them now and then.
-        if self.order.len() > 2 * self.live.len() + 32 {
-            let live = &self.live;
-            self.order
-                .retain(|(id, t)| live.get(id).is_some_and(|(lt, _)| lt == t));
-        }
+        self.queue.push_back(id, now.checked_add(self.expiry));
     }
 
     /// Takes the least recently ready worker that has not expired at `now`.
@@ -312,15 +298,9 @@ impl ReadyQueue {
     /// assert!(q.pop(t + Duration::from_millis(500)).is_none()); // expired
     /// ```
     pub fn pop(&mut self, now: Instant) -> Option<Frame> {
-        while let Some((id, ticket)) = self.order.pop_front() {
-            match self.live.get(&id) {
-                Some(&(t, expiry)) if t == ticket => {
-                    self.live.remove(&id);
-                    if expiry.is_none_or(|e| e > now) {
-                        return Some(id);
-                    }
-                }
-                _ => {} // stale entry
+        while let Some((id, expiry)) = self.queue.pop_front() {
+            if expiry.is_none_or(|e| e > now) {
+                return Some(id);
             }
         }
         None
@@ -336,7 +316,7 @@ impl ReadyQueue {
     /// assert!(q.is_empty());
     /// ```
     pub fn remove(&mut self, id: &Frame) {
-        self.live.remove(id);
+        self.queue.remove(id);
     }
 
     /// Drops the workers that expired by `now`; returns them.
@@ -353,19 +333,12 @@ impl ReadyQueue {
     /// ```
     pub fn purge(&mut self, now: Instant) -> Vec<Frame> {
         let mut gone = Vec::new();
-        // Entries are in the order workers were heard, so expiries rise along the queue.
-        while let Some((id, ticket)) = self.order.front() {
-            match self.live.get(id) {
-                Some(&(t, expiry)) if t == *ticket => {
-                    if expiry.is_none_or(|e| e > now) {
-                        break;
-                    }
-                    self.live.remove(id);
-                    gone.push(id.clone());
-                }
-                _ => {}
+        // Workers are in the order they were heard, so expiries rise along the queue.
+        while let Some((_, &expiry)) = self.queue.front() {
+            if expiry.is_none_or(|e| e > now) {
+                break;
             }
-            self.order.pop_front();
+            gone.extend(self.queue.pop_front().map(|(id, _)| id));
         }
         gone
     }
@@ -379,10 +352,7 @@ impl ReadyQueue {
     /// assert_eq!(q.iter().count(), 1);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = &Frame> + '_ {
-        self.order
-            .iter()
-            .filter(|(id, t)| self.live.get(id).is_some_and(|(lt, _)| lt == t))
-            .map(|(id, _)| id)
+        self.queue.iter().map(|(id, _)| id)
     }
 
     /// Number of ready workers.
@@ -391,7 +361,7 @@ impl ReadyQueue {
     /// assert_eq!(zmq_patterns::heartbeat::ReadyQueue::new(std::time::Duration::MAX).len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.live.len()
+        self.queue.len()
     }
 
     /// True if no worker is ready.
@@ -401,7 +371,7 @@ impl ReadyQueue {
     /// ```
     /// use std::time::Duration;
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
+        self.queue.is_empty()
     }
 }
 
@@ -461,9 +431,9 @@ mod tests {
             ["B", "C", "A"]
         );
         assert!(
-            q.order.len() <= 2 * 3 + 32 + 1,
+            q.queue.stored() <= 2 * 3 + 32 + 1,
             "stale entries pile up: {}",
-            q.order.len()
+            q.queue.stored()
         );
         // at t=101 B and C (heard at 1 and 2) expired, A (heard at 49) lives
         let gone = q.purge(at(102));

@@ -66,6 +66,7 @@ mod proxy;
 mod raw;
 pub mod reactor;
 mod socket;
+mod ticket_queue;
 pub mod titanic;
 
 pub use actor::{Actor, ActorPipe};
