@@ -4,12 +4,19 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::frame::Frame;
 use crate::mdp::protocol::{client_request, parse_client_reply};
 use crate::msg::Msg;
 use crate::poller::Poller;
 
 /// A synchronous Majordomo client: [`Client::send`] sends a request to a service and waits for
 /// the reply, resending it (on a new socket) after each timeout, up to the number of retries.
+///
+/// It talks over a DEALER socket that sends what a REQ socket would (an empty delimiter, then
+/// the request; spec 7/MDP allows a DEALER client that adds the delimiter itself), so that a
+/// reply that is not the answer (from another service, not MDP at all, or left over from an
+/// earlier request on the socket) is logged and dropped, and the client keeps waiting for the
+/// real one until the timeout, where a REQ socket could only fail.
 ///
 /// ```no_run
 /// use zmq_patterns::{mdp, Msg};
@@ -49,7 +56,7 @@ impl Client {
         Ok(Client {
             ctx: ctx.clone(),
             broker: broker.to_string(),
-            socket: connect(ctx, zmq::REQ, broker)?,
+            socket: connect(ctx, zmq::DEALER, broker)?,
             timeout: Duration::from_millis(2500),
             retries: 3,
         })
@@ -79,8 +86,8 @@ impl Client {
     }
 
     /// Sends `request` to `service` and returns the reply body. [`Error::Timeout`] once every
-    /// try timed out; [`Error::Protocol`] for a reply that is not MDP or not from `service`;
-    /// [`Error::Interrupted`] on Ctrl-C.
+    /// try timed out; [`Error::Interrupted`] on Ctrl-C. A reply that is not MDP or not from
+    /// `service` is logged and dropped, and the wait goes on to the timeout.
     ///
     /// ```
     /// # use zmq_patterns::{mdp, Msg, Error};
@@ -91,28 +98,22 @@ impl Client {
     /// assert!(matches!(client.send("echo", Msg::from_iter(["hi"])), Err(Error::Timeout)));
     /// ```
     pub fn send(&mut self, service: &str, request: Msg) -> Result<Msg> {
-        let request = client_request(service, request);
+        let mut request = client_request(service, request);
+        request.push_front(Frame::empty());
         log::trace!("mdp client: send request to '{service}' service:\n{request}");
         for attempt in 1..=self.retries {
+            // Whatever waits on the socket now answers an earlier request: not this one.
+            while let Some(stale) = Msg::try_recv(&self.socket)? {
+                log::debug!("mdp client: dropping a stale reply:\n{stale}");
+            }
             request.clone().send(&self.socket)?;
-            let mut poller = Poller::new();
-            poller.add(&self.socket);
-            if poller.poll(Some(self.timeout))? > 0 {
-                let msg = Msg::recv(&self.socket)?;
-                log::trace!("mdp client: received reply:\n{msg}");
-                let (reply_service, body) = parse_client_reply(msg)?;
-                if reply_service != service {
-                    return Err(Error::protocol(format!(
-                        "reply from service {reply_service:.64}, expected {service}"
-                    )));
-                }
+            if let Some(body) = self.reply_from(service)? {
                 return Ok(body);
             }
-            // No reply: the REQ socket is stuck waiting, so start again on a new one.
-            drop(poller);
+            // No reply: start again on a new socket, where a late reply cannot reach us.
             if attempt < self.retries {
                 log::debug!("mdp client: no reply from '{service}', reconnecting");
-                self.socket = connect(&self.ctx, zmq::REQ, &self.broker)?;
+                self.socket = connect(&self.ctx, zmq::DEALER, &self.broker)?;
             } else {
                 log::debug!(
                     "mdp client: no reply from '{service}' after {attempt} tries, abandoning"
@@ -120,8 +121,30 @@ impl Client {
             }
         }
         // Leave a fresh socket for the next request.
-        self.socket = connect(&self.ctx, zmq::REQ, &self.broker)?;
+        self.socket = connect(&self.ctx, zmq::DEALER, &self.broker)?;
         Err(Error::Timeout)
+    }
+
+    /// Waits up to the timeout for the reply from `service`, dropping anything else.
+    fn reply_from(&self, service: &str) -> Result<Option<Msg>> {
+        let deadline = Instant::now().checked_add(self.timeout);
+        let mut poller = Poller::new();
+        poller.add(&self.socket);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if poller.poll(left)? == 0 {
+                return Ok(None);
+            }
+            let msg = Msg::recv(&self.socket)?;
+            log::trace!("mdp client: received reply:\n{msg}");
+            match parse_client_reply(msg) {
+                Ok((reply_service, body)) if reply_service == service => return Ok(Some(body)),
+                Ok((reply_service, _)) => log::warn!(
+                    "W: dropping a reply from service {reply_service:.64}, expected {service}"
+                ),
+                Err(e) => log::warn!("W: dropping an invalid reply: {e}"),
+            }
+        }
     }
 }
 
@@ -183,7 +206,7 @@ impl AsyncClient {
     /// ```
     pub fn send(&self, service: &str, request: Msg) -> Result<()> {
         let mut msg = client_request(service, request);
-        msg.push_front(crate::Frame::empty());
+        msg.push_front(Frame::empty());
         log::trace!("mdp client: send request to '{service}' service:\n{msg}");
         msg.send(&self.socket)?;
         Ok(())
@@ -222,7 +245,6 @@ impl AsyncClient {
 mod tests {
     use super::*;
     use crate::mdp::protocol::{BrokerInput, CLIENT};
-    use crate::Frame;
 
     fn fake_broker(ctx: &zmq::Context) -> (zmq::Socket, String) {
         let router = ctx.socket(zmq::ROUTER).unwrap();
@@ -268,18 +290,56 @@ mod tests {
         assert!(t.join().unwrap().unwrap()[0] == "World");
     }
 
+    /// A reply from another service, or one that is not MDP at all, is not the answer: the
+    /// client drops it and keeps waiting for the real one within its timeout.
     #[test]
-    fn a_reply_from_another_service_is_a_protocol_error() {
+    fn a_stray_reply_is_discarded_and_the_real_one_taken() {
         let ctx = zmq::Context::new();
         let (router, ep) = fake_broker(&ctx);
         let t = std::thread::spawn(move || {
             let ctx = zmq::Context::new();
             let mut c = Client::new(&ctx, &ep).unwrap();
+            c.set_retries(1);
             c.send("echo", Msg::from_iter(["Hello"]))
         });
         let (sender, _, _) = request(&router);
-        reply(&router, sender, "other", "World");
-        assert!(matches!(t.join().unwrap(), Err(Error::Protocol(_))));
+        reply(&router, sender.clone(), "other", "stray");
+        let mut junk = Msg::from_iter(["not-mdp"]);
+        junk.push_envelope(sender.clone());
+        junk.send(&router).unwrap();
+        Msg::from_iter([sender.clone()]).send(&router).unwrap(); // not even a delimiter
+        reply(&router, sender, "echo", "World");
+        let got = t.join().unwrap();
+        assert!(
+            got.as_ref().is_ok_and(|r| r[0] == "World"),
+            "a stray reply made the request fail: {got:?}"
+        );
+    }
+
+    /// Stray replies do not stretch the wait: with only strays coming, the request times out
+    /// on time.
+    #[test]
+    fn stray_replies_do_not_extend_the_timeout() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let t = std::thread::spawn(move || {
+            let ctx = zmq::Context::new();
+            let mut c = Client::new(&ctx, &ep).unwrap();
+            c.set_timeout(Duration::from_millis(300));
+            c.set_retries(1);
+            let start = Instant::now();
+            (c.send("echo", Msg::from_iter(["Hello"])), start.elapsed())
+        });
+        let (sender, _, _) = request(&router);
+        for _ in 0..5 {
+            reply(&router, sender.clone(), "other", "stray");
+        }
+        let (result, elapsed) = t.join().unwrap();
+        assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+        assert!(
+            elapsed >= Duration::from_millis(290) && elapsed < Duration::from_millis(2000),
+            "{elapsed:?}"
+        );
     }
 
     #[test]
