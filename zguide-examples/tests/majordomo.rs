@@ -654,7 +654,7 @@ fn requests_nobody_serves_do_not_starve_other_services() {
     let broker = std::thread::spawn(move || -> zmq_patterns::Result<()> {
         let ctx = zmq::Context::new();
         let config = mdp::BrokerConfig {
-            heartbeat_ms: 100,
+            heartbeat: Duration::from_millis(100),
             max_queued: 5,
             ..Default::default()
         };
@@ -698,5 +698,214 @@ fn requests_nobody_serves_do_not_starve_other_services() {
         reply.is_ok(),
         "echo starved by requests for a service nobody serves: {:?}",
         reply.err()
+    );
+}
+
+/// Resident memory of a process in kB (`VmRSS` in `/proc/PID/status`).
+fn rss_kb(p: &Proc) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in {status}"))
+}
+
+/// A DEALER peer of the test's own making (reconnecting fast: a broker may drop it).
+fn raw_peer(ctx: &zmq::Context, ep: &str) -> zmq::Socket {
+    let s = ctx.socket(zmq::DEALER).unwrap();
+    s.set_linger(0).unwrap();
+    s.set_reconnect_ivl(10).unwrap();
+    s.set_rcvtimeo(WAIT.as_millis() as i32).unwrap();
+    s.connect(ep).unwrap();
+    s
+}
+
+/// Sends a client request `[""][MDPC01][service][body]` from a DEALER.
+fn raw_request(s: &zmq::Socket, service: &str, body: &[u8]) {
+    let mut m = mdp::client_request(service, Msg::from_iter([body]));
+    m.push_front(zmq_patterns::Frame::empty());
+    m.send(s).unwrap();
+}
+
+/// Asks `mmi.service` about `service` on the DEALER `s` and returns the code; everything the
+/// broker read from `s` before the lookup has been handled by then.
+fn raw_lookup(s: &zmq::Socket, service: &str, timeout: Duration) -> String {
+    raw_request(s, "mmi.service", service.as_bytes());
+    let deadline = Instant::now() + timeout;
+    loop {
+        assert!(Instant::now() < deadline, "no answer to mmi.service");
+        let Ok(m) = Msg::recv(s) else { continue };
+        if let Ok((svc, body)) = mdp::parse_client_reply(m) {
+            if svc == "mmi.service" {
+                return body.back().map(|f| f.to_string_lossy()).unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// One client naming more services than the broker's table holds (10,000 by default), none of
+/// which has a worker, must not lock real workers out: the guide's broker (and ours before)
+/// answered their READY with DISCONNECT for as long as the requests sat there, for ever.
+#[test]
+fn a_flood_of_unknown_services_never_locks_out_a_worker() {
+    let ep = tcp_ep();
+    let mut b = broker(&ep, &[]);
+    let ctx = zmq::Context::new();
+    let client = raw_peer(&ctx, &ep);
+    for i in 0..10_050 {
+        raw_request(&client, &format!("unknown-{i}"), b"x");
+    }
+    assert_eq!(raw_lookup(&client, "unknown-0", WAIT), "404");
+    // a real worker comes
+    let worker = raw_peer(&ctx, &ep);
+    mdp::FromWorker::Ready {
+        service: "echo".into(),
+    }
+    .into_msg()
+    .send(&worker)
+    .unwrap();
+    // READY and the lookups travel on two connections: ask until the worker is there
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut answer = raw_lookup(&client, "echo", WAIT);
+    while answer != "200" && Instant::now() < deadline {
+        if let Ok(Some(m)) = Msg::try_recv(&worker) {
+            let command = mdp::ToWorker::parse(m);
+            assert!(
+                !matches!(command, Ok(mdp::ToWorker::Disconnect)),
+                "the worker's READY got DISCONNECT: the service table is full"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        answer = raw_lookup(&client, "echo", WAIT);
+    }
+    assert_eq!(answer, "200", "the worker is not registered");
+    raw_request(&client, "echo", b"real");
+    let request = loop {
+        match mdp::ToWorker::parse(Msg::recv(&worker).unwrap()).unwrap() {
+            mdp::ToWorker::Heartbeat => continue,
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(&request, mdp::ToWorker::Request { body, .. } if body[0] == "real"),
+        "{request:?}"
+    );
+    assert!(b.is_running(), "{}", b.context());
+    b.stop_with(libc::SIGINT, WAIT);
+}
+
+/// Requests for services nobody serves, from clients that are gone, must not pin the broker's
+/// memory: 40 requests of 16 MB took mdbroker from 5 MB to over 600 MB, for ever. With its
+/// default limits it holds at most 64 MiB of waiting requests (a 16 MB request passes its 16 MiB
+/// message size limit), and the allocator keeps some of what passed through.
+#[test]
+fn big_requests_for_unserved_services_do_not_stay_in_memory() {
+    let ep = tcp_ep();
+    let mut b = broker(&ep, &[]);
+    let ctx = zmq::Context::new();
+    let client = raw_peer(&ctx, &ep);
+    assert_eq!(raw_lookup(&client, "big-0", WAIT), "404");
+    let before = rss_kb(&b);
+    let body = vec![0x5a_u8; 16_000_000];
+    for i in 0..40 {
+        raw_request(&client, &format!("big-{i}"), &body);
+    }
+    drop(body);
+    // the lookup comes after them on this socket (a broker that refuses a message may drop the
+    // connection; the socket reconnects and goes on with the next)
+    assert_eq!(raw_lookup(&client, "big-0", WAIT), "404");
+    let grown = rss_kb(&b).saturating_sub(before);
+    assert!(
+        grown < 160 * 1024,
+        "the broker holds {} MB more after the big requests",
+        grown / 1024
+    );
+    assert!(b.is_running(), "{}", b.context());
+    b.stop_with(libc::SIGINT, WAIT);
+}
+
+/// A registered worker that floods valid HEARTBEATs must not grow the broker's memory (its
+/// expiry queue kept an entry per heartbeat until the next heartbeat tick).
+#[test]
+fn a_heartbeat_flood_does_not_grow_the_broker() {
+    let ep = tcp_ep();
+    // a long heartbeat interval: no tick comes to clean up during the flood
+    let mut b = broker(&ep, &["--heartbeat-ms", "60000"]);
+    let ctx = zmq::Context::new();
+    let client = raw_peer(&ctx, &ep);
+    let worker = raw_peer(&ctx, &ep);
+    let ready = || {
+        mdp::FromWorker::Ready {
+            service: "echo".into(),
+        }
+        .into_msg()
+    };
+    ready().send(&worker).unwrap();
+    let deadline = Instant::now() + WAIT;
+    while raw_lookup(&client, "echo", WAIT) != "200" {
+        assert!(Instant::now() < deadline, "the worker did not register");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = rss_kb(&b);
+    for _ in 0..1_000_000 {
+        mdp::FromWorker::Heartbeat.into_msg().send(&worker).unwrap();
+    }
+    // a second READY is a protocol error: its DISCONNECT means the broker read every heartbeat
+    ready().send(&worker).unwrap();
+    loop {
+        let m = Msg::recv(&worker).expect("no DISCONNECT after the flood");
+        if matches!(mdp::ToWorker::parse(m), Ok(mdp::ToWorker::Disconnect)) {
+            break;
+        }
+    }
+    let grown = rss_kb(&b).saturating_sub(before);
+    assert!(
+        grown < 30 * 1024,
+        "the broker holds {} MB more after a million heartbeats",
+        grown / 1024
+    );
+    b.stop_with(libc::SIGINT, WAIT);
+}
+
+/// Spec 7/MDP: requests for a service with no worker expire after a configurable time
+/// (`--request-expiry-ms`); a worker that comes later gets only what was asked after.
+#[test]
+fn mdbroker_expires_requests_nobody_serves() {
+    let ep = tcp_ep();
+    let b = broker(
+        &ep,
+        &["-v", "--heartbeat-ms", "100", "--request-expiry-ms", "200"],
+    );
+    let ctx = zmq::Context::new();
+    let client = raw_peer(&ctx, &ep);
+    let start = Instant::now();
+    raw_request(&client, "ghost", b"stale");
+    b.expect("mdp broker: request for [005] ghost from", WAIT);
+    b.expect_where(
+        |l| l.contains("mdp broker: request for [005] ghost") && l.contains("expired after"),
+        "the request's expiry",
+        WAIT,
+    );
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    b.expect("mdp broker: forgot service [005] ghost", WAIT);
+    let worker = raw_peer(&ctx, &ep);
+    mdp::FromWorker::Ready {
+        service: "ghost".into(),
+    }
+    .into_msg()
+    .send(&worker)
+    .unwrap();
+    b.expect("mdp broker: registering new worker", WAIT);
+    raw_request(&client, "ghost", b"fresh");
+    let request = loop {
+        match mdp::ToWorker::parse(Msg::recv(&worker).unwrap()).unwrap() {
+            mdp::ToWorker::Heartbeat => continue,
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(&request, mdp::ToWorker::Request { body, .. } if body[0] == "fresh"),
+        "{request:?}"
     );
 }

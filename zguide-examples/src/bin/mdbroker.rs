@@ -13,9 +13,17 @@
 //!
 //! The broker is `zmq_patterns::mdp::Broker`; this program only configures and runs it. It fixes
 //! the C original's bugs: the `mmi.` prefix is checked on the service a worker registers (the C
-//! checked the worker's identity), a stray REPLY cannot queue a worker twice, a malformed message
-//! is logged and dropped instead of failing an assertion, and the number of services and queued
-//! requests is bounded.
+//! checked the worker's identity); a REPLY is forwarded only from the worker that holds that
+//! client's request (the C passed any REPLY to whatever client it named), and any other
+//! unexpected or malformed command from a worker gets DISCONNECT; a malformed message is logged
+//! and dropped instead of failing an assertion; and what a peer can make it hold is bounded: a
+//! request waits at most `--request-expiry-ms` for a service that makes no progress, services
+//! that only clients name are limited (and never lock workers out), requests are limited in
+//! number and bytes per service and in all (`--max-service-bytes`, `--max-total-bytes`), a
+//! message in size (`--max-msg-size`), and its queues of workers by the number of workers, not
+//! of their heartbeats.
+
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -32,23 +40,40 @@ struct Args {
     bind: String,
     /// Interval between heartbeats to idle workers, in milliseconds.
     #[arg(long, default_value_t = 2500)]
-    heartbeat_ms: i64,
+    heartbeat_ms: u64,
     /// Heartbeats a worker may miss before it is dropped.
     #[arg(long, default_value_t = 3)]
     liveness: u32,
+    /// How long a request may wait for a service that has no worker (or none taking
+    /// requests), in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    request_expiry_ms: u64,
+    /// Largest message taken, in bytes (a peer that sends a larger frame is disconnected).
+    #[arg(long, default_value_t = mdp::BrokerConfig::default().max_msg_size)]
+    max_msg_size: usize,
+    /// Most bytes of requests waiting for one service.
+    #[arg(long, default_value_t = mdp::BrokerConfig::default().max_service_bytes)]
+    max_service_bytes: usize,
+    /// Most bytes of requests waiting for all services together.
+    #[arg(long, default_value_t = mdp::BrokerConfig::default().max_total_bytes)]
+    max_total_bytes: usize,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
-        let heartbeat_ms = args.heartbeat_ms.max(1);
+        let heartbeat = Duration::from_millis(args.heartbeat_ms.max(1));
         let liveness = args.liveness.max(1);
         let config = mdp::BrokerConfig {
-            heartbeat_ms,
+            heartbeat,
             liveness,
             // A worker silent for ten expiry periods while it holds a request is taken for dead.
-            busy_timeout_ms: Some(10 * heartbeat_ms * i64::from(liveness)),
+            busy_timeout: Some(heartbeat.saturating_mul(10 * liveness)),
+            request_expiry: Duration::from_millis(args.request_expiry_ms),
+            max_msg_size: args.max_msg_size,
+            max_service_bytes: args.max_service_bytes,
+            max_total_bytes: args.max_total_bytes,
             ..Default::default()
         };
         let mut broker = mdp::Broker::new(&ctx, config)?;

@@ -1,74 +1,145 @@
 //! [`Broker`]: a Majordomo broker (the guide's `mdbroker`) that an application can run or embed.
 
 use std::collections::{HashMap, VecDeque};
+use std::mem::size_of;
+use std::time::{Duration, Instant};
 
-use crate::clock;
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::mdp::protocol::{BrokerInput, FromWorker, ToWorker, CLIENT, MMI_PREFIX};
 use crate::msg::Msg;
 use crate::poller::Poller;
+use crate::ticket_queue::TicketQueue;
 
-/// Settings of a [`Broker`]; `Default` gives the guide's values.
-#[derive(Debug, Clone)]
+/// Settings of a [`Broker`]; `Default` gives the guide's timings, and bounds on everything a
+/// peer can make the broker hold (the guide's broker has none).
+///
+/// ```
+/// use std::time::Duration;
+/// use zmq_patterns::mdp::BrokerConfig;
+/// let config = BrokerConfig {
+///     heartbeat: Duration::from_millis(1000),
+///     request_expiry: Duration::from_secs(30),
+///     ..Default::default()
+/// };
+/// assert_eq!(config.liveness, 3);
+/// assert_eq!(config.busy_timeout, Some(Duration::from_secs(75)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
-    /// How often the broker sends heartbeats to idle workers, in ms (guide: 2500).
-    pub heartbeat_ms: i64,
+    /// How often the broker sends heartbeats to idle workers (guide: 2500 ms).
+    pub heartbeat: Duration,
     /// Heartbeats a worker may miss before the broker drops it (guide: 3).
     pub liveness: u32,
-    /// Most services known at once; requests for a new service beyond this are dropped.
-    /// (The guide's broker has no limit: a peer could make it grow without end.)
+    /// A busy worker that has been silent this long is dropped: it most likely died while
+    /// holding a request (the guide's broker keeps it for ever, and `mmi.service` goes on
+    /// answering 200). `None` keeps busy workers for ever. A dropped worker that replies after
+    /// all is told to register again. Default: 75 s (ten times the idle expiry).
+    pub busy_timeout: Option<Duration>,
+    /// How long a client request may wait for a worker while its service makes no progress:
+    /// the service has no worker, or none of its workers has taken a request in that time
+    /// (spec 7/MDP: the broker "SHOULD expire these requests after a reasonable and
+    /// configurable time if no service has been registered"). By then the client has given up
+    /// on it (the guide's client tries three times for 2500 ms). A service whose workers keep
+    /// taking requests keeps its backlog, bounded by `max_queued` and the byte limits: a slow
+    /// service is not a dead one. Requests are looked at every `min(heartbeat,
+    /// request_expiry)`, so one goes within twice this. A service left with neither workers
+    /// nor requests is forgotten. Default: 10 s.
+    pub request_expiry: Duration,
+    /// Most services known at once that have no worker, only requests waiting for one; a
+    /// request that names yet another such service is dropped. Services that workers register
+    /// are not counted and never refused, so that a client naming thousands of services cannot
+    /// lock real workers out. Default: 10,000.
     pub max_services: usize,
     /// Most client requests queued for one service; more are dropped (clients retry). A
     /// per-service limit, so that a flood for one service cannot starve the others.
+    /// Default: 100,000.
     pub max_queued: usize,
     /// Most requests queued for a service that has no worker at all (a typo, or a peer
-    /// probing names): kept small so that such requests cannot fill memory.
+    /// probing names): kept small so that such requests cannot fill memory. Default: 1,000.
     pub max_queued_unserved: usize,
-    /// A busy worker that has been silent this long (ms) is dropped: it most likely died while
-    /// holding a request (the guide's broker keeps it for ever, and `mmi.service` goes on
-    /// answering 200). `None` keeps busy workers for ever. A dropped worker that replies after
-    /// all is told to register again.
-    pub busy_timeout_ms: Option<i64>,
+    /// Largest message the broker takes, in bytes. It is the socket's `ZMQ_MAXMSGSIZE`, so
+    /// libzmq drops the connection of a peer that sends a larger frame before reading it into
+    /// memory (the peer reconnects); a message whose frames add up to more is dropped by the
+    /// broker, with a warning, and a worker that sends one is disconnected. It must leave room
+    /// for the largest request and reply. Default: 16 MiB.
+    pub max_msg_size: usize,
+    /// Most bytes of requests held for one service, waiting for a worker; a request past it is
+    /// dropped, with a warning. Each request counts its frames' bytes plus the broker's own
+    /// bookkeeping for it (about 80 bytes a frame and 100 a request). Default: 32 MiB.
+    pub max_service_bytes: usize,
+    /// Most bytes of requests held for all services together, counted as for
+    /// `max_service_bytes`. Default: 64 MiB.
+    pub max_total_bytes: usize,
 }
 
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
-            heartbeat_ms: 2500,
+            heartbeat: Duration::from_millis(2500),
             liveness: 3,
+            busy_timeout: Some(Duration::from_millis(10 * 2500 * 3)),
+            request_expiry: Duration::from_secs(10),
             max_services: 10_000,
             max_queued: 100_000,
             max_queued_unserved: 1_000,
-            busy_timeout_ms: Some(10 * 2500 * 3),
+            max_msg_size: 16 << 20,
+            max_service_bytes: 32 << 20,
+            max_total_bytes: 64 << 20,
         }
     }
+}
+
+/// A client request waiting for a worker.
+struct Request {
+    client: Frame,
+    body: Msg,
+    /// What it counts against the byte limits.
+    size: usize,
+    /// When it came.
+    since: Instant,
+}
+
+/// What a request counts against the byte limits: its bytes, and the broker's bookkeeping.
+fn held_size(client: &Frame, body: &Msg) -> usize {
+    let frames = body.len() + 1;
+    size_of::<Request>()
+        + frames * (size_of::<Frame>() + 2 * size_of::<usize>())
+        + client.len()
+        + body.content_size()
 }
 
 struct Worker {
     /// The service it registered for.
     service: Frame,
-    /// When it expires if no heartbeat comes (only while waiting).
-    expiry: i64,
-    /// `Some(ticket)` while waiting for work: its place in its service's queue.
-    waiting: Option<u64>,
-    /// Its latest entry in the broker's expiry queue.
-    expiry_ticket: u64,
-    /// `Some(ticket)` while it holds a request: its latest entry in the busy queue.
-    busy: Option<u64>,
+    /// While it holds a request: the address of that request's client, the only one it may
+    /// answer.
+    holds: Option<Frame>,
 }
 
-#[derive(Default)]
 struct Service {
-    /// Client requests not yet given to a worker: (client address, body).
-    requests: VecDeque<(Frame, Msg)>,
-    /// Waiting workers, least recently used first: (identity, ticket); entries whose ticket
-    /// no longer matches the worker are stale and skipped.
-    waiting: VecDeque<(Frame, u64)>,
-    /// How many entries of `waiting` are live.
-    live_waiting: usize,
+    /// Client requests not yet given to a worker, oldest first.
+    requests: VecDeque<Request>,
+    /// Its idle workers, least recently used first.
+    waiting: TicketQueue<Frame, ()>,
     /// Workers registered for this service, busy or idle.
     workers: usize,
+    /// What `requests` count against the byte limits.
+    bytes: usize,
+    /// The last time one of its requests went to a worker (or it was created).
+    progress: Instant,
+}
+
+impl Service {
+    fn new(now: Instant) -> Service {
+        Service {
+            requests: VecDeque::new(),
+            waiting: TicketQueue::default(),
+            workers: 0,
+            bytes: 0,
+            progress: now,
+        }
+    }
 }
 
 /// A Majordomo broker: one ROUTER socket for clients and workers (spec 7/MDP), services by name,
@@ -76,14 +147,23 @@ struct Service {
 /// service has workers, `404` if not, `501` for other `mmi.` names).
 ///
 /// Cost per message: O(1) amortised. Services and workers live in hash maps keyed by name and
-/// identity; waiting workers sit in queues with lazy deletion (an entry whose ticket is stale is
-/// skipped when it reaches the front), so taking a worker off, purging expired ones and
-/// dispatching never scan a list (the guide's C broker removes from linked lists, O(workers)).
-/// Sending heartbeats visits the idle workers once per heartbeat interval.
+/// identity bytes; idle and busy workers sit in queues with lazy deletion and compaction, so
+/// taking a worker off, purging expired ones and dispatching never scan a list (the guide's C
+/// broker removes from linked lists, O(workers)), and each queue holds at most about twice its
+/// live workers however many heartbeats they send. Sending heartbeats visits the idle workers
+/// once per heartbeat interval; expiring requests visits the services once per
+/// `min(heartbeat, request_expiry)`.
 ///
-/// Malformed input is logged and dropped; the broker outlives any bad peer. It fixes the guide's
-/// broker, which tested the `mmi.` prefix on the worker's identity instead of the service name,
-/// could queue a worker twice after a stray REPLY, and had no bound on services or queued requests.
+/// What a peer can make it hold is bounded (see [`BrokerConfig`]): the size of a message, the
+/// services that only clients name, the requests and their bytes per service and in all, and
+/// how long a request waits for a service that makes no progress.
+///
+/// It holds workers to the protocol: a worker's second READY, a HEARTBEAT or REPLY from a peer
+/// that is not a registered worker, a REPLY from a worker that holds no request or that names
+/// another client than the one whose request it holds, and any malformed message from a
+/// registered worker get a DISCONNECT, and the broker sends that worker nothing more. A reply
+/// goes only from the worker that holds the request to that request's client. Malformed input
+/// from anyone else is logged and dropped; the broker outlives any bad peer.
 ///
 /// ```no_run
 /// # fn main() -> zmq_patterns::Result<()> {
@@ -96,6 +176,10 @@ struct Service {
 ///
 /// To embed it in a loop of your own, poll [`Broker::socket`] and pass what it receives to
 /// [`Broker::handle`], and call [`Broker::tick`] at least every heartbeat interval.
+///
+/// Logging (`log`): worker registered, expired, dropped or disconnected (and why), request
+/// queued, expired or dropped (and why) at `debug`; every message received and sent at
+/// `trace`; input it drops at `warn`.
 pub struct Broker {
     socket: zmq::Socket,
     state: State,
@@ -105,38 +189,57 @@ struct State {
     config: BrokerConfig,
     services: HashMap<Frame, Service>,
     workers: HashMap<Frame, Worker>,
-    /// Waiting workers in expiry order: (identity, expiry ticket), lazily deleted.
-    expiry: VecDeque<(Frame, u64)>,
-    /// Busy workers in order of their last sign of life: (identity, ticket, when), lazily
-    /// deleted.
-    busy: VecDeque<(Frame, u64, i64)>,
+    /// Idle workers in order of their last sign of life, with when each expires.
+    idle: TicketQueue<Frame, Instant>,
+    /// Busy workers in order of their last sign of life, with when that was.
+    busy: TicketQueue<Frame, Instant>,
+    /// Services with at least one worker (the others have only requests).
+    served: usize,
+    /// Requests waiting for a worker, and their bytes.
     queued: usize,
-    next_ticket: u64,
-    heartbeat_at: i64,
+    bytes: usize,
+    heartbeat_at: Instant,
+    /// When to look for expired requests next.
+    sweep_at: Instant,
+}
+
+/// `now + d`, or a time far away if that does not fit.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(1 << 32)))
+        .unwrap_or(now)
 }
 
 impl Broker {
-    /// A broker with its own ROUTER socket (linger 0), not yet bound.
+    /// A broker with its own ROUTER socket (linger 0, `ZMQ_MAXMSGSIZE` from the config), not
+    /// yet bound.
     ///
     /// ```
     /// let ctx = zmq::Context::new();
     /// let broker = zmq_patterns::mdp::Broker::new(&ctx, Default::default()).unwrap();
     /// assert_eq!(broker.worker_count(), 0);
+    /// assert_eq!(broker.socket().get_maxmsgsize().unwrap(), 16 << 20);
     /// ```
-    pub fn new(ctx: &zmq::Context, config: BrokerConfig) -> Result<Broker> {
+    pub fn new(ctx: &zmq::Context, mut config: BrokerConfig) -> Result<Broker> {
+        config.heartbeat = config.heartbeat.max(Duration::from_millis(1));
+        config.liveness = config.liveness.max(1);
         let socket = ctx.socket(zmq::ROUTER)?;
         socket.set_linger(0)?;
+        socket.set_maxmsgsize(i64::try_from(config.max_msg_size).unwrap_or(i64::MAX))?;
+        let now = Instant::now();
         Ok(Broker {
             socket,
             state: State {
-                heartbeat_at: clock::mono_ms() + config.heartbeat_ms,
+                heartbeat_at: later(now, config.heartbeat),
+                sweep_at: later(now, config.heartbeat.min(config.request_expiry)),
                 config,
                 services: HashMap::new(),
                 workers: HashMap::new(),
-                expiry: VecDeque::new(),
-                busy: VecDeque::new(),
+                idle: TicketQueue::default(),
+                busy: TicketQueue::default(),
+                served: 0,
                 queued: 0,
-                next_ticket: 0,
+                bytes: 0,
             },
         })
     }
@@ -166,7 +269,8 @@ impl Broker {
     }
 
     /// Processes one message received on [`Broker::socket`]. A malformed message is logged and
-    /// dropped; errors are only those of sending (a terminated context, an interrupt).
+    /// dropped (and a registered worker that sent it disconnected); errors are only those of
+    /// sending (a terminated context, an interrupt).
     ///
     /// ```
     /// # let ctx = zmq::Context::new();
@@ -177,7 +281,8 @@ impl Broker {
         self.state.handle(&self.socket, msg)
     }
 
-    /// Purges expired workers and sends heartbeats when they are due.
+    /// Purges expired workers and sends heartbeats when they are due, and drops requests that
+    /// waited too long (see [`BrokerConfig::request_expiry`]).
     ///
     /// ```
     /// # let ctx = zmq::Context::new();
@@ -202,8 +307,8 @@ impl Broker {
         let mut poller = Poller::new();
         poller.add(socket);
         loop {
-            let timeout = (state.heartbeat_at - clock::mono_ms()).max(0);
-            if poller.poll(Some(std::time::Duration::from_millis(timeout as u64)))? > 0 {
+            let wait = state.next_timer().saturating_duration_since(Instant::now());
+            if poller.poll(Some(wait))? > 0 {
                 // Drain what is waiting before the next poll.
                 for _ in 0..1000 {
                     match Msg::try_recv(socket)? {
@@ -248,16 +353,27 @@ impl Broker {
     pub fn queued(&self) -> usize {
         self.state.queued
     }
+
+    /// What the requests waiting for a worker count against
+    /// [`BrokerConfig::max_total_bytes`]: their bytes and the broker's bookkeeping.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let broker = zmq_patterns::mdp::Broker::new(&ctx, Default::default()).unwrap();
+    /// assert_eq!(broker.queued_bytes(), 0);
+    /// ```
+    pub fn queued_bytes(&self) -> usize {
+        self.state.bytes
+    }
 }
 
 impl State {
-    fn expiry_ms(&self) -> i64 {
-        self.config.heartbeat_ms * i64::from(self.config.liveness)
+    fn expiry(&self) -> Duration {
+        self.config.heartbeat.saturating_mul(self.config.liveness)
     }
 
-    fn ticket(&mut self) -> u64 {
-        self.next_ticket += 1;
-        self.next_ticket
+    fn next_timer(&self) -> Instant {
+        self.heartbeat_at.min(self.sweep_at)
     }
 
     fn send(&self, socket: &zmq::Socket, msg: Msg, what: &str) -> Result<()> {
@@ -275,20 +391,47 @@ impl State {
         self.send(socket, command.into_msg(worker.clone()), what)
     }
 
-    fn handle(&mut self, socket: &zmq::Socket, msg: Msg) -> Result<()> {
+    fn handle(&mut self, socket: &zmq::Socket, mut msg: Msg) -> Result<()> {
         log::trace!("mdp broker: received message:\n{msg}");
-        match BrokerInput::parse(msg) {
+        let Some(sender) = msg.pop_front() else {
+            log::warn!("E: invalid message: no frames");
+            return Ok(());
+        };
+        let size = msg.content_size();
+        if size > self.config.max_msg_size {
+            log::warn!(
+                "W: dropping a message of {size} bytes from {}: more than {} (max_msg_size)",
+                sender.strhex(),
+                self.config.max_msg_size
+            );
+            return self.drop_invalid_worker(socket, &sender, "sent a message too large");
+        }
+        match BrokerInput::parse_from(sender, msg) {
             Ok(BrokerInput::Client {
                 sender,
                 service,
                 body,
             }) => self.client_msg(socket, sender, service, body),
             Ok(BrokerInput::Worker { sender, command }) => self.worker_msg(socket, sender, command),
-            Err(e) => {
-                log::warn!("E: invalid message: {e}");
-                Ok(())
+            Err((sender, e)) => {
+                log::warn!("E: invalid message from {}: {e}", sender.strhex());
+                self.drop_invalid_worker(socket, &sender, "sent an invalid message")
             }
         }
+    }
+
+    /// Spec 7/MDP: an invalid message is dropped and its peer "treated as invalid": if it is a
+    /// registered worker, it gets DISCONNECT and nothing more.
+    fn drop_invalid_worker(
+        &mut self,
+        socket: &zmq::Socket,
+        sender: &Frame,
+        why: &str,
+    ) -> Result<()> {
+        if self.workers.contains_key(sender) {
+            self.delete_worker(socket, sender, true, why)?;
+        }
+        Ok(())
     }
 
     fn client_msg(
@@ -319,43 +462,86 @@ impl State {
             body.push_envelope(sender);
             return self.send(socket, body, "MMI reply to client");
         }
-        if !self.require_service(&service) {
+        let size = held_size(&sender, &body);
+        let now = Instant::now();
+        let refused = match self.services.get(&service) {
+            Some(s) => {
+                let limit = if s.workers == 0 {
+                    self.config.max_queued.min(self.config.max_queued_unserved)
+                } else {
+                    self.config.max_queued
+                };
+                if s.requests.len() >= limit {
+                    Some(format!("{} requests wait for it already", s.requests.len()))
+                } else if s.bytes.saturating_add(size) > self.config.max_service_bytes {
+                    Some(format!(
+                        "its requests would hold {} bytes, more than {} (max_service_bytes)",
+                        s.bytes.saturating_add(size),
+                        self.config.max_service_bytes
+                    ))
+                } else {
+                    None
+                }
+            }
+            None => {
+                let unserved = self.services.len() - self.served;
+                if self.config.max_queued.min(self.config.max_queued_unserved) == 0 {
+                    Some("no request may wait for a service without workers".to_string())
+                } else if unserved >= self.config.max_services {
+                    Some(format!(
+                        "it is unknown, and {unserved} services without workers are known \
+                         already (max_services)"
+                    ))
+                } else if size > self.config.max_service_bytes {
+                    Some(format!(
+                        "it would hold {size} bytes, more than {} (max_service_bytes)",
+                        self.config.max_service_bytes
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        let refused = refused.or_else(|| {
+            (self.bytes.saturating_add(size) > self.config.max_total_bytes).then(|| {
+                format!(
+                    "requests would hold {} bytes, more than {} (max_total_bytes)",
+                    self.bytes.saturating_add(size),
+                    self.config.max_total_bytes
+                )
+            })
+        });
+        if let Some(why) = refused {
+            log::warn!(
+                "W: dropping a request for {service:.64} from {}: {why}",
+                sender.strhex()
+            );
             return Ok(());
         }
-        if let Some(s) = self.services.get_mut(&service) {
-            let limit = if s.workers == 0 {
-                self.config.max_queued.min(self.config.max_queued_unserved)
-            } else {
-                self.config.max_queued
-            };
-            if s.requests.len() >= limit {
-                log::warn!(
-                    "W: {} requests queued for {service:.64} already; dropping one",
-                    s.requests.len()
-                );
-                return Ok(());
-            }
-            s.requests.push_back((sender, body));
-            self.queued += 1;
+        if !self.services.contains_key(&service) {
+            log::debug!("mdp broker: added service {service:.64} (no worker yet)");
+            self.services.insert(service.clone(), Service::new(now));
         }
-        self.dispatch(socket, &service)
-    }
-
-    /// Makes sure `name` is a known service; false (and a warning) if the limit is reached.
-    fn require_service(&mut self, name: &Frame) -> bool {
-        if self.services.contains_key(name) {
-            return true;
-        }
-        if self.services.len() >= self.config.max_services {
-            log::warn!(
-                "W: {} services known already; ignoring {name:.64}",
-                self.services.len()
+        let Some(s) = self.services.get_mut(&service) else {
+            return Ok(());
+        };
+        if s.waiting.is_empty() {
+            log::debug!(
+                "mdp broker: request for {service:.64} from {} waits for a worker ({} queued)",
+                sender.strhex(),
+                s.requests.len() + 1
             );
-            return false;
         }
-        log::debug!("mdp broker: added service {name:.64}");
-        self.services.insert(name.clone(), Service::default());
-        true
+        s.requests.push_back(Request {
+            client: sender,
+            body,
+            size,
+            since: now,
+        });
+        s.bytes += size;
+        self.bytes += size;
+        self.queued += 1;
+        self.dispatch(socket, &service)
     }
 
     /// Forgets a service that has neither workers nor requests.
@@ -365,6 +551,7 @@ impl State {
             .get(name)
             .is_some_and(|s| s.workers == 0 && s.requests.is_empty())
         {
+            log::debug!("mdp broker: forgot service {name:.64}");
             self.services.remove(name);
         }
     }
@@ -375,33 +562,36 @@ impl State {
         sender: Frame,
         command: FromWorker,
     ) -> Result<()> {
-        let known = self.workers.contains_key(&sender);
         match command {
             FromWorker::Ready { service } => {
-                if known {
-                    // Not the first command of this session: a protocol error.
-                    self.delete_worker(socket, &sender, true)
+                if self.workers.contains_key(&sender) {
+                    log::warn!("W: worker {} said READY twice", sender.strhex());
+                    self.delete_worker(socket, &sender, true, "said READY twice")
                 } else if service.starts_with(MMI_PREFIX.as_bytes()) {
-                    log::warn!("W: worker tried to register reserved service {service:.64}");
-                    self.send_worker(socket, &sender, ToWorker::Disconnect)
-                } else if !self.require_service(&service) {
+                    log::warn!(
+                        "W: worker {} tried to register reserved service {service:.64}",
+                        sender.strhex()
+                    );
                     self.send_worker(socket, &sender, ToWorker::Disconnect)
                 } else {
                     log::debug!(
                         "mdp broker: registering new worker {} for {service:.64}",
                         sender.strhex()
                     );
-                    if let Some(s) = self.services.get_mut(&service) {
-                        s.workers += 1;
+                    let now = Instant::now();
+                    let s = self
+                        .services
+                        .entry(service.clone())
+                        .or_insert_with(|| Service::new(now));
+                    s.workers += 1;
+                    if s.workers == 1 {
+                        self.served += 1;
                     }
                     self.workers.insert(
                         sender.clone(),
                         Worker {
                             service,
-                            expiry: 0,
-                            waiting: None,
-                            expiry_ticket: 0,
-                            busy: None,
+                            holds: None,
                         },
                     );
                     self.worker_waiting(socket, &sender)
@@ -413,6 +603,18 @@ impl State {
                     log::warn!("W: REPLY from unknown worker {}", sender.strhex());
                     return self.send_worker(socket, &sender, ToWorker::Disconnect);
                 };
+                if worker.holds.as_ref() != Some(&client) {
+                    let why = match &worker.holds {
+                        None => "sent a REPLY holding no request".to_string(),
+                        Some(held) => format!(
+                            "sent a REPLY for client {} holding a request from {}",
+                            client.strhex(),
+                            held.strhex()
+                        ),
+                    };
+                    log::warn!("W: worker {} {why}", sender.strhex());
+                    return self.delete_worker(socket, &sender, true, &why);
+                }
                 body.push_front(worker.service.clone());
                 body.push_front(CLIENT);
                 body.push_envelope(client);
@@ -420,54 +622,45 @@ impl State {
                 self.worker_waiting(socket, &sender)
             }
             FromWorker::Heartbeat => {
-                if !known {
+                let Some(worker) = self.workers.get(&sender) else {
+                    log::debug!(
+                        "mdp broker: HEARTBEAT from unknown worker {}",
+                        sender.strhex()
+                    );
                     return self.send_worker(socket, &sender, ToWorker::Disconnect);
-                }
-                let now = clock::mono_ms();
-                let expiry = now + self.expiry_ms();
-                let ticket = self.ticket();
-                if let Some(w) = self.workers.get_mut(&sender) {
-                    w.expiry = expiry;
-                    if w.waiting.is_some() {
-                        // Its expiry moved: requeue it at the back of the expiry order.
-                        w.expiry_ticket = ticket;
-                        self.expiry.push_back((sender, ticket));
-                    } else if w.busy.is_some() {
-                        // A busy worker that heartbeats is alive: push its deadline back.
-                        w.busy = Some(ticket);
-                        self.busy.push_back((sender, ticket, now));
-                    }
+                };
+                let now = Instant::now();
+                if worker.holds.is_some() {
+                    // A busy worker that heartbeats is alive: push its deadline back.
+                    self.busy.push_back(sender, now);
+                } else {
+                    let expiry = later(now, self.expiry());
+                    self.idle.push_back(sender, expiry);
                 }
                 Ok(())
             }
-            FromWorker::Disconnect => self.delete_worker(socket, &sender, false),
+            FromWorker::Disconnect => {
+                if self.workers.contains_key(&sender) {
+                    self.delete_worker(socket, &sender, false, "said DISCONNECT")?;
+                }
+                Ok(())
+            }
         }
     }
 
-    /// Puts a worker in its service's queue of idle workers and dispatches.
+    /// Makes a worker idle: at the back of its service's queue of idle workers, expiring one
+    /// expiry period from now; then dispatches.
     fn worker_waiting(&mut self, socket: &zmq::Socket, id: &Frame) -> Result<()> {
-        let ticket = self.ticket();
-        let expiry = clock::mono_ms() + self.expiry_ms();
         let Some(w) = self.workers.get_mut(id) else {
             return Ok(());
         };
-        let was_waiting = w.waiting.replace(ticket).is_some();
-        w.busy = None;
-        w.expiry = expiry;
-        w.expiry_ticket = ticket;
+        w.holds = None;
         let service = w.service.clone();
-        self.expiry.push_back((id.clone(), ticket));
+        self.busy.remove(id);
+        let expiry = later(Instant::now(), self.expiry());
+        self.idle.push_back(id.clone(), expiry);
         if let Some(s) = self.services.get_mut(&service) {
-            s.waiting.push_back((id.clone(), ticket));
-            if !was_waiting {
-                s.live_waiting += 1;
-            }
-            // Keep stale entries from piling up where no request comes to pop them.
-            if s.waiting.len() > 2 * s.live_waiting + 32 {
-                let workers = &self.workers;
-                s.waiting
-                    .retain(|(id, t)| workers.get(id).is_some_and(|w| w.waiting == Some(*t)));
-            }
+            s.waiting.push_back(id.clone(), ());
         }
         self.dispatch(socket, &service)
     }
@@ -482,114 +675,151 @@ impl State {
             if s.requests.is_empty() {
                 return Ok(());
             }
-            // Take the least recently used idle worker, skipping stale entries.
-            let mut chosen = None;
-            while let Some((id, ticket)) = s.waiting.pop_front() {
-                if let Some(w) = self.workers.get_mut(&id) {
-                    if w.waiting == Some(ticket) {
-                        w.waiting = None;
-                        s.live_waiting -= 1;
-                        chosen = Some(id);
-                        break;
-                    }
-                }
-            }
-            let Some(worker) = chosen else {
+            // The least recently used idle worker.
+            let Some((worker, ())) = s.waiting.pop_front() else {
                 return Ok(());
             };
-            let Some((client, body)) = s.requests.pop_front() else {
+            let Some(request) = s.requests.pop_front() else {
                 return Ok(());
             };
+            let now = Instant::now();
+            s.bytes -= request.size;
+            s.progress = now;
+            self.bytes -= request.size;
             self.queued -= 1;
-            self.next_ticket += 1;
-            let ticket = self.next_ticket;
+            self.idle.remove(&worker);
+            self.busy.push_back(worker.clone(), now);
             if let Some(w) = self.workers.get_mut(&worker) {
-                w.busy = Some(ticket);
+                w.holds = Some(request.client.clone());
             }
-            self.busy
-                .push_back((worker.clone(), ticket, clock::mono_ms()));
-            self.send_worker(socket, &worker, ToWorker::Request { client, body })?;
+            let command = ToWorker::Request {
+                client: request.client,
+                body: request.body,
+            };
+            self.send_worker(socket, &worker, command)?;
         }
     }
 
-    fn delete_worker(&mut self, socket: &zmq::Socket, id: &Frame, disconnect: bool) -> Result<()> {
-        if disconnect {
-            self.send_worker(socket, id, ToWorker::Disconnect)?;
-        }
+    /// Forgets a worker, with a DISCONNECT first if `disconnect`; it gets nothing more. A
+    /// request it held is lost (its client retries).
+    fn delete_worker(
+        &mut self,
+        socket: &zmq::Socket,
+        id: &Frame,
+        disconnect: bool,
+        why: &str,
+    ) -> Result<()> {
         if let Some(w) = self.workers.remove(id) {
+            log::debug!(
+                "mdp broker: worker {} of {:.64} {why}: {}",
+                id.strhex(),
+                w.service,
+                if disconnect {
+                    "disconnecting it"
+                } else {
+                    "forgetting it"
+                }
+            );
+            self.idle.remove(id);
+            self.busy.remove(id);
             if let Some(s) = self.services.get_mut(&w.service) {
+                s.waiting.remove(id);
                 s.workers -= 1;
-                if w.waiting.is_some() {
-                    s.live_waiting -= 1;
+                if s.workers == 0 {
+                    self.served -= 1;
                 }
             }
             self.release_service(&w.service);
         }
+        if disconnect {
+            self.send_worker(socket, id, ToWorker::Disconnect)?;
+        }
         Ok(())
     }
 
-    /// Deletes idle workers whose heartbeats stopped. The expiry queue is in expiry order, so
-    /// this stops at the first live worker.
+    /// Deletes idle workers whose heartbeats stopped, and busy ones silent for longer than the
+    /// busy timeout. Both queues are in order of the last sign of life, so this stops at the
+    /// first live worker.
     fn purge(&mut self, socket: &zmq::Socket) -> Result<()> {
-        let now = clock::mono_ms();
-        while let Some((id, ticket)) = self.expiry.front() {
-            let live = self
-                .workers
-                .get(id)
-                .filter(|w| w.waiting.is_some() && w.expiry_ticket == *ticket);
-            match live {
-                Some(w) if w.expiry > now => break,
-                Some(_) => {
-                    let id = id.clone();
-                    log::debug!("mdp broker: deleting expired worker {}", id.strhex());
-                    self.expiry.pop_front();
-                    self.delete_worker(socket, &id, false)?;
-                }
-                None => {
-                    self.expiry.pop_front(); // stale
-                }
+        let now = Instant::now();
+        while let Some((id, &expiry)) = self.idle.front() {
+            if expiry > now {
+                break;
             }
+            let id = id.clone();
+            let why = format!("expired: silent for {:?}", self.expiry());
+            self.delete_worker(socket, &id, false, &why)?;
         }
-        if let Some(timeout) = self.config.busy_timeout_ms {
-            // In order of the last sign of life, so this too stops at the first live entry.
-            while let Some((id, ticket, since)) = self.busy.front() {
-                let live = self
-                    .workers
-                    .get(id)
-                    .is_some_and(|w| w.busy == Some(*ticket));
-                if live && now - since < timeout {
+        if let Some(timeout) = self.config.busy_timeout {
+            while let Some((id, &since)) = self.busy.front() {
+                if now.saturating_duration_since(since) < timeout {
                     break;
                 }
                 let id = id.clone();
-                self.busy.pop_front();
-                if live {
-                    log::warn!(
-                        "W: worker {} silent for {timeout} ms with a request; dropping it",
-                        id.strhex()
-                    );
-                    self.delete_worker(socket, &id, false)?;
-                }
+                log::warn!(
+                    "W: worker {} silent for {timeout:?} with a request; dropping it",
+                    id.strhex()
+                );
+                let why = format!("dropped: silent for {timeout:?} while holding a request");
+                self.delete_worker(socket, &id, false, &why)?;
             }
         }
         Ok(())
     }
 
+    /// Drops the requests that waited `request_expiry` for a service that made no progress
+    /// in that time, and forgets services left with neither workers nor requests.
+    fn expire_requests(&mut self, now: Instant) {
+        let expiry = self.config.request_expiry;
+        let (mut dropped, mut freed) = (0, 0);
+        self.services.retain(|name, s| {
+            if s.workers > 0 && now.saturating_duration_since(s.progress) < expiry {
+                return true;
+            }
+            while let Some(r) = s.requests.front() {
+                let waited = now.saturating_duration_since(r.since);
+                if waited < expiry {
+                    break;
+                }
+                log::debug!(
+                    "mdp broker: request for {name:.64} from {} expired after {waited:?} \
+                     with no worker to take it",
+                    r.client.strhex()
+                );
+                s.bytes -= r.size;
+                freed += r.size;
+                dropped += 1;
+                s.requests.pop_front();
+            }
+            let keep = s.workers > 0 || !s.requests.is_empty();
+            if !keep {
+                log::debug!("mdp broker: forgot service {name:.64}");
+            }
+            keep
+        });
+        self.queued -= dropped;
+        self.bytes -= freed;
+    }
+
     fn tick(&mut self, socket: &zmq::Socket) -> Result<()> {
-        let now = clock::mono_ms();
+        let now = Instant::now();
+        if now >= self.sweep_at {
+            self.expire_requests(now);
+            let every = self
+                .config
+                .heartbeat
+                .min(self.config.request_expiry)
+                .max(Duration::from_millis(1));
+            self.sweep_at = later(now, every);
+        }
         if now < self.heartbeat_at {
             return Ok(());
         }
         self.purge(socket)?;
-        for (id, ticket) in &self.expiry {
-            if self
-                .workers
-                .get(id)
-                .is_some_and(|w| w.waiting.is_some() && w.expiry_ticket == *ticket)
-            {
-                self.send_worker(socket, id, ToWorker::Heartbeat)?;
-            }
+        for (id, _) in self.idle.iter() {
+            self.send_worker(socket, id, ToWorker::Heartbeat)?;
         }
-        self.heartbeat_at = now + self.config.heartbeat_ms;
+        self.heartbeat_at = later(now, self.config.heartbeat);
         Ok(())
     }
 }
@@ -597,6 +827,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock;
     use crate::mdp::protocol::{client_request, parse_client_reply};
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -617,8 +848,11 @@ mod tests {
             Rig { ctx, broker, ep }
         }
         fn peer(&self, id: &str) -> zmq::Socket {
+            self.peer_bytes(id.as_bytes())
+        }
+        fn peer_bytes(&self, id: &[u8]) -> zmq::Socket {
             let s = self.ctx.socket(zmq::DEALER).unwrap();
-            s.set_identity(id.as_bytes()).unwrap();
+            s.set_identity(id).unwrap();
             s.set_rcvtimeo(2000).unwrap();
             s.set_linger(0).unwrap();
             s.connect(&self.ep).unwrap();
@@ -636,7 +870,10 @@ mod tests {
             self.broker.handle(m).unwrap();
         }
         fn worker(&mut self, id: &str, service: &str) -> zmq::Socket {
-            let w = self.peer(id);
+            self.worker_bytes(id.as_bytes(), service)
+        }
+        fn worker_bytes(&mut self, id: &[u8], service: &str) -> zmq::Socket {
+            let w = self.peer_bytes(id);
             self.send(
                 &w,
                 FromWorker::Ready {
@@ -655,6 +892,16 @@ mod tests {
 
     fn recv_to_worker(w: &zmq::Socket) -> ToWorker {
         ToWorker::parse(Msg::recv(w).unwrap()).unwrap()
+    }
+
+    /// Pumps and ticks the broker for `ms` milliseconds.
+    fn tick_past(rig: &mut Rig, ms: i64) {
+        let start = clock::mono_ms();
+        while clock::mono_ms() - start < ms {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            rig.pump();
+            rig.broker.tick().unwrap();
+        }
     }
 
     fn nothing_waiting(s: &zmq::Socket) -> bool {
@@ -731,7 +978,10 @@ mod tests {
 
     #[test]
     fn protocol_errors_disconnect_the_worker() {
-        let mut rig = Rig::new(BrokerConfig::default());
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(10),
+            ..Default::default()
+        });
         let w = rig.worker("W1", "echo");
         // READY twice
         rig.send(
@@ -752,31 +1002,84 @@ mod tests {
         let s = rig.peer("stranger");
         rig.send(&s, FromWorker::Heartbeat.into_msg());
         assert_eq!(recv_to_worker(&s), ToWorker::Disconnect);
-    }
-
-    #[test]
-    fn a_stray_reply_does_not_queue_a_worker_twice() {
-        let mut rig = Rig::new(BrokerConfig::default());
-        let w = rig.worker("W1", "echo");
+        let s2 = rig.peer("stranger2");
         rig.send(
-            &w,
+            &s2,
             FromWorker::Reply {
-                client: "nobody".into(),
+                client: "C1".into(),
                 body: Msg::from_iter(["x"]),
             }
             .into_msg(),
         );
+        assert_eq!(recv_to_worker(&s2), ToWorker::Disconnect);
+        // ... and then no further commands: no heartbeat, no request
         let c = rig.peer("C1");
+        tick_past(&mut rig, 30);
+        rig.request(&c, "echo", "for nobody");
+        assert_eq!(rig.broker.queued(), 1);
+        for peer in [&w, &s, &s2] {
+            assert!(nothing_waiting(peer), "a command after DISCONNECT");
+        }
+        assert!(nothing_waiting(&c), "the stranger's REPLY reached a client");
+    }
+
+    /// Spec 7/MDP: a REPLY from a worker that holds no request is a valid but unexpected
+    /// command: DISCONNECT, and nothing more for that worker; the reply goes nowhere. (The
+    /// guide's broker forwarded it to whatever client it named and queued the worker again.)
+    #[test]
+    fn a_reply_from_a_worker_holding_nothing_gets_disconnect() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let w = rig.worker("W1", "echo");
+        let victim = rig.peer("C1");
+        rig.send(
+            &w,
+            FromWorker::Reply {
+                client: "C1".into(),
+                body: Msg::from_iter(["forged"]),
+            }
+            .into_msg(),
+        );
+        assert_eq!(recv_to_worker(&w), ToWorker::Disconnect);
+        assert_eq!(rig.broker.worker_count(), 0);
+        assert!(nothing_waiting(&victim), "a reply nobody asked for");
+        // later requests are not sent to it
+        let c = rig.peer("C2");
         rig.request(&c, "echo", "a");
-        rig.request(&c, "echo", "b");
-        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
-        assert!(nothing_waiting(&w), "one worker, two requests at once");
+        assert_eq!(rig.broker.queued(), 1);
+        assert!(nothing_waiting(&w), "sent to a disconnected worker");
+    }
+
+    /// A busy worker may answer only the client whose request it holds; a REPLY naming any
+    /// other client is dropped and the worker disconnected.
+    #[test]
+    fn a_reply_goes_only_to_the_client_whose_request_the_worker_holds() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let w = rig.worker("W1", "echo");
+        let c1 = rig.peer("C1");
+        let c2 = rig.peer("C2");
+        rig.request(&c1, "echo", "mine");
+        let ToWorker::Request { client, .. } = recv_to_worker(&w) else {
+            panic!()
+        };
+        assert!(client == "C1");
+        rig.send(
+            &w,
+            FromWorker::Reply {
+                client: "C2".into(),
+                body: Msg::from_iter(["forged"]),
+            }
+            .into_msg(),
+        );
+        assert_eq!(recv_to_worker(&w), ToWorker::Disconnect);
+        assert!(nothing_waiting(&c2), "C2 got a reply it never asked for");
+        assert!(nothing_waiting(&c1), "C1 got a reply from the wrong worker");
+        assert_eq!(rig.broker.worker_count(), 0);
     }
 
     #[test]
     fn idle_workers_get_heartbeats_and_silent_ones_expire() {
         let mut rig = Rig::new(BrokerConfig {
-            heartbeat_ms: 20,
+            heartbeat: Duration::from_millis(20),
             liveness: 2,
             ..Default::default()
         });
@@ -819,27 +1122,32 @@ mod tests {
         for i in 0..10 {
             rig.request(&c, &format!("svc{i}"), "x");
         }
-        assert_eq!(rig.broker.service_count(), 4);
-        assert_eq!(rig.broker.queued(), 3);
+        // four services without workers, beside the one a worker registered
+        assert_eq!(rig.broker.service_count(), 5);
+        assert_eq!(rig.broker.queued(), 4);
         for _ in 0..10 {
             rig.request(&c, "svc0", "x");
         }
         // svc0 has no worker: at most max_queued_unserved wait for one
-        assert_eq!(rig.broker.queued(), 4);
+        assert_eq!(rig.broker.queued(), 5);
         // a served service may queue up to max_queued, whatever the others hold
         rig.request(&c, "echo", "busy"); // W1 takes it
         for _ in 0..10 {
             rig.request(&c, "echo", "x");
         }
-        assert_eq!(rig.broker.queued(), 4 + 5);
+        assert_eq!(rig.broker.queued(), 5 + 5);
+        // workers are never refused for want of room: services they register do not count
+        let _w2 = rig.worker("W2", "more");
+        assert_eq!(rig.broker.worker_count(), 2);
+        assert_eq!(rig.broker.service_count(), 6);
         drop(w);
     }
 
     #[test]
     fn a_busy_worker_that_goes_silent_is_dropped() {
         let mut rig = Rig::new(BrokerConfig {
-            heartbeat_ms: 10,
-            busy_timeout_ms: Some(50),
+            heartbeat: Duration::from_millis(10),
+            busy_timeout: Some(Duration::from_millis(50)),
             ..Default::default()
         });
         let w = rig.worker("W1", "echo");
@@ -875,8 +1183,8 @@ mod tests {
     #[test]
     fn a_busy_worker_that_heartbeats_is_kept() {
         let mut rig = Rig::new(BrokerConfig {
-            heartbeat_ms: 10,
-            busy_timeout_ms: Some(50),
+            heartbeat: Duration::from_millis(10),
+            busy_timeout: Some(Duration::from_millis(50)),
             ..Default::default()
         });
         let w = rig.worker("W1", "echo");
@@ -922,5 +1230,363 @@ mod tests {
             panic!()
         };
         assert!(body[0] == "still here");
+    }
+
+    /// A client that names thousands of services nobody serves must not use up the service
+    /// table for real workers: a worker that registers afterwards is taken, `mmi.service`
+    /// finds it and requests reach it.
+    #[test]
+    fn unknown_services_never_lock_out_a_worker() {
+        let mut rig = Rig::new(BrokerConfig {
+            max_services: 4,
+            ..Default::default()
+        });
+        let c = rig.peer("C1");
+        for i in 0..10 {
+            rig.request(&c, &format!("unknown-{i}"), "x");
+        }
+        assert!(rig.broker.service_count() <= 4);
+        let w = rig.worker("W1", "echo");
+        rig.request(&c, "mmi.service", "echo");
+        let (_, reply) = parse_client_reply(Msg::recv(&c).unwrap()).unwrap();
+        assert!(reply[0] == "200", "the worker was refused: {reply:?}");
+        rig.request(&c, "echo", "real");
+        let ToWorker::Request { body, .. } = recv_to_worker(&w) else {
+            panic!("the worker got no request")
+        };
+        assert!(body[0] == "real");
+    }
+
+    /// Every queue in the broker is bounded by the number of live workers: a flood of valid
+    /// HEARTBEATs from one idle, then one busy, worker leaves a handful of entries.
+    #[test]
+    fn a_heartbeat_flood_leaves_the_queues_bounded() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let idle = rig.worker("idle", "echo");
+        for _ in 0..20 {
+            for _ in 0..1000 {
+                FromWorker::Heartbeat.into_msg().send(&idle).unwrap();
+            }
+            rig.pump();
+        }
+        let bound = 2 * 2 + 32 + 1;
+        let stored = rig.broker.state.idle.stored();
+        assert!(stored <= bound, "idle queue: {stored}");
+        let busy = rig.worker("busy", "other");
+        let c = rig.peer("C1");
+        rig.request(&c, "other", "hold it");
+        assert!(matches!(recv_to_worker(&busy), ToWorker::Request { .. }));
+        for _ in 0..20 {
+            for _ in 0..1000 {
+                FromWorker::Heartbeat.into_msg().send(&busy).unwrap();
+            }
+            rig.pump();
+        }
+        assert_eq!(rig.broker.worker_count(), 2);
+        let st = &rig.broker.state;
+        assert!(
+            st.idle.stored() <= bound,
+            "idle queue: {}",
+            st.idle.stored()
+        );
+        assert!(
+            st.busy.stored() <= bound,
+            "busy queue: {}",
+            st.busy.stored()
+        );
+    }
+
+    /// Spec 7/MDP: "The broker SHOULD respond to invalid messages by dropping them and
+    /// treating that peer as invalid": a registered worker that sends garbage is disconnected.
+    #[test]
+    fn an_invalid_message_from_a_registered_worker_disconnects_it() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let cases: Vec<Vec<&[u8]>> = vec![
+            vec![b"", b"MDPW01", b"\x07"],
+            vec![b"", b"MDPW01", b"\x02", b"C1", b"", b"x"], // a broker command
+            vec![b"", b"MDPW01", b"\x04", b"extra"],
+            vec![b"junk"],
+        ];
+        for (i, frames) in cases.into_iter().enumerate() {
+            let w = rig.worker(&format!("W{i}"), "echo");
+            assert_eq!(rig.broker.worker_count(), 1);
+            rig.send(&w, Msg::from_iter(frames.iter().copied()));
+            assert_eq!(recv_to_worker(&w), ToWorker::Disconnect, "case {i}");
+            assert_eq!(rig.broker.worker_count(), 0, "case {i}");
+            let c = rig.peer(&format!("C{i}"));
+            rig.request(&c, "echo", "x");
+            assert_eq!(rig.broker.queued(), 1, "case {i}: queued, not sent to W{i}");
+            assert!(nothing_waiting(&w), "case {i}");
+            // take the request off again for the next case
+            let w2 = rig.worker(&format!("V{i}"), "echo");
+            assert!(matches!(recv_to_worker(&w2), ToWorker::Request { .. }));
+            rig.send(&w2, FromWorker::Disconnect.into_msg());
+        }
+    }
+
+    /// Spec 7/MDP: "Any received command except DISCONNECT acts as a heartbeat": a worker that
+    /// never sends HEARTBEAT but keeps answering requests stays registered.
+    #[test]
+    fn any_command_counts_as_a_heartbeat() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(20),
+            liveness: 2,
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        let start = clock::mono_ms();
+        let mut served = 0;
+        while clock::mono_ms() - start < 150 {
+            rig.request(&c, "echo", "x");
+            let request = loop {
+                match recv_to_worker(&w) {
+                    ToWorker::Heartbeat => continue,
+                    other => break other,
+                }
+            };
+            let ToWorker::Request { client, body } = request else {
+                panic!("{request:?} after {served} requests")
+            };
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            rig.broker.tick().unwrap();
+            rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+            assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
+            served += 1;
+            rig.broker.tick().unwrap();
+        }
+        assert!(served >= 5, "{served}");
+        assert_eq!(rig.broker.worker_count(), 1, "expired while answering");
+    }
+
+    /// Workers are known by their identity bytes, never as text: two identities that are
+    /// equal as lossy UTF-8 are two workers.
+    #[test]
+    fn workers_are_keyed_by_identity_bytes() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let a = rig.worker_bytes(b"\xff\x01", "echo");
+        let b = rig.worker_bytes(b"\xfe\x01", "echo");
+        assert_eq!(rig.broker.worker_count(), 2);
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "one");
+        rig.request(&c, "echo", "two");
+        let ToWorker::Request { body: ba, .. } = recv_to_worker(&a) else {
+            panic!()
+        };
+        let ToWorker::Request { body: bb, .. } = recv_to_worker(&b) else {
+            panic!()
+        };
+        assert!(ba[0] == "one" && bb[0] == "two");
+        // one leaves; the other stays and still serves
+        rig.send(&a, FromWorker::Disconnect.into_msg());
+        assert_eq!(rig.broker.worker_count(), 1);
+        rig.send(
+            &b,
+            FromWorker::Reply {
+                client: "C1".into(),
+                body: bb,
+            }
+            .into_msg(),
+        );
+        assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
+        rig.request(&c, "echo", "three");
+        let ToWorker::Request { body, .. } = recv_to_worker(&b) else {
+            panic!()
+        };
+        assert!(body[0] == "three");
+        assert!(nothing_waiting(&a));
+    }
+
+    /// Spec 7/MDP: "When the broker receives DISCONNECT from a worker it MUST send no further
+    /// commands to that worker."
+    #[test]
+    fn nothing_is_sent_after_a_worker_says_disconnect() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(10),
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        rig.send(&w, FromWorker::Disconnect.into_msg());
+        tick_past(&mut rig, 30);
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "x");
+        assert_eq!(rig.broker.queued(), 1);
+        assert!(nothing_waiting(&w));
+    }
+
+    /// Spec 7/MDP: once the broker takes a worker for disconnected it stops sending it
+    /// messages of any type.
+    #[test]
+    fn nothing_is_sent_to_an_expired_worker() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(10),
+            liveness: 2,
+            ..Default::default()
+        });
+        let quiet = rig.worker("quiet", "echo");
+        let start = clock::mono_ms();
+        while rig.broker.worker_count() > 0 && clock::mono_ms() - start < 2000 {
+            tick_past(&mut rig, 5);
+        }
+        assert_eq!(rig.broker.worker_count(), 0);
+        while Msg::try_recv(&quiet).unwrap().is_some() {} // its heartbeats
+        tick_past(&mut rig, 40);
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "x");
+        assert!(nothing_waiting(&quiet), "a command to an expired worker");
+    }
+
+    /// Ticks until `done` or a deadline; returns how long it took.
+    fn tick_until(rig: &mut Rig, done: impl Fn(&Broker) -> bool) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        while !done(&rig.broker) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "not done in 5 s"
+            );
+            tick_past(rig, 2);
+        }
+        start.elapsed()
+    }
+
+    /// Spec 7/MDP: the broker "SHOULD expire these requests after a reasonable and configurable
+    /// time if no service has been registered"; the service, left with nothing, is forgotten.
+    #[test]
+    fn requests_for_a_service_nobody_serves_expire() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(10),
+            request_expiry: Duration::from_millis(50),
+            ..Default::default()
+        });
+        let c = rig.peer("C1");
+        rig.request(&c, "nobody", "x");
+        assert_eq!(rig.broker.queued(), 1);
+        assert!(rig.broker.queued_bytes() > 0);
+        let took = tick_until(&mut rig, |b| b.queued() == 0);
+        assert!(took >= Duration::from_millis(45), "expired after {took:?}");
+        assert_eq!(rig.broker.service_count(), 0, "the empty service is kept");
+        assert_eq!(rig.broker.queued_bytes(), 0);
+        // a worker that comes now gets nothing
+        let w = rig.worker("W1", "nobody");
+        assert!(nothing_waiting(&w), "an expired request was delivered");
+    }
+
+    /// A service whose workers keep taking requests keeps its backlog however long it waits;
+    /// one whose only worker holds a request and takes no other lets its waiting requests
+    /// expire, and stays known for its worker.
+    #[test]
+    fn requests_expire_only_where_the_service_makes_no_progress() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(10),
+            request_expiry: Duration::from_millis(60),
+            busy_timeout: None,
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "slow");
+        let c = rig.peer("C1");
+        for i in 0..5 {
+            rig.request(&c, "slow", &format!("r{i}"));
+        }
+        // 30 ms a request: the last waits about 120 ms, twice the expiry
+        for i in 0..5 {
+            let ToWorker::Request { client, body } = recv_to_worker(&w) else {
+                panic!()
+            };
+            assert!(body[0] == format!("r{i}").as_str(), "{body:?}");
+            tick_past(&mut rig, 30);
+            rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+            assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
+        }
+        assert_eq!(rig.broker.queued(), 0);
+        // now W1 holds a request and never answers: the next one expires
+        rig.request(&c, "slow", "held");
+        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        rig.request(&c, "slow", "waits");
+        tick_until(&mut rig, |b| b.queued() == 0);
+        assert_eq!(rig.broker.service_count(), 1);
+        assert_eq!(rig.broker.worker_count(), 1);
+        rig.send(
+            &w,
+            FromWorker::Reply {
+                client: "C1".into(),
+                body: Msg::from_iter(["held"]),
+            }
+            .into_msg(),
+        );
+        assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
+        assert!(nothing_waiting(&w), "the expired request was delivered");
+    }
+
+    /// What waiting requests hold is bounded in bytes, per service and in all.
+    #[test]
+    fn byte_limits_bound_what_requests_hold() {
+        let body = vec![0x5a_u8; 4000];
+        let one = held_size(&Frame::from("C1"), &Msg::from_iter([&body[..]]));
+        let mut rig = Rig::new(BrokerConfig {
+            max_service_bytes: 2 * one + 10,
+            max_total_bytes: 5 * one + 10,
+            ..Default::default()
+        });
+        let c = rig.peer("C1");
+        let send = |rig: &mut Rig, service: &str| {
+            let mut m = client_request(service, Msg::from_iter([&body[..]]));
+            m.push_front(Frame::empty());
+            rig.send(&c, m);
+        };
+        for service in ["a", "b", "c", "d"] {
+            for _ in 0..4 {
+                send(&mut rig, service);
+            }
+        }
+        // two each for a and b, then one for c: five in all
+        assert_eq!(rig.broker.queued(), 5);
+        assert_eq!(rig.broker.queued_bytes(), 5 * one);
+        assert_eq!(
+            rig.broker.service_count(),
+            3,
+            "d holds nothing and is not kept"
+        );
+        // a worker for a takes its two; room comes back
+        let w = rig.worker("W1", "a");
+        let ToWorker::Request { client, body: b } = recv_to_worker(&w) else {
+            panic!()
+        };
+        assert_eq!(rig.broker.queued_bytes(), 4 * one);
+        rig.send(&w, FromWorker::Reply { client, body: b }.into_msg());
+        assert_eq!(rig.broker.queued_bytes(), 3 * one);
+        send(&mut rig, "d");
+        assert_eq!(rig.broker.queued(), 4);
+    }
+
+    /// A message past `max_msg_size` is dropped; a worker that sends one is disconnected.
+    /// (Over tcp libzmq drops such a frame before the broker sees it; inproc does not.)
+    #[test]
+    fn a_message_past_max_msg_size_is_dropped() {
+        let mut rig = Rig::new(BrokerConfig {
+            max_msg_size: 1000,
+            ..Default::default()
+        });
+        assert_eq!(rig.broker.socket().get_maxmsgsize().unwrap(), 1000);
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        rig.request(&c, "other", &"x".repeat(1200));
+        assert_eq!(rig.broker.queued(), 0);
+        assert_eq!(rig.broker.service_count(), 1);
+        rig.request(&c, "echo", "small");
+        let ToWorker::Request { client, .. } = recv_to_worker(&w) else {
+            panic!()
+        };
+        let big = "y".repeat(1200);
+        rig.send(
+            &w,
+            FromWorker::Reply {
+                client,
+                body: Msg::from_iter([big.as_str()]),
+            }
+            .into_msg(),
+        );
+        assert_eq!(recv_to_worker(&w), ToWorker::Disconnect);
+        assert_eq!(rig.broker.worker_count(), 0);
+        assert!(nothing_waiting(&c));
     }
 }

@@ -309,6 +309,27 @@ impl BrokerInput {
     /// ```
     pub fn parse(mut msg: Msg) -> Result<BrokerInput> {
         let sender = take(&mut msg, "sender address")?;
+        Self::parse_from(sender, msg).map_err(|(_, e)| e)
+    }
+
+    /// Parses what follows the sender's address; on error, hands the sender back with the
+    /// error, so that the broker knows whom to treat as invalid.
+    pub(crate) fn parse_from(
+        sender: Frame,
+        msg: Msg,
+    ) -> std::result::Result<BrokerInput, (Frame, Error)> {
+        match Self::parse_body(msg) {
+            Ok(Body::Client { service, body }) => Ok(BrokerInput::Client {
+                sender,
+                service,
+                body,
+            }),
+            Ok(Body::Worker(command)) => Ok(BrokerInput::Worker { sender, command }),
+            Err(e) => Err((sender, e)),
+        }
+    }
+
+    fn parse_body(mut msg: Msg) -> Result<Body> {
         take_empty(&mut msg)?;
         let header = take(&mut msg, "protocol header")?;
         if header == CLIENT {
@@ -316,20 +337,19 @@ impl BrokerInput {
             if msg.is_empty() {
                 return Err(bad("client request without a body"));
             }
-            Ok(BrokerInput::Client {
-                sender,
-                service,
-                body: msg,
-            })
+            Ok(Body::Client { service, body: msg })
         } else if header == WORKER {
-            Ok(BrokerInput::Worker {
-                sender,
-                command: FromWorker::parse_command(msg)?,
-            })
+            Ok(Body::Worker(FromWorker::parse_command(msg)?))
         } else {
             Err(bad(format!("unknown protocol header {header:.32}")))
         }
     }
+}
+
+/// A [`BrokerInput`] without its sender.
+enum Body {
+    Client { service: Frame, body: Msg },
+    Worker(FromWorker),
 }
 
 /// A client request as a REQ socket sends it (the socket adds the delimiter):
