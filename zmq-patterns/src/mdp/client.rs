@@ -51,7 +51,6 @@ impl Client {
     /// let client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
     /// # drop(client);
     /// ```
-    /// use std::time::Duration;
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<Client> {
         Ok(Client {
             ctx: ctx.clone(),
@@ -178,7 +177,6 @@ impl AsyncClient {
     /// let client = zmq_patterns::mdp::AsyncClient::new(&ctx, "tcp://localhost:5555").unwrap();
     /// # drop(client);
     /// ```
-    /// use std::time::Duration;
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<AsyncClient> {
         Ok(AsyncClient {
             socket: connect(ctx, zmq::DEALER, broker)?,
@@ -221,7 +219,6 @@ impl AsyncClient {
     /// client.set_timeout(std::time::Duration::from_millis(10));
     /// assert!(client.recv().unwrap().is_none());
     /// ```
-    /// use std::time::Duration;
     pub fn recv(&self) -> Result<Option<Msg>> {
         let deadline = Instant::now().checked_add(self.timeout);
         let mut poller = Poller::new();
