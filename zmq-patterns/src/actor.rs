@@ -261,7 +261,6 @@ impl Actor {
     /// }).unwrap();
     /// assert!(actor.stop().unwrap_err().to_string().contains("boom"));
     /// ```
-    /// use std::time::Duration;
     pub fn stop(mut self) -> Result<()> {
         self.shutdown()
     }

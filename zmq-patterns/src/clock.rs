@@ -42,7 +42,6 @@ pub fn time_ms() -> i64 {
 /// assert!(left <= Duration::from_secs(1) && left > Duration::from_millis(900));
 /// assert_eq!(clock::until(0), Duration::ZERO);
 /// ```
-/// use std::time::Duration;
 pub fn until(deadline_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(deadline_ms.saturating_sub(mono_ms())).unwrap_or(0))
 }
@@ -53,7 +52,6 @@ pub fn until(deadline_ms: i64) -> Duration {
 /// ```
 /// zmq_patterns::clock::sleep(std::time::Duration::from_millis(1)).unwrap();
 /// ```
-/// use std::time::Duration;
 #[doc(alias = "s_sleep", alias = "zclock_sleep")]
 pub fn sleep(duration: Duration) -> Result<()> {
     let Some(fd) = interrupt::fd() else {
@@ -92,7 +90,6 @@ pub fn sleep(duration: Duration) -> Result<()> {
 /// let t = zmq_patterns::clock::timestamp();
 /// assert_eq!(t.len(), 17);
 /// ```
-/// use std::time::Duration;
 pub fn timestamp() -> String {
     // SAFETY: time(NULL) only returns the current time.
     let now = unsafe { libc::time(std::ptr::null_mut()) };

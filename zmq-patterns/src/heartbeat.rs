@@ -23,7 +23,6 @@ pub const HEARTBEAT: &[u8] = b"\x02";
 /// let config = HeartbeatConfig { interval: Duration::from_millis(500), ..Default::default() };
 /// assert_eq!(config.expiry(), Duration::from_millis(1500));
 /// ```
-/// use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeartbeatConfig {
     /// How often to send a heartbeat (guide: 1 s).
@@ -254,7 +253,6 @@ impl Liveness {
 /// assert!(q.pop(ms(100)).unwrap() == "W1");
 /// assert!(q.pop(ms(100)).is_none());
 /// ```
-/// use std::time::Duration;
 #[derive(Debug)]
 pub struct ReadyQueue {
     expiry: Duration,
@@ -369,7 +367,6 @@ impl ReadyQueue {
     /// ```
     /// assert!(zmq_patterns::heartbeat::ReadyQueue::new(std::time::Duration::MAX).is_empty());
     /// ```
-    /// use std::time::Duration;
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

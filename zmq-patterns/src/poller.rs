@@ -121,7 +121,6 @@ impl<'a> Poller<'a> {
     /// let i = p.add(&s);
     /// p.set_events(i, zmq::PollEvents::empty());
     /// ```
-    /// use std::time::Duration;
     pub fn set_events(&mut self, index: usize, events: zmq::PollEvents) {
         if let Some(item) = self.user_items_mut().get_mut(index) {
             item.set_events(events);
@@ -221,7 +220,6 @@ impl<'a> Poller<'a> {
     /// ```
     /// assert!(zmq_patterns::Poller::new().is_empty());
     /// ```
-    /// use std::time::Duration;
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -293,7 +293,6 @@ impl<'s, T> Reactor<'s, T> {
     /// r.add_timer(Duration::from_millis(1), 1, |_, _: &mut ()| Ok(Flow::Stop));
     /// r.run(&mut ()).unwrap();
     /// ```
-    /// use std::time::Duration;
     pub fn run(&mut self, state: &mut T) -> Result<()> {
         let mut order: Vec<ReaderId> = Vec::new();
         let mut poller = Poller::new();

@@ -21,7 +21,6 @@ use crate::poller::Poller;
 /// };
 /// assert_eq!(config.liveness, 3);
 /// ```
-/// use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerConfig {
     /// Heartbeat interval, also how long one poll waits (guide: 2.5 s).
@@ -225,7 +224,6 @@ impl Worker {
     /// let next = worker.recv(Some(request)).unwrap(); // echo the first, wait for the second
     /// # drop(next);
     /// ```
-    /// use std::time::Duration;
     #[doc(alias = "mdwrk_recv")]
     pub fn recv(&mut self, reply: Option<Msg>) -> Result<Msg> {
         if let Some(body) = reply {
