@@ -126,23 +126,34 @@ impl Client {
 
     /// Waits up to the timeout for the reply from `service`, dropping anything else.
     fn reply_from(&self, service: &str) -> Result<Option<Msg>> {
-        let deadline = Instant::now().checked_add(self.timeout);
-        let mut poller = Poller::new();
-        poller.add(&self.socket);
-        loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if poller.poll(left)? == 0 {
-                return Ok(None);
-            }
-            let msg = Msg::recv(&self.socket)?;
-            log::trace!("mdp client: received reply:\n{msg}");
-            match parse_client_reply(msg) {
-                Ok((reply_service, body)) if reply_service == service => return Ok(Some(body)),
-                Ok((reply_service, _)) => log::warn!(
-                    "W: dropping a reply from service {reply_service:.64}, expected {service}"
-                ),
-                Err(e) => log::warn!("W: dropping an invalid reply: {e}"),
-            }
+        recv_reply(&self.socket, self.timeout, Some(service))
+    }
+}
+
+/// Waits up to `timeout` on `socket` for a valid MDP reply (from `service` if one is named) and
+/// returns its body; `None` if none came in time. Anything else is logged and dropped.
+fn recv_reply(
+    socket: &zmq::Socket,
+    timeout: Duration,
+    service: Option<&str>,
+) -> Result<Option<Msg>> {
+    let deadline = Instant::now().checked_add(timeout);
+    let mut poller = Poller::new();
+    poller.add(socket);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if poller.poll(left)? == 0 {
+            return Ok(None);
+        }
+        let msg = Msg::recv(socket)?;
+        log::trace!("mdp client: received reply:\n{msg}");
+        match parse_client_reply(msg) {
+            Ok((from, body)) if service.is_none_or(|s| from == s) => return Ok(Some(body)),
+            Ok((from, _)) => log::warn!(
+                "mdp client: dropping a reply from service {from:.64}, expected {}",
+                service.unwrap_or_default()
+            ),
+            Err(e) => log::warn!("mdp client: dropping an invalid reply: {e}"),
         }
     }
 }
@@ -220,21 +231,7 @@ impl AsyncClient {
     /// assert!(client.recv().unwrap().is_none());
     /// ```
     pub fn recv(&self) -> Result<Option<Msg>> {
-        let deadline = Instant::now().checked_add(self.timeout);
-        let mut poller = Poller::new();
-        poller.add(&self.socket);
-        loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if poller.poll(left)? == 0 {
-                return Ok(None);
-            }
-            let msg = Msg::recv(&self.socket)?;
-            log::trace!("mdp client: received reply:\n{msg}");
-            match parse_client_reply(msg) {
-                Ok((_service, body)) => return Ok(Some(body)),
-                Err(e) => log::warn!("E: dropping a bad reply: {e}"),
-            }
-        }
+        recv_reply(&self.socket, self.timeout, None)
     }
 }
 
