@@ -424,6 +424,8 @@ mod tests {
                 break sender;
             }
         };
+        // spec 7/MDP: after DISCONNECT the worker reconnects on a new socket
+        assert!(w3 != w2, "registered again on the same socket");
         let stop = ToWorker::Request {
             client: "C1".into(),
             body: Msg::from_iter(["stop"]),
