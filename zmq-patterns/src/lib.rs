@@ -66,6 +66,7 @@ mod proxy;
 mod raw;
 pub mod reactor;
 mod socket;
+mod stop;
 mod ticket_queue;
 pub mod titanic;
 
@@ -76,3 +77,4 @@ pub use msg::{Iter as MsgIter, Msg};
 pub use poller::Poller;
 pub use proxy::{Proxy, ProxyStats, SocketStats};
 pub use socket::{random_identity, SocketExt};
+pub use stop::StopHandle;

@@ -9,6 +9,7 @@ use crate::frame::Frame;
 use crate::mdp::protocol::{BrokerInput, FromWorker, ToWorker, CLIENT, MMI_PREFIX};
 use crate::msg::Msg;
 use crate::poller::Poller;
+use crate::stop::{StopHandle, StopSignal};
 use crate::ticket_queue::TicketQueue;
 
 /// Settings of a [`Broker`]; `Default` gives the guide's timings, and bounds on everything a
@@ -183,6 +184,8 @@ impl Service {
 pub struct Broker {
     socket: zmq::Socket,
     state: State,
+    /// Set up by the first [`Broker::stop_handle`].
+    stop: Option<(StopSignal, StopHandle)>,
 }
 
 struct State {
@@ -229,6 +232,7 @@ impl Broker {
         let now = Instant::now();
         Ok(Broker {
             socket,
+            stop: None,
             state: State {
                 heartbeat_at: later(now, config.heartbeat),
                 sweep_at: later(now, config.heartbeat.min(config.request_expiry)),
@@ -303,10 +307,23 @@ impl Broker {
     /// broker.run().unwrap();
     /// ```
     pub fn run(&mut self) -> Result<()> {
-        let Broker { socket, state } = self;
+        let Broker {
+            socket,
+            state,
+            stop,
+        } = self;
         let mut poller = Poller::new();
         poller.add(socket);
+        let signal = stop.as_ref().map(|(signal, _)| signal);
+        if let Some(signal) = signal {
+            poller.add_fd(signal.fd());
+        }
         loop {
+            if let Some(signal) = signal.filter(|s| s.is_stopped()) {
+                log::debug!("mdp broker: stopped by its handle");
+                signal.rearm();
+                return Ok(());
+            }
             let wait = state.next_timer().saturating_duration_since(Instant::now());
             if poller.poll(Some(wait))? > 0 {
                 // Drain what is waiting before the next poll.
@@ -319,6 +336,25 @@ impl Broker {
             }
             state.tick(socket)?;
         }
+    }
+
+    /// A handle that makes [`Broker::run`] return `Ok(())` from another thread, for a broker
+    /// embedded in a program that stops it without a signal (see [`StopHandle`]).
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let mut broker = zmq_patterns::mdp::Broker::new(&ctx, Default::default()).unwrap();
+    /// let stop = broker.stop_handle().unwrap();
+    /// let thread = std::thread::spawn(move || broker.run());
+    /// stop.stop();
+    /// thread.join().unwrap().unwrap();
+    /// ```
+    pub fn stop_handle(&mut self) -> Result<StopHandle> {
+        let (_, handle) = match &mut self.stop {
+            Some(stop) => stop,
+            None => self.stop.insert(StopSignal::new()?),
+        };
+        Ok(handle.clone())
     }
 
     /// Number of workers known (idle or busy).
@@ -953,6 +989,38 @@ mod tests {
         };
         assert!(body[0] == "r2");
         assert_eq!(rig.broker.queued(), 0);
+    }
+
+    #[test]
+    fn a_stop_handle_ends_run_while_it_serves_and_run_can_start_again() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let w = rig.worker("W1", "echo");
+        let stop = rig.broker.stop_handle().unwrap();
+        let mut broker = rig.broker;
+        let t = std::thread::spawn(move || {
+            let result = broker.run();
+            (broker, result)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50)); // let it block in its poll
+        let asked = Instant::now();
+        stop.stop();
+        let (mut broker, result) = t.join().unwrap();
+        result.unwrap();
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(broker.worker_count(), 1, "its state is kept");
+        // run again: it waits again until the next stop
+        let again = broker.stop_handle().unwrap();
+        assert!(!again.is_stopped());
+        let t = std::thread::spawn(move || broker.run());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!t.is_finished(), "a second run must wait for a new stop");
+        again.stop();
+        t.join().unwrap().unwrap();
+        drop(w);
     }
 
     #[test]
