@@ -25,26 +25,38 @@ macro_rules! bin {
 /// A generous default deadline for a single expected event (CI machines are slow and loaded).
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// A free TCP port on 127.0.0.1: the OS picks it, we release it for the binary to bind.
+/// A free TCP port on 127.0.0.1, released for the binary to bind.
 ///
-/// Tests run in parallel threads, and the OS may hand the same just-released port to two of
-/// them; every port given out is remembered so that no two tests of this process ever get the
-/// same one. (Another process could still take a port between its release and the bind; ports
-/// from the ephemeral range are rarely reused that fast.)
+/// Ports come from just below the kernel's ephemeral range (`ip_local_port_range`), never from
+/// it: a port the OS picked with `bind(0)` and we released could be taken at once as the source
+/// port of any outgoing connection on the machine (seen: `Address already in use`). Below the
+/// range nothing is handed out automatically, and each port is given to one test only (a
+/// per-process counter starting at an offset from the pid, so test programs differ too).
 pub fn free_port() -> u16 {
-    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    // Hold each candidate's listener until a new port is found, so the OS cannot offer it again.
-    let mut held = Vec::new();
-    loop {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("no free port");
-        let port = listener.local_addr().expect("no local address").port();
-        if !given.contains(&port) {
-            given.push(port);
+    static NEXT: Mutex<Option<u32>> = Mutex::new(None);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| {
+            r.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+        })
+        .unwrap_or(32768);
+    let (first, span) = if low > 11024 {
+        (low - 10000, 10000)
+    } else {
+        (1024, low.saturating_sub(1024).max(1))
+    };
+    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
+    let n = next.get_or_insert(std::process::id() * 97 % span);
+    for _ in 0..span {
+        let port = (first + *n % span) as u16;
+        *n += 1;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
-        held.push(listener);
     }
+    panic!("no free port below the ephemeral range");
 }
 
 /// `tcp://127.0.0.1:PORT`, for binding and connecting alike.
