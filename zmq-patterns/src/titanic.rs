@@ -134,10 +134,16 @@ pub enum ReplyStatus {
 pub struct Store {
     dir: PathBuf,
     max_request_bytes: usize,
+    max_reply_bytes: usize,
 }
 
 /// Largest request the store accepts by default (all frames together).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1 << 20;
+
+/// Largest reply the store keeps by default (all frames together): the default
+/// [`BrokerConfig::max_msg_size`](crate::mdp::BrokerConfig::max_msg_size), so that whatever a
+/// default broker passes on fits.
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 16 << 20;
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`, and removes the temporary files
@@ -159,6 +165,7 @@ impl Store {
         let store = Store {
             dir: dir.as_ref().to_path_buf(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
         };
         store.remove_temporaries()?;
         Ok(store)
@@ -199,6 +206,23 @@ impl Store {
         self.max_request_bytes = bytes;
     }
 
+    /// Sets the largest reply kept, in bytes (default 16 MiB). [`Store::dispatch`] drops a
+    /// request whose reply is larger (logged), so its client hears `400` rather than waiting
+    /// for ever.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-maxrep-{}", std::process::id()));
+    /// use zmq_patterns::{titanic::Store, Msg};
+    /// let mut store = Store::open(&dir).unwrap();
+    /// store.set_max_reply_bytes(4);
+    /// let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+    /// assert!(store.save_reply(&id, &Msg::from_iter(["too long"])).is_err());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn set_max_reply_bytes(&mut self, bytes: usize) {
+        self.max_reply_bytes = bytes;
+    }
+
     /// The store's directory.
     ///
     /// ```
@@ -221,7 +245,9 @@ impl Store {
     /// is removed.
     fn write(&self, path: &Path, msg: &Msg) -> Result<()> {
         let tmp = path.with_extension("tmp");
-        let written = write_new(&tmp, &encode(msg)).and_then(|()| fs::rename(&tmp, path));
+        let written = encode(msg)
+            .and_then(|bytes| write_new(&tmp, &bytes))
+            .and_then(|()| fs::rename(&tmp, path));
         if let Err(e) = written {
             match fs::remove_file(&tmp) {
                 Ok(()) => {}
@@ -336,6 +362,13 @@ impl Store {
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn save_reply(&self, id: &Uuid, reply: &Msg) -> Result<()> {
+        if reply.content_size() > self.max_reply_bytes {
+            return Err(Error::protocol(format!(
+                "reply of {} bytes is over the limit of {}",
+                reply.content_size(),
+                self.max_reply_bytes
+            )));
+        }
         self.write(&self.path(id, "rep"), reply)
     }
 
@@ -534,6 +567,15 @@ impl Store {
             Err(e) => return Err(e),
         }
         match client.send(&service_name, request) {
+            Ok(reply) if reply.content_size() > self.max_reply_bytes => {
+                log::warn!(
+                    "titanic: request {id} dropped: its reply of {} bytes is over the limit of {}",
+                    reply.content_size(),
+                    self.max_reply_bytes
+                );
+                self.close(id)?;
+                Ok(Dispatched::Done)
+            }
             Ok(reply) => {
                 self.save_reply(id, &reply)?;
                 // A close that came while the request was out would leave this reply behind
@@ -895,13 +937,24 @@ fn parse_uuid_request(request: &Msg) -> Option<Uuid> {
 }
 
 /// A message on disk: for each frame, its length as 4 bytes little-endian, then its bytes.
-fn encode(msg: &Msg) -> Vec<u8> {
+/// A frame of 4 GiB or more cannot be written (an error, never a truncated length).
+fn encode(msg: &Msg) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(msg.content_size() + 4 * msg.len());
     for f in msg {
-        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame_len(f.len())?);
         out.extend_from_slice(f);
     }
-    out
+    Ok(out)
+}
+
+/// The 4-byte length prefix of a frame of `len` bytes.
+fn frame_len(len: usize) -> io::Result<[u8; 4]> {
+    u32::try_from(len).map(u32::to_le_bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("a frame of {len} bytes is too large to store"),
+        )
+    })
 }
 
 /// The inverse of [`encode`]; `None` for a truncated or corrupt file.
@@ -935,11 +988,77 @@ mod tests {
     #[test]
     fn encode_decode_round_trip_and_reject_corruption() {
         let m = Msg::from_iter([&b""[..], b"abc", &[0u8; 300][..]]);
-        assert_eq!(decode(&encode(&m)).unwrap(), m);
-        let bytes = encode(&m);
+        assert_eq!(decode(&encode(&m).unwrap()).unwrap(), m);
+        let bytes = encode(&m).unwrap();
         assert!(decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(decode(&[1, 0]).is_none());
         assert!(decode(&[255, 255, 255, 255, 1]).is_none());
+    }
+
+    #[test]
+    fn a_frame_of_4_gib_is_refused_not_truncated() {
+        assert_eq!(frame_len(300).unwrap(), [44, 1, 0, 0]);
+        assert_eq!(frame_len(u32::MAX as usize).unwrap(), [255; 4]);
+        let e = frame_len(u32::MAX as usize + 1).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_reply_over_the_limit_drops_its_request() {
+        use crate::mdp::protocol::{FromWorker, ToWorker};
+        use crate::mdp::{Broker, Client};
+        let ctx = zmq::Context::new();
+        let ep = format!("inproc://titanic-big-reply-{}", std::process::id());
+        let mut broker = Broker::new(&ctx, Default::default()).unwrap();
+        broker.bind(&ep).unwrap();
+        let stop = broker.stop_handle().unwrap();
+        let broker = std::thread::spawn(move || broker.run());
+        // An echo worker on the wire that answers two requests and leaves.
+        let worker = ctx.socket(zmq::DEALER).unwrap();
+        worker.set_rcvtimeo(5000).unwrap();
+        worker.connect(&ep).unwrap();
+        let ready = FromWorker::Ready {
+            service: "echo".into(),
+        };
+        ready.into_msg().send(&worker).unwrap();
+        let served = std::thread::spawn(move || {
+            let mut answered = 0;
+            while answered < 2 {
+                let Ok(msg) = Msg::recv(&worker) else { break };
+                if let Ok(ToWorker::Request { client, body }) = ToWorker::parse(msg) {
+                    FromWorker::Reply { client, body }
+                        .into_msg()
+                        .send(&worker)
+                        .unwrap();
+                    answered += 1;
+                }
+            }
+        });
+        let mut client = Client::new(&ctx, &ep).unwrap();
+        client.set_timeout(Duration::from_secs(5));
+        let (mut store, dir) = temp_store("big-reply");
+        store.set_max_reply_bytes(8);
+        let small = store
+            .save_request(&Msg::from_iter(["echo", "12345678"]))
+            .unwrap();
+        let big = store
+            .save_request(&Msg::from_iter(["echo", "123456789"]))
+            .unwrap();
+        assert_eq!(
+            store.dispatch(&small, &mut client).unwrap(),
+            Dispatched::Done
+        );
+        assert!(matches!(
+            store.status(&small).unwrap(),
+            ReplyStatus::Ready(_)
+        ));
+        assert_eq!(store.dispatch(&big, &mut client).unwrap(), Dispatched::Done);
+        assert_eq!(store.status(&big).unwrap(), ReplyStatus::Unknown);
+        assert_eq!(store.pending().unwrap(), Vec::<Uuid>::new());
+        served.join().unwrap();
+        stop.stop();
+        broker.join().unwrap().unwrap();
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -1030,7 +1149,11 @@ mod tests {
     #[test]
     fn a_reply_that_is_a_link_is_not_read() {
         let (store, dir) = temp_store("link-rep");
-        let secret = outside(&dir, "secret", &encode(&Msg::from_iter(["secret"])));
+        let secret = outside(
+            &dir,
+            "secret",
+            &encode(&Msg::from_iter(["secret"])).unwrap(),
+        );
         let id = store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
         std::os::unix::fs::symlink(&secret, store.path(&id, "rep")).unwrap();
         // taken as absent: the request is still pending, and the link is not read
@@ -1044,7 +1167,11 @@ mod tests {
     #[test]
     fn a_request_that_is_a_link_is_not_read_nor_queued() {
         let (store, dir) = temp_store("link-req");
-        let stolen = outside(&dir, "stolen", &encode(&Msg::from_iter(["echo", "stolen"])));
+        let stolen = outside(
+            &dir,
+            "stolen",
+            &encode(&Msg::from_iter(["echo", "stolen"])).unwrap(),
+        );
         let id = Uuid::random();
         std::os::unix::fs::symlink(&stolen, store.path(&id, "req")).unwrap();
         assert_eq!(store.request(&id).unwrap(), None);
@@ -1055,7 +1182,7 @@ mod tests {
         assert!(!is_link(&store.path(&id, "req")));
         assert_eq!(
             fs::read(&stolen).unwrap(),
-            encode(&Msg::from_iter(["echo", "stolen"]))
+            encode(&Msg::from_iter(["echo", "stolen"])).unwrap()
         );
         cleanup(&dir, &[&stolen]);
     }
