@@ -14,6 +14,7 @@
 //! | [`Actor`] | `zactor`, `zthread_fork` | a thread with a PAIR pipe, ready handshake, clean stop |
 //! | [`reactor::Reactor`] | `zloop` | readers and timers in one loop; handlers may add/remove/reset |
 //! | [`heartbeat`] | `ppqueue`/`ppworker` logic | Paranoid Pirate liveness, back-off, LRU ready queue with expiry |
+//! | [`bstar`] | `bstar`, `bstarsrv` | Binary Star: the high-availability pair's state machine |
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
@@ -54,6 +55,7 @@
 pub use zmq;
 
 pub mod actor;
+pub mod bstar;
 pub mod clock;
 mod error;
 mod frame;

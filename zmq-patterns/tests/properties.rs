@@ -4,6 +4,9 @@
 //!   are reached) make every parser return `Ok` or `Err`, never panic, and what a parser accepts
 //!   serialises back to the very same frames;
 //! - a valid message built from arbitrary fields parses back to those fields;
+//! - Binary Star: a state frame parses exactly when it is `"1"` to `"4"`, and any sequence of
+//!   events keeps the state machine to its table (no backup serves before it was passive, a
+//!   fatal refusal leaves the state as it was);
 //! - Titanic: UUIDs are exactly the 32-hex-digit strings, the services answer any request, and
 //!   the store gives back the frames it was given (in temporary directories, removed after).
 //!
@@ -17,6 +20,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
+use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
 use zmq_patterns::heartbeat::ReadyQueue;
 use zmq_patterns::mdp::{
     self, client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker,
@@ -591,4 +595,78 @@ fn ready_queue_behaves_like_an_lru_list_with_expiry() {
         }
         Ok(())
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary Star
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn bstar_state_parse_is_exactly_one_digit_one_to_four(frame in likely_frame()) {
+        match bstar::State::parse(&frame) {
+            Ok(s) => {
+                prop_assert!(matches!(&frame[..], b"1" | b"2" | b"3" | b"4"));
+                prop_assert_eq!(s.as_wire().as_bytes(), &frame[..]);
+            }
+            Err(e) => {
+                prop_assert!(e.is_protocol());
+                prop_assert!(!matches!(&frame[..], b"1" | b"2" | b"3" | b"4"));
+            }
+        }
+    }
+
+    #[test]
+    fn bstar_any_events_follow_the_table(
+        primary in any::<bool>(),
+        steps in vec((0u8..6, 0u64..1500), 0..40),
+    ) {
+        let heartbeat = Duration::from_millis(500);
+        let start = Instant::now();
+        let role = if primary { Role::Primary } else { Role::Backup };
+        let mut fsm = Fsm::new(role, heartbeat, start);
+        let (mut now, mut last_heard) = (start, start);
+        let mut was_passive = false;
+        for (what, wait) in steps {
+            now += Duration::from_millis(wait);
+            // 0..=3: a state frame from the peer, parsed as it would be off the wire
+            let event = match what {
+                0..=3 => Event::Peer(bstar::State::ALL[what as usize]),
+                4 => Event::ClientRequest,
+                _ => match bstar::State::parse(&[b'0' + what]) {
+                    Ok(s) => Event::Peer(s),
+                    Err(_) => continue, // garbage never reaches the machine
+                },
+            };
+            let before = fsm.state();
+            let gone = now >= last_heard + 2 * heartbeat;
+            let got = fsm.handle(event, now);
+            if let Event::Peer(_) = event {
+                last_heard = now;
+            }
+            match got {
+                Ok(Some(change)) => {
+                    prop_assert_eq!((change.from, change.to), (before, fsm.state()));
+                    prop_assert_ne!(change.from, change.to);
+                    if change.to == bstar::State::Active && event == Event::ClientRequest {
+                        prop_assert!(gone, "took over while the peer was alive");
+                    }
+                }
+                Ok(None) => prop_assert_eq!(before, fsm.state()),
+                Err(refusal) => {
+                    prop_assert_eq!(before, fsm.state());
+                    if refusal == Refusal::Rejected {
+                        prop_assert_eq!(event, Event::ClientRequest);
+                    } else {
+                        prop_assert!(refusal.is_fatal());
+                    }
+                }
+            }
+            was_passive |= fsm.state() == bstar::State::Passive;
+            if !primary && fsm.state() == bstar::State::Active {
+                prop_assert!(was_passive, "a backup became active without being passive");
+            }
+        }
+    }
 }
