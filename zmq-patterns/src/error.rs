@@ -39,6 +39,11 @@ pub enum Error {
     Actor(String),
     /// An operating-system error outside libzmq.
     Io(std::io::Error),
+    /// A Binary Star pair is broken ([`bstar::Refusal::DualActives`] or
+    /// [`bstar::Refusal::DualPassives`](crate::bstar::Refusal)): the server must stop.
+    ///
+    /// [`bstar::Refusal::DualActives`]: crate::bstar::Refusal::DualActives
+    Bstar(crate::bstar::Refusal),
 }
 
 impl Error {
@@ -115,6 +120,20 @@ impl Error {
         matches!(self, Error::Corrupt(_))
     }
 
+    /// The Binary Star refusal, when this error is [`Error::Bstar`].
+    ///
+    /// ```
+    /// use zmq_patterns::{bstar::Refusal, Error};
+    /// assert_eq!(Error::Bstar(Refusal::DualActives).bstar(), Some(Refusal::DualActives));
+    /// assert_eq!(Error::Timeout.bstar(), None);
+    /// ```
+    pub fn bstar(&self) -> Option<crate::bstar::Refusal> {
+        match self {
+            Error::Bstar(refusal) => Some(*refusal),
+            _ => None,
+        }
+    }
+
     /// A [`Error::Protocol`] error with this text.
     ///
     /// ```
@@ -136,6 +155,7 @@ impl fmt::Display for Error {
             Error::Corrupt(what) => write!(f, "corrupt data: {what}"),
             Error::Actor(what) => write!(f, "actor failed: {what}"),
             Error::Io(e) => write!(f, "{e}"),
+            Error::Bstar(refusal) => write!(f, "{refusal}"),
         }
     }
 }
@@ -145,6 +165,7 @@ impl std::error::Error for Error {
         match self {
             Error::Zmq(e) => Some(e),
             Error::Io(e) => Some(e),
+            Error::Bstar(refusal) => Some(refusal),
             _ => None,
         }
     }

@@ -7,6 +7,9 @@
 //! - [`Fsm`]: the state machine alone, with no sockets and no clock, each transition tested.
 //!   The pair's state exchange is one text frame per heartbeat, [`State::as_wire`] /
 //!   [`State::parse`].
+//! - [`Server`]: a server of the pair on the [`Reactor`](crate::reactor::Reactor) (the guide's
+//!   `bstar` class): state publisher and subscriber, a voter socket whose requests the
+//!   application serves, a hook on each change of state.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
@@ -21,5 +24,7 @@
 //! ```
 
 mod fsm;
+mod server;
 
 pub use fsm::{Change, Event, Fsm, Refusal, Role, State};
+pub use server::{Server, DEFAULT_HEARTBEAT};

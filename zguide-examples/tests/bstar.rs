@@ -1,0 +1,250 @@
+//! Chapter 4, Binary Star: bstarsrv / bstarsrv2 pairs with bstarcli, through failover and
+//! failback, and servers fed a hostile peer's states.
+
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+/// Heartbeat of the test pairs (the guide's is 1000 ms): the peer is gone after 200 ms.
+const HEARTBEAT_MS: &str = "100";
+
+/// The endpoints of one pair.
+struct Ports {
+    primary: String,
+    backup: String,
+    primary_state: String,
+    backup_state: String,
+}
+
+impl Ports {
+    fn new() -> Ports {
+        Ports {
+            primary: tcp_ep(),
+            backup: tcp_ep(),
+            primary_state: tcp_ep(),
+            backup_state: tcp_ep(),
+        }
+    }
+
+    /// Starts `bin` as the primary (`-p`) or the backup (`-b`) of this pair.
+    fn server(&self, bin: &str, primary: bool) -> Proc {
+        let (role, frontend, mine, peer) = if primary {
+            ("-p", &self.primary, &self.primary_state, &self.backup_state)
+        } else {
+            ("-b", &self.backup, &self.backup_state, &self.primary_state)
+        };
+        #[rustfmt::skip]
+        let args = [
+            role, "--frontend", frontend, "--statepub", mine, "--statesub", peer,
+            "--heartbeat-ms", HEARTBEAT_MS,
+        ];
+        Proc::start(bin, &args)
+    }
+
+    fn client(&self) -> Proc {
+        #[rustfmt::skip]
+        let args = [
+            "--primary", &self.primary, "--backup", &self.backup,
+            "--timeout-ms", "400", "--settle-ms", "400", "--interval-ms", "20",
+        ];
+        Proc::start(bin!("bstarcli"), &args)
+    }
+}
+
+/// Reads the client's output until reply `n`; returns the sequence numbers of the replies seen.
+fn replies_until(client: &Proc, n: u64, seen: &mut Vec<u64>) {
+    loop {
+        let line = client.expect_where(|_| true, &format!("reply {n}"), WAIT);
+        if let Some(k) = line
+            .strip_prefix("I: server replied OK (")
+            .and_then(|k| k.strip_suffix(')'))
+        {
+            let k: u64 = k.parse().unwrap_or_else(|_| panic!("bad line {line:?}"));
+            seen.push(k);
+            if k >= n {
+                return;
+            }
+        }
+    }
+}
+
+/// The guide's test: start the pair and the client, kill the primary (failover), start it again
+/// (it comes back passive), kill the backup (failback). Every request is answered once, in order.
+fn failover_and_failback(bin: &str) {
+    let ports = Ports::new();
+    let mut primary = ports.server(bin, true);
+    primary.expect("I: Primary active, waiting for backup (passive)", WAIT);
+    let mut backup = ports.server(bin, false);
+    backup.expect("I: Backup passive, waiting for primary (active)", WAIT);
+    primary.expect("I: connected to backup (passive), ready active", WAIT);
+    backup.expect("I: connected to primary (active), ready passive", WAIT);
+
+    let client = ports.client();
+    client.expect("I: connecting to server at", WAIT);
+    let mut seen = Vec::new();
+    replies_until(&client, 5, &mut seen);
+
+    // failover: the backup takes over on the client's vote
+    primary.kill();
+    client.expect("W: no response from server, failing over", WAIT);
+    backup.expect("I: failover successful, ready active", WAIT);
+    let next = seen.last().copied().unwrap_or(0) + 5;
+    replies_until(&client, next, &mut seen);
+
+    // the primary comes back passive
+    let mut primary = ports.server(bin, true);
+    primary.expect("I: connected to backup (active), ready passive", WAIT);
+    let next = seen.last().copied().unwrap_or(0) + 5;
+    replies_until(&client, next, &mut seen);
+
+    // failback: kill the backup
+    backup.kill();
+    client.expect("W: no response from server, failing over", WAIT);
+    primary.expect("I: failover successful, ready active", WAIT);
+    let next = seen.last().copied().unwrap_or(0) + 5;
+    replies_until(&client, next, &mut seen);
+
+    let want: Vec<u64> = (1..=seen.len() as u64).collect();
+    assert_eq!(seen, want, "each request answered once, in order");
+    primary.stop_with(libc::SIGTERM, WAIT);
+}
+
+#[test]
+fn bstarsrv_fails_over_and_back() {
+    failover_and_failback(bin!("bstarsrv"));
+}
+
+#[test]
+fn bstarsrv2_fails_over_and_back() {
+    failover_and_failback(bin!("bstarsrv2"));
+}
+
+/// A passive server answers no client while its peer is alive: a request sent straight to it
+/// gets nothing.
+#[test]
+fn a_passive_server_does_not_answer() {
+    let ports = Ports::new();
+    let primary = ports.server(bin!("bstarsrv"), true);
+    let backup = ports.server(bin!("bstarsrv2"), false);
+    primary.expect("ready active", WAIT);
+    backup.expect("ready passive", WAIT);
+    let ctx = zmq::Context::new();
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.set_linger(0).unwrap();
+    req.set_rcvtimeo(1000).unwrap();
+    req.connect(&ports.backup).unwrap();
+    req.send("1", 0).unwrap();
+    assert!(req.recv_bytes(0).is_err(), "the passive backup answered");
+    // while the active primary does
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.set_linger(0).unwrap();
+    req.set_rcvtimeo(5000).unwrap();
+    req.connect(&ports.primary).unwrap();
+    req.send("1", 0).unwrap();
+    assert_eq!(req.recv_bytes(0).unwrap(), b"1");
+}
+
+/// A hostile "peer" publishes garbage states: a `5` (the guide's number for a client request),
+/// text, two parts, a large message. None changes a server's state or keeps its peer alive:
+/// once the only valid state it heard is old, a vote makes the passive backup take over.
+#[test]
+fn garbage_states_are_dropped_and_are_no_sign_of_life() {
+    for bin in [bin!("bstarsrv"), bin!("bstarsrv2")] {
+        let ports = Ports::new();
+        let ctx = zmq::Context::new();
+        let peer = ctx.socket(zmq::PUB).unwrap();
+        peer.set_linger(0).unwrap();
+        peer.bind(&ports.primary_state).unwrap();
+        let mut backup = ports.server(bin, false);
+        backup.expect("I: Backup passive", WAIT);
+        // small garbage only: a message over the state socket's size limit makes libzmq drop
+        // the connection (and the garbage after it), which would prove less
+        let garbage = |peer: &zmq::Socket| {
+            peer.send("5", 0).unwrap();
+            peer.send("x", 0).unwrap();
+            peer.send("33", 0).unwrap();
+            peer.send_multipart(["3", "3"], 0).unwrap();
+        };
+        // until the backup hears "3" (active primary) it stays as it is; garbage first
+        let changed = loop {
+            garbage(&peer);
+            peer.send("3", 0).unwrap();
+            if let Some(line) = backup.next_line(Duration::from_millis(100)) {
+                break line;
+            }
+        };
+        assert!(
+            changed.ends_with("I: connected to primary (active), ready passive"),
+            "{changed}"
+        );
+        // now only garbage, and a client's vote every 100 ms: the backup takes over once
+        // the "3" is 200 ms old, whatever the garbage
+        let req = ctx.socket(zmq::REQ).unwrap();
+        req.set_linger(0).unwrap();
+        req.set_rcvtimeo(100).unwrap();
+        req.set_req_relaxed(true).unwrap();
+        req.connect(&ports.backup).unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            garbage(&peer);
+            req.send("vote", 0).unwrap();
+            if req.recv_bytes(0).is_ok() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "garbage kept the peer alive\n{}",
+                backup.context()
+            );
+        }
+        backup.expect("I: failover successful, ready active", WAIT);
+        assert!(backup.is_running(), "{}", backup.context());
+        backup.stop_with(libc::SIGTERM, WAIT);
+    }
+}
+
+/// Both servers active (a healed split brain) is fatal: each says so and exits with status 1.
+#[test]
+fn dual_actives_are_fatal() {
+    for bin in [bin!("bstarsrv"), bin!("bstarsrv2")] {
+        let ports = Ports::new();
+        let ctx = zmq::Context::new();
+        // a lone primary goes active on a vote, once it has waited for its backup
+        let mut primary = ports.server(bin, true);
+        primary.expect("I: Primary active", WAIT);
+        let req = ctx.socket(zmq::REQ).unwrap();
+        req.set_linger(0).unwrap();
+        req.set_rcvtimeo(100).unwrap();
+        req.set_req_relaxed(true).unwrap();
+        req.connect(&ports.primary).unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            req.send("1", 0).unwrap();
+            if req.recv_bytes(0).is_ok() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}",
+                primary.context()
+            );
+        }
+        primary.expect("I: request from client, ready active", WAIT);
+        // now a peer that says it is active too
+        let peer = ctx.socket(zmq::PUB).unwrap();
+        peer.set_linger(0).unwrap();
+        peer.bind(&ports.backup_state).unwrap();
+        let fatal = loop {
+            peer.send("3", 0).unwrap();
+            if let Some(line) = primary.next_line(Duration::from_millis(100)) {
+                break line;
+            }
+        };
+        assert!(
+            fatal.ends_with("E: fatal error - dual actives, aborting"),
+            "{fatal}"
+        );
+        assert_eq!(primary.wait(WAIT).code(), Some(1), "{}", primary.context());
+    }
+}
