@@ -28,7 +28,9 @@ use crate::ticket_queue::TicketQueue;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
-    /// How often the broker sends heartbeats to idle workers (guide: 2500 ms).
+    /// How often the broker heartbeats each worker, idle or busy (guide: 2500 ms, idle
+    /// workers only): a worker gets a HEARTBEAT when the broker has sent it nothing for this
+    /// long, so that one fed requests back to back gets none (spec 7/MDP).
     pub heartbeat: Duration,
     /// Heartbeats a worker may miss before the broker drops it (guide: 3).
     pub liveness: u32,
@@ -151,8 +153,10 @@ impl Service {
 /// identity bytes; idle and busy workers sit in queues with lazy deletion and compaction, so
 /// taking a worker off, purging expired ones and dispatching never scan a list (the guide's C
 /// broker removes from linked lists, O(workers)), and each queue holds at most about twice its
-/// live workers however many heartbeats they send. Sending heartbeats visits the idle workers
-/// once per heartbeat interval; expiring requests visits the services once per
+/// live workers however many heartbeats they send. Each worker, idle or busy, gets a
+/// HEARTBEAT one heartbeat interval after the last command the broker sent it (a REQUEST
+/// counts), so a worker fed requests back to back gets none (spec 7/MDP); finding the workers
+/// due visits only those. Expiring requests visits the services once per
 /// `min(heartbeat, request_expiry)`.
 ///
 /// What a peer can make it hold is bounded (see [`BrokerConfig`]): the size of a message, the
@@ -176,7 +180,8 @@ impl Service {
 /// ```
 ///
 /// To embed it in a loop of your own, poll [`Broker::socket`] and pass what it receives to
-/// [`Broker::handle`], and call [`Broker::tick`] at least every heartbeat interval.
+/// [`Broker::handle`], and call [`Broker::tick`] when [`Broker::next_tick`] is due (at least
+/// every heartbeat interval; heartbeats are only as regular as the ticks).
 ///
 /// Logging (`log`): worker registered, expired, dropped or disconnected (and why), request
 /// queued, expired or dropped (and why) at `debug`; every message received and sent at
@@ -196,12 +201,14 @@ struct State {
     idle: TicketQueue<Frame, Instant>,
     /// Busy workers in order of their last sign of life, with when that was.
     busy: TicketQueue<Frame, Instant>,
+    /// All workers in order of the last command the broker sent them, with when that was:
+    /// a worker is due a heartbeat one interval after it.
+    sent: TicketQueue<Frame, Instant>,
     /// Services with at least one worker (the others have only requests).
     served: usize,
     /// Requests waiting for a worker, and their bytes.
     queued: usize,
     bytes: usize,
-    heartbeat_at: Instant,
     /// When to look for expired requests next.
     sweep_at: Instant,
 }
@@ -234,13 +241,13 @@ impl Broker {
             socket,
             stop: None,
             state: State {
-                heartbeat_at: later(now, config.heartbeat),
                 sweep_at: later(now, config.heartbeat.min(config.request_expiry)),
                 config,
                 services: HashMap::new(),
                 workers: HashMap::new(),
                 idle: TicketQueue::default(),
                 busy: TicketQueue::default(),
+                sent: TicketQueue::default(),
                 served: 0,
                 queued: 0,
                 bytes: 0,
@@ -295,6 +302,19 @@ impl Broker {
     /// ```
     pub fn tick(&mut self) -> Result<()> {
         self.state.tick(&self.socket)
+    }
+
+    /// When [`Broker::tick`] has work next: a heartbeat due, or requests to look at for
+    /// expiry. An embedding loop polls until then.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut broker = zmq_patterns::mdp::Broker::new(&ctx, Default::default()).unwrap();
+    /// let wait = broker.next_tick().saturating_duration_since(std::time::Instant::now());
+    /// assert!(wait <= std::time::Duration::from_millis(2500));
+    /// ```
+    pub fn next_tick(&mut self) -> Instant {
+        self.state.next_timer()
     }
 
     /// Runs the broker until Ctrl-C ([`Error::Interrupted`](crate::Error::Interrupted), once
@@ -408,8 +428,12 @@ impl State {
         self.config.heartbeat.saturating_mul(self.config.liveness)
     }
 
-    fn next_timer(&self) -> Instant {
-        self.heartbeat_at.min(self.sweep_at)
+    fn next_timer(&mut self) -> Instant {
+        let heartbeat = self.config.heartbeat;
+        match self.sent.front() {
+            Some((_, &at)) => later(at, heartbeat).min(self.sweep_at),
+            None => self.sweep_at,
+        }
     }
 
     fn send(&self, socket: &zmq::Socket, msg: Msg, what: &str) -> Result<()> {
@@ -418,13 +442,24 @@ impl State {
         Ok(())
     }
 
-    fn send_worker(&self, socket: &zmq::Socket, worker: &Frame, command: ToWorker) -> Result<()> {
+    /// Sends a command to a worker; for a registered one, its next heartbeat is due one
+    /// interval from now (spec 7/MDP: no HEARTBEAT while sending other commands).
+    fn send_worker(
+        &mut self,
+        socket: &zmq::Socket,
+        worker: &Frame,
+        command: ToWorker,
+    ) -> Result<()> {
         let what = match &command {
             ToWorker::Request { .. } => "REQUEST to worker",
             ToWorker::Heartbeat => "HEARTBEAT to worker",
             ToWorker::Disconnect => "DISCONNECT to worker",
         };
-        self.send(socket, command.into_msg(worker.clone()), what)
+        self.send(socket, command.into_msg(worker.clone()), what)?;
+        if self.workers.contains_key(worker) {
+            self.sent.push_back(worker.clone(), Instant::now());
+        }
+        Ok(())
     }
 
     fn handle(&mut self, socket: &zmq::Socket, mut msg: Msg) -> Result<()> {
@@ -630,6 +665,8 @@ impl State {
                             holds: None,
                         },
                     );
+                    // Its first heartbeat is due one interval from now.
+                    self.sent.push_back(sender.clone(), now);
                     self.worker_waiting(socket, &sender)
                 }
             }
@@ -758,6 +795,7 @@ impl State {
             );
             self.idle.remove(id);
             self.busy.remove(id);
+            self.sent.remove(id);
             if let Some(s) = self.services.get_mut(&w.service) {
                 s.waiting.remove(id);
                 s.workers -= 1;
@@ -848,14 +886,17 @@ impl State {
                 .max(Duration::from_millis(1));
             self.sweep_at = later(now, every);
         }
-        if now < self.heartbeat_at {
-            return Ok(());
-        }
         self.purge(socket)?;
-        for (id, _) in self.idle.iter() {
-            self.send_worker(socket, id, ToWorker::Heartbeat)?;
+        // Workers, idle or busy, the broker has sent nothing for an interval; sending one a
+        // HEARTBEAT puts it at the back.
+        let now = Instant::now();
+        while let Some((id, &at)) = self.sent.front() {
+            if now.saturating_duration_since(at) < self.config.heartbeat {
+                break;
+            }
+            let id = id.clone();
+            self.send_worker(socket, &id, ToWorker::Heartbeat)?;
         }
-        self.heartbeat_at = later(now, self.config.heartbeat);
         Ok(())
     }
 }
@@ -943,6 +984,104 @@ mod tests {
     fn nothing_waiting(s: &zmq::Socket) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(20));
         Msg::try_recv(s).unwrap().is_none()
+    }
+
+    /// The next command to a worker that is not a HEARTBEAT (the broker heartbeats busy
+    /// workers too).
+    fn recv_command(w: &zmq::Socket) -> ToWorker {
+        loop {
+            match recv_to_worker(w) {
+                ToWorker::Heartbeat => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// True if nothing but HEARTBEATs waits for a worker (which are taken off).
+    fn only_heartbeats_waiting(w: &zmq::Socket) -> bool {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        while let Some(m) = Msg::try_recv(w).unwrap() {
+            if ToWorker::parse(m).unwrap() != ToWorker::Heartbeat {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Spec 7/MDP: the broker MUST heartbeat at regular intervals: a worker busy with a request
+    /// gets HEARTBEATs too (the guide's broker heartbeated idle workers only), never more than
+    /// one an interval.
+    #[test]
+    fn busy_workers_get_heartbeats_too() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(20),
+            busy_timeout: None,
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "long job");
+        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        let start = std::time::Instant::now();
+        tick_past(&mut rig, 200);
+        let elapsed = start.elapsed();
+        let mut heartbeats = 0;
+        while let Some(m) = Msg::try_recv(&w).unwrap() {
+            assert_eq!(ToWorker::parse(m).unwrap(), ToWorker::Heartbeat);
+            heartbeats += 1;
+        }
+        let most = elapsed.as_millis() / 20;
+        assert!(
+            (3..=most).contains(&heartbeats),
+            "{heartbeats} heartbeats in {elapsed:?}"
+        );
+    }
+
+    /// Spec 7/MDP: peers SHOULD NOT send HEARTBEAT while also sending other commands: a
+    /// worker fed REQUESTs back to back, each as soon as it replies, gets no HEARTBEAT, though
+    /// the stream lasts several intervals and the broker ticks between requests.
+    #[test]
+    fn no_heartbeats_in_a_stream_of_requests() {
+        let interval = Duration::from_millis(50);
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: interval,
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        for i in 0..50 {
+            rig.request(&c, "echo", &format!("r{i}"));
+        }
+        let start = std::time::Instant::now();
+        // Before the test sent what made the broker send the request the worker holds
+        let mut replied = start;
+        // Whether the broker's last tick came an interval after that (a stalled machine)
+        let mut may_heartbeat = false;
+        let mut served = 0;
+        while served < 50 {
+            match recv_to_worker(&w) {
+                ToWorker::Heartbeat => assert!(
+                    may_heartbeat,
+                    "a HEARTBEAT after {served} requests, {:?}",
+                    start.elapsed()
+                ),
+                ToWorker::Request { client, body } => {
+                    assert!(body[0] == format!("r{served}").as_str(), "{body:?}");
+                    std::thread::sleep(Duration::from_millis(5));
+                    rig.broker.tick().unwrap();
+                    may_heartbeat = replied.elapsed() >= interval;
+                    replied = std::time::Instant::now();
+                    rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+                    assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
+                    served += 1;
+                }
+                ToWorker::Disconnect => panic!("DISCONNECT after {served} requests"),
+            }
+        }
+        assert!(start.elapsed() > 3 * interval, "{:?}", start.elapsed());
+        // 50 requests sent, one worker: what the broker keeps for timing heartbeats is bounded
+        let stored = rig.broker.state.sent.stored();
+        assert!(stored <= 2 + 32 + 1, "sent queue: {stored}");
     }
 
     #[test]
@@ -1245,7 +1384,7 @@ mod tests {
             }
             .into_msg(),
         );
-        assert_eq!(recv_to_worker(&w), ToWorker::Disconnect);
+        assert_eq!(recv_command(&w), ToWorker::Disconnect);
     }
 
     #[test]
@@ -1557,7 +1696,7 @@ mod tests {
         }
         // 30 ms a request: the last waits about 120 ms, twice the expiry
         for i in 0..5 {
-            let ToWorker::Request { client, body } = recv_to_worker(&w) else {
+            let ToWorker::Request { client, body } = recv_command(&w) else {
                 panic!()
             };
             assert!(body[0] == format!("r{i}").as_str(), "{body:?}");
@@ -1568,7 +1707,7 @@ mod tests {
         assert_eq!(rig.broker.queued(), 0);
         // now W1 holds a request and never answers: the next one expires
         rig.request(&c, "slow", "held");
-        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        assert!(matches!(recv_command(&w), ToWorker::Request { .. }));
         rig.request(&c, "slow", "waits");
         tick_until(&mut rig, |b| b.queued() == 0);
         assert_eq!(rig.broker.service_count(), 1);
@@ -1582,7 +1721,10 @@ mod tests {
             .into_msg(),
         );
         assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
-        assert!(nothing_waiting(&w), "the expired request was delivered");
+        assert!(
+            only_heartbeats_waiting(&w),
+            "the expired request was delivered"
+        );
     }
 
     /// What waiting requests hold is bounded in bytes, per service and in all.
