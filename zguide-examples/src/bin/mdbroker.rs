@@ -4,7 +4,8 @@
 //! Binds one ROUTER socket to `tcp://*:5555` for clients and workers alike and prints the
 //! timestamped `I: MDP broker/0.2.0 is active at tcp://*:5555`. Workers register a service by
 //! name; each client request goes to the service's least recently used idle worker, or waits in
-//! the service's queue until one is free. Idle workers get a heartbeat every 2500 ms and are
+//! the service's queue until one is free, where clients take turns (the C original served the
+//! queue first come, first served, so a client with many requests in flight went first). Idle workers get a heartbeat every 2500 ms and are
 //! dropped after 3 silent intervals; busy workers get heartbeats too (the C original
 //! heartbeated idle workers only; spec 7/MDP says both peers MUST), but none while requests
 //! keep them busy. A request to `mmi.service` is answered by the broker

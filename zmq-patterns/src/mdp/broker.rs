@@ -69,7 +69,7 @@ pub struct BrokerConfig {
     pub max_msg_size: usize,
     /// Most bytes of requests held for one service, waiting for a worker; a request past it is
     /// dropped, with a warning. Each request counts its frames' bytes plus the broker's own
-    /// bookkeeping for it (about 80 bytes a frame and 100 a request). Default: 32 MiB.
+    /// bookkeeping for it (about 80 bytes a frame and 300 a request). Default: 32 MiB.
     pub max_service_bytes: usize,
     /// Most bytes of requests held for all services together, counted as for
     /// `max_service_bytes`. Default: 64 MiB.
@@ -103,11 +103,14 @@ struct Request {
     since: Instant,
 }
 
-/// What a request counts against the byte limits: its bytes, and the broker's bookkeeping.
+/// What a request counts against the byte limits: its bytes, and the broker's bookkeeping
+/// (counting, for each request, what its client's place in the turns costs).
 fn held_size(client: &Frame, body: &Msg) -> usize {
     let frames = body.len() + 1;
     size_of::<Request>()
         + frames * (size_of::<Frame>() + 2 * size_of::<usize>())
+        + 2 * size_of::<Frame>()
+        + size_of::<VecDeque<Request>>()
         + client.len()
         + body.content_size()
 }
@@ -121,13 +124,21 @@ struct Worker {
 }
 
 struct Service {
-    /// Client requests not yet given to a worker, oldest first.
-    requests: VecDeque<Request>,
+    /// Client requests not yet given to a worker, by client, each client's oldest first.
+    pending: HashMap<Frame, VecDeque<Request>>,
+    /// The clients in `pending`, each once, in turn: the next request to go is the oldest of
+    /// the front one's, which then goes to the back (round robin between clients, so that one
+    /// with many requests in flight cannot starve the others).
+    turns: VecDeque<Frame>,
+    /// Requests in `pending`.
+    queued: usize,
+    /// No request in `pending` came before this: when its requests may start to expire.
+    oldest: Instant,
     /// Its idle workers, least recently used first.
     waiting: TicketQueue<Frame, ()>,
     /// Workers registered for this service, busy or idle.
     workers: usize,
-    /// What `requests` count against the byte limits.
+    /// What `pending` counts against the byte limits.
     bytes: usize,
     /// The last time one of its requests went to a worker (or it was created).
     progress: Instant,
@@ -136,12 +147,72 @@ struct Service {
 impl Service {
     fn new(now: Instant) -> Service {
         Service {
-            requests: VecDeque::new(),
+            pending: HashMap::new(),
+            turns: VecDeque::new(),
+            queued: 0,
+            oldest: now,
             waiting: TicketQueue::default(),
             workers: 0,
             bytes: 0,
             progress: now,
         }
+    }
+
+    /// Queues a request behind its client's earlier ones; a client with none waiting takes
+    /// its turn at the back.
+    fn push(&mut self, request: Request) {
+        if self.queued == 0 {
+            self.oldest = request.since;
+        }
+        self.queued += 1;
+        self.bytes += request.size;
+        match self.pending.get_mut(&request.client) {
+            Some(queue) => queue.push_back(request),
+            None => {
+                self.turns.push_back(request.client.clone());
+                self.pending
+                    .insert(request.client.clone(), VecDeque::from([request]));
+            }
+        }
+    }
+
+    /// Takes the oldest request of the client whose turn it is.
+    fn pop(&mut self) -> Option<Request> {
+        let client = self.turns.pop_front()?;
+        let queue = self.pending.get_mut(&client)?;
+        let request = queue.pop_front()?;
+        if queue.is_empty() {
+            self.pending.remove(&client);
+        } else {
+            self.turns.push_back(client);
+        }
+        self.queued -= 1;
+        self.bytes -= request.size;
+        Some(request)
+    }
+
+    /// Drops the requests that came at or before `cutoff`, calling `dropped` for each; visits
+    /// the clients only when one may be that old.
+    fn expire(&mut self, cutoff: Instant, mut dropped: impl FnMut(&Request)) {
+        if self.queued == 0 || self.oldest > cutoff {
+            return;
+        }
+        let mut oldest = None::<Instant>;
+        self.pending.retain(|_, queue| {
+            while let Some(r) = queue.front().filter(|r| r.since <= cutoff) {
+                dropped(r);
+                self.queued -= 1;
+                self.bytes -= r.size;
+                queue.pop_front();
+            }
+            if let Some(r) = queue.front() {
+                oldest = Some(oldest.map_or(r.since, |o| o.min(r.since)));
+            }
+            !queue.is_empty()
+        });
+        let pending = &self.pending;
+        self.turns.retain(|client| pending.contains_key(client));
+        self.oldest = oldest.unwrap_or(cutoff);
     }
 }
 
@@ -156,8 +227,12 @@ impl Service {
 /// live workers however many heartbeats they send. Each worker, idle or busy, gets a
 /// HEARTBEAT one heartbeat interval after the last command the broker sent it (a REQUEST
 /// counts), so a worker fed requests back to back gets none (spec 7/MDP); finding the workers
-/// due visits only those. Expiring requests visits the services once per
-/// `min(heartbeat, request_expiry)`.
+/// due visits only those. Requests waiting for a service go to its workers with the clients
+/// in turn (round robin, spec 7/MDP: "serve clients on a fair basis"), so that a client with
+/// many requests in flight cannot starve one with a single request; each client's own go
+/// oldest first. Expiring requests visits the services once per `min(heartbeat,
+/// request_expiry)`, and the clients waiting for a service only when one of its requests may
+/// have expired.
 ///
 /// What a peer can make it hold is bounded (see [`BrokerConfig`]): the size of a message, the
 /// services that only clients name, the requests and their bytes per service and in all, and
@@ -542,8 +617,8 @@ impl State {
                 } else {
                     self.config.max_queued
                 };
-                if s.requests.len() >= limit {
-                    Some(format!("{} requests wait for it already", s.requests.len()))
+                if s.queued >= limit {
+                    Some(format!("{} requests wait for it already", s.queued))
                 } else if s.bytes.saturating_add(size) > self.config.max_service_bytes {
                     Some(format!(
                         "its requests would hold {} bytes, more than {} (max_service_bytes)",
@@ -600,16 +675,15 @@ impl State {
             log::debug!(
                 "mdp broker: request for {service:.64} from {} waits for a worker ({} queued)",
                 sender.strhex(),
-                s.requests.len() + 1
+                s.queued + 1
             );
         }
-        s.requests.push_back(Request {
+        s.push(Request {
             client: sender,
             body,
             size,
             since: now,
         });
-        s.bytes += size;
         self.bytes += size;
         self.queued += 1;
         self.dispatch(socket, &service)
@@ -620,7 +694,7 @@ impl State {
         if self
             .services
             .get(name)
-            .is_some_and(|s| s.workers == 0 && s.requests.is_empty())
+            .is_some_and(|s| s.workers == 0 && s.queued == 0)
         {
             log::debug!("mdp broker: forgot service {name:.64}");
             self.services.remove(name);
@@ -738,25 +812,25 @@ impl State {
         self.dispatch(socket, &service)
     }
 
-    /// Gives queued requests of `service` to its idle workers, oldest first.
+    /// Gives queued requests of `service` to its idle workers, the clients in turn, each
+    /// client's oldest first.
     fn dispatch(&mut self, socket: &zmq::Socket, service: &Frame) -> Result<()> {
         self.purge(socket)?;
         loop {
             let Some(s) = self.services.get_mut(service) else {
                 return Ok(());
             };
-            if s.requests.is_empty() {
+            if s.queued == 0 {
                 return Ok(());
             }
             // The least recently used idle worker.
             let Some((worker, ())) = s.waiting.pop_front() else {
                 return Ok(());
             };
-            let Some(request) = s.requests.pop_front() else {
+            let Some(request) = s.pop() else {
                 return Ok(());
             };
             let now = Instant::now();
-            s.bytes -= request.size;
             s.progress = now;
             self.bytes -= request.size;
             self.queued -= 1;
@@ -850,22 +924,20 @@ impl State {
             if s.workers > 0 && now.saturating_duration_since(s.progress) < expiry {
                 return true;
             }
-            while let Some(r) = s.requests.front() {
-                let waited = now.saturating_duration_since(r.since);
-                if waited < expiry {
-                    break;
-                }
+            let Some(cutoff) = now.checked_sub(expiry) else {
+                return true;
+            };
+            s.expire(cutoff, |r| {
                 log::debug!(
-                    "mdp broker: request for {name:.64} from {} expired after {waited:?} \
+                    "mdp broker: request for {name:.64} from {} expired after {:?} \
                      with no worker to take it",
-                    r.client.strhex()
+                    r.client.strhex(),
+                    now.saturating_duration_since(r.since)
                 );
-                s.bytes -= r.size;
                 freed += r.size;
                 dropped += 1;
-                s.requests.pop_front();
-            }
-            let keep = s.workers > 0 || !s.requests.is_empty();
+            });
+            let keep = s.workers > 0 || s.queued > 0;
             if !keep {
                 log::debug!("mdp broker: forgot service {name:.64}");
             }
@@ -1666,8 +1738,11 @@ mod tests {
             ..Default::default()
         });
         let c = rig.peer("C1");
+        let c2 = rig.peer("C2");
         rig.request(&c, "nobody", "x");
-        assert_eq!(rig.broker.queued(), 1);
+        rig.request(&c2, "nobody", "y");
+        rig.request(&c, "nobody", "z");
+        assert_eq!(rig.broker.queued(), 3);
         assert!(rig.broker.queued_bytes() > 0);
         let took = tick_until(&mut rig, |b| b.queued() == 0);
         assert!(took >= Duration::from_millis(45), "expired after {took:?}");
@@ -1725,6 +1800,47 @@ mod tests {
             only_heartbeats_waiting(&w),
             "the expired request was delivered"
         );
+    }
+
+    /// Spec 7/MDP: the broker SHOULD serve clients on a fair basis: a client with many
+    /// requests in flight (a DEALER, as `AsyncClient`) waits its turn like the others, so one
+    /// request from a second client goes within the next two dispatches, not after all of the
+    /// first one's. Each client's requests keep their order.
+    #[test]
+    fn clients_take_turns_for_a_busy_service() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let w = rig.worker("W1", "echo");
+        let a = rig.peer("A");
+        let b = rig.peer("B");
+        rig.request(&a, "echo", "a0"); // W1 takes it, and is busy
+        for i in 1..=10 {
+            rig.request(&a, "echo", &format!("a{i}"));
+        }
+        rig.request(&b, "echo", "b0");
+        assert_eq!(rig.broker.queued(), 11);
+        let mut order = Vec::new();
+        let ToWorker::Request {
+            mut client,
+            mut body,
+        } = recv_command(&w)
+        else {
+            panic!()
+        };
+        for _ in 0..11 {
+            rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+            let ToWorker::Request { client: c, body: b } = recv_command(&w) else {
+                panic!()
+            };
+            order.push(b[0].to_string_lossy().to_string());
+            (client, body) = (c, b);
+        }
+        let b0 = order.iter().position(|r| r == "b0").unwrap();
+        assert!(b0 < 2, "B's request went after {b0} of A's: {order:?}");
+        let from_a: Vec<_> = order.iter().filter(|r| r.starts_with('a')).collect();
+        let want: Vec<_> = (1..=10).map(|i| format!("a{i}")).collect();
+        assert_eq!(from_a, want.iter().collect::<Vec<_>>(), "A's order");
+        assert_eq!(rig.broker.queued(), 0);
+        assert_eq!(rig.broker.queued_bytes(), 0);
     }
 
     /// What waiting requests hold is bounded in bytes, per service and in all.
