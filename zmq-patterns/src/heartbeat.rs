@@ -196,6 +196,18 @@ impl Liveness {
         true
     }
 
+    /// When the next heartbeat is due (poll no longer than until then).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let start = Instant::now();
+    /// let l = zmq_patterns::heartbeat::Liveness::new(Default::default(), start);
+    /// assert_eq!(l.next_heartbeat(), start + Duration::from_secs(1));
+    /// ```
+    pub fn next_heartbeat(&self) -> Instant {
+        self.heartbeat_at
+    }
+
     /// Says a message just went to the peer at `now`: the next heartbeat is one interval
     /// later (a busy sender need not heartbeat as well).
     ///

@@ -4,8 +4,11 @@
 //! Binds one ROUTER socket to `tcp://*:5555` for clients and workers alike and prints the
 //! timestamped `I: MDP broker/0.2.0 is active at tcp://*:5555`. Workers register a service by
 //! name; each client request goes to the service's least recently used idle worker, or waits in
-//! the service's queue until one is free. Idle workers get a heartbeat every 2500 ms and are
-//! dropped after 3 silent intervals. A request to `mmi.service` is answered by the broker
+//! the service's queue until one is free, where clients take turns (the C original served the
+//! queue first come, first served, so a client with many requests in flight went first). Idle workers get a heartbeat every 2500 ms and are
+//! dropped after 3 silent intervals; busy workers get heartbeats too (the C original
+//! heartbeated idle workers only; spec 7/MDP says both peers MUST), but none while requests
+//! keep them busy. A request to `mmi.service` is answered by the broker
 //! itself: `200` if the named service has workers, `404` if not. `-v` prints every message it
 //! receives and sends (the library's log, on stdout). Ctrl-C prints `W: interrupt received, shutting down...` and exits 0.
 //!
@@ -38,7 +41,7 @@ struct Args {
     /// Endpoint the broker's ROUTER socket binds to (clients and workers).
     #[arg(long, default_value = "tcp://*:5555")]
     bind: String,
-    /// Interval between heartbeats to idle workers, in milliseconds.
+    /// Interval between heartbeats to workers, in milliseconds.
     #[arg(long, default_value_t = 2500)]
     heartbeat_ms: u64,
     /// Heartbeats a worker may miss before it is dropped.

@@ -28,7 +28,9 @@ use crate::ticket_queue::TicketQueue;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
-    /// How often the broker sends heartbeats to idle workers (guide: 2500 ms).
+    /// How often the broker heartbeats each worker, idle or busy (guide: 2500 ms, idle
+    /// workers only): a worker gets a HEARTBEAT when the broker has sent it nothing for this
+    /// long, so that one fed requests back to back gets none (spec 7/MDP).
     pub heartbeat: Duration,
     /// Heartbeats a worker may miss before the broker drops it (guide: 3).
     pub liveness: u32,
@@ -67,7 +69,7 @@ pub struct BrokerConfig {
     pub max_msg_size: usize,
     /// Most bytes of requests held for one service, waiting for a worker; a request past it is
     /// dropped, with a warning. Each request counts its frames' bytes plus the broker's own
-    /// bookkeeping for it (about 80 bytes a frame and 100 a request). Default: 32 MiB.
+    /// bookkeeping for it (about 80 bytes a frame and 300 a request). Default: 32 MiB.
     pub max_service_bytes: usize,
     /// Most bytes of requests held for all services together, counted as for
     /// `max_service_bytes`. Default: 64 MiB.
@@ -101,11 +103,14 @@ struct Request {
     since: Instant,
 }
 
-/// What a request counts against the byte limits: its bytes, and the broker's bookkeeping.
+/// What a request counts against the byte limits: its bytes, and the broker's bookkeeping
+/// (counting, for each request, what its client's place in the turns costs).
 fn held_size(client: &Frame, body: &Msg) -> usize {
     let frames = body.len() + 1;
     size_of::<Request>()
         + frames * (size_of::<Frame>() + 2 * size_of::<usize>())
+        + 2 * size_of::<Frame>()
+        + size_of::<VecDeque<Request>>()
         + client.len()
         + body.content_size()
 }
@@ -119,13 +124,21 @@ struct Worker {
 }
 
 struct Service {
-    /// Client requests not yet given to a worker, oldest first.
-    requests: VecDeque<Request>,
+    /// Client requests not yet given to a worker, by client, each client's oldest first.
+    pending: HashMap<Frame, VecDeque<Request>>,
+    /// The clients in `pending`, each once, in turn: the next request to go is the oldest of
+    /// the front one's, which then goes to the back (round robin between clients, so that one
+    /// with many requests in flight cannot starve the others).
+    turns: VecDeque<Frame>,
+    /// Requests in `pending`.
+    queued: usize,
+    /// No request in `pending` came before this: when its requests may start to expire.
+    oldest: Instant,
     /// Its idle workers, least recently used first.
     waiting: TicketQueue<Frame, ()>,
     /// Workers registered for this service, busy or idle.
     workers: usize,
-    /// What `requests` count against the byte limits.
+    /// What `pending` counts against the byte limits.
     bytes: usize,
     /// The last time one of its requests went to a worker (or it was created).
     progress: Instant,
@@ -134,12 +147,72 @@ struct Service {
 impl Service {
     fn new(now: Instant) -> Service {
         Service {
-            requests: VecDeque::new(),
+            pending: HashMap::new(),
+            turns: VecDeque::new(),
+            queued: 0,
+            oldest: now,
             waiting: TicketQueue::default(),
             workers: 0,
             bytes: 0,
             progress: now,
         }
+    }
+
+    /// Queues a request behind its client's earlier ones; a client with none waiting takes
+    /// its turn at the back.
+    fn push(&mut self, request: Request) {
+        if self.queued == 0 {
+            self.oldest = request.since;
+        }
+        self.queued += 1;
+        self.bytes += request.size;
+        match self.pending.get_mut(&request.client) {
+            Some(queue) => queue.push_back(request),
+            None => {
+                self.turns.push_back(request.client.clone());
+                self.pending
+                    .insert(request.client.clone(), VecDeque::from([request]));
+            }
+        }
+    }
+
+    /// Takes the oldest request of the client whose turn it is.
+    fn pop(&mut self) -> Option<Request> {
+        let client = self.turns.pop_front()?;
+        let queue = self.pending.get_mut(&client)?;
+        let request = queue.pop_front()?;
+        if queue.is_empty() {
+            self.pending.remove(&client);
+        } else {
+            self.turns.push_back(client);
+        }
+        self.queued -= 1;
+        self.bytes -= request.size;
+        Some(request)
+    }
+
+    /// Drops the requests that came at or before `cutoff`, calling `dropped` for each; visits
+    /// the clients only when one may be that old.
+    fn expire(&mut self, cutoff: Instant, mut dropped: impl FnMut(&Request)) {
+        if self.queued == 0 || self.oldest > cutoff {
+            return;
+        }
+        let mut oldest = None::<Instant>;
+        self.pending.retain(|_, queue| {
+            while let Some(r) = queue.front().filter(|r| r.since <= cutoff) {
+                dropped(r);
+                self.queued -= 1;
+                self.bytes -= r.size;
+                queue.pop_front();
+            }
+            if let Some(r) = queue.front() {
+                oldest = Some(oldest.map_or(r.since, |o| o.min(r.since)));
+            }
+            !queue.is_empty()
+        });
+        let pending = &self.pending;
+        self.turns.retain(|client| pending.contains_key(client));
+        self.oldest = oldest.unwrap_or(cutoff);
     }
 }
 
@@ -151,9 +224,15 @@ impl Service {
 /// identity bytes; idle and busy workers sit in queues with lazy deletion and compaction, so
 /// taking a worker off, purging expired ones and dispatching never scan a list (the guide's C
 /// broker removes from linked lists, O(workers)), and each queue holds at most about twice its
-/// live workers however many heartbeats they send. Sending heartbeats visits the idle workers
-/// once per heartbeat interval; expiring requests visits the services once per
-/// `min(heartbeat, request_expiry)`.
+/// live workers however many heartbeats they send. Each worker, idle or busy, gets a
+/// HEARTBEAT one heartbeat interval after the last command the broker sent it (a REQUEST
+/// counts), so a worker fed requests back to back gets none (spec 7/MDP); finding the workers
+/// due visits only those. Requests waiting for a service go to its workers with the clients
+/// in turn (round robin, spec 7/MDP: "serve clients on a fair basis"), so that a client with
+/// many requests in flight cannot starve one with a single request; each client's own go
+/// oldest first. Expiring requests visits the services once per `min(heartbeat,
+/// request_expiry)`, and the clients waiting for a service only when one of its requests may
+/// have expired.
 ///
 /// What a peer can make it hold is bounded (see [`BrokerConfig`]): the size of a message, the
 /// services that only clients name, the requests and their bytes per service and in all, and
@@ -176,7 +255,8 @@ impl Service {
 /// ```
 ///
 /// To embed it in a loop of your own, poll [`Broker::socket`] and pass what it receives to
-/// [`Broker::handle`], and call [`Broker::tick`] at least every heartbeat interval.
+/// [`Broker::handle`], and call [`Broker::tick`] when [`Broker::next_tick`] is due (at least
+/// every heartbeat interval; heartbeats are only as regular as the ticks).
 ///
 /// Logging (`log`): worker registered, expired, dropped or disconnected (and why), request
 /// queued, expired or dropped (and why) at `debug`; every message received and sent at
@@ -196,12 +276,14 @@ struct State {
     idle: TicketQueue<Frame, Instant>,
     /// Busy workers in order of their last sign of life, with when that was.
     busy: TicketQueue<Frame, Instant>,
+    /// All workers in order of the last command the broker sent them, with when that was:
+    /// a worker is due a heartbeat one interval after it.
+    sent: TicketQueue<Frame, Instant>,
     /// Services with at least one worker (the others have only requests).
     served: usize,
     /// Requests waiting for a worker, and their bytes.
     queued: usize,
     bytes: usize,
-    heartbeat_at: Instant,
     /// When to look for expired requests next.
     sweep_at: Instant,
 }
@@ -234,13 +316,13 @@ impl Broker {
             socket,
             stop: None,
             state: State {
-                heartbeat_at: later(now, config.heartbeat),
                 sweep_at: later(now, config.heartbeat.min(config.request_expiry)),
                 config,
                 services: HashMap::new(),
                 workers: HashMap::new(),
                 idle: TicketQueue::default(),
                 busy: TicketQueue::default(),
+                sent: TicketQueue::default(),
                 served: 0,
                 queued: 0,
                 bytes: 0,
@@ -295,6 +377,19 @@ impl Broker {
     /// ```
     pub fn tick(&mut self) -> Result<()> {
         self.state.tick(&self.socket)
+    }
+
+    /// When [`Broker::tick`] has work next: a heartbeat due, or requests to look at for
+    /// expiry. An embedding loop polls until then.
+    ///
+    /// ```
+    /// # let ctx = zmq::Context::new();
+    /// # let mut broker = zmq_patterns::mdp::Broker::new(&ctx, Default::default()).unwrap();
+    /// let wait = broker.next_tick().saturating_duration_since(std::time::Instant::now());
+    /// assert!(wait <= std::time::Duration::from_millis(2500));
+    /// ```
+    pub fn next_tick(&mut self) -> Instant {
+        self.state.next_timer()
     }
 
     /// Runs the broker until Ctrl-C ([`Error::Interrupted`](crate::Error::Interrupted), once
@@ -408,8 +503,12 @@ impl State {
         self.config.heartbeat.saturating_mul(self.config.liveness)
     }
 
-    fn next_timer(&self) -> Instant {
-        self.heartbeat_at.min(self.sweep_at)
+    fn next_timer(&mut self) -> Instant {
+        let heartbeat = self.config.heartbeat;
+        match self.sent.front() {
+            Some((_, &at)) => later(at, heartbeat).min(self.sweep_at),
+            None => self.sweep_at,
+        }
     }
 
     fn send(&self, socket: &zmq::Socket, msg: Msg, what: &str) -> Result<()> {
@@ -418,13 +517,24 @@ impl State {
         Ok(())
     }
 
-    fn send_worker(&self, socket: &zmq::Socket, worker: &Frame, command: ToWorker) -> Result<()> {
+    /// Sends a command to a worker; for a registered one, its next heartbeat is due one
+    /// interval from now (spec 7/MDP: no HEARTBEAT while sending other commands).
+    fn send_worker(
+        &mut self,
+        socket: &zmq::Socket,
+        worker: &Frame,
+        command: ToWorker,
+    ) -> Result<()> {
         let what = match &command {
             ToWorker::Request { .. } => "REQUEST to worker",
             ToWorker::Heartbeat => "HEARTBEAT to worker",
             ToWorker::Disconnect => "DISCONNECT to worker",
         };
-        self.send(socket, command.into_msg(worker.clone()), what)
+        self.send(socket, command.into_msg(worker.clone()), what)?;
+        if self.workers.contains_key(worker) {
+            self.sent.push_back(worker.clone(), Instant::now());
+        }
+        Ok(())
     }
 
     fn handle(&mut self, socket: &zmq::Socket, mut msg: Msg) -> Result<()> {
@@ -507,8 +617,8 @@ impl State {
                 } else {
                     self.config.max_queued
                 };
-                if s.requests.len() >= limit {
-                    Some(format!("{} requests wait for it already", s.requests.len()))
+                if s.queued >= limit {
+                    Some(format!("{} requests wait for it already", s.queued))
                 } else if s.bytes.saturating_add(size) > self.config.max_service_bytes {
                     Some(format!(
                         "its requests would hold {} bytes, more than {} (max_service_bytes)",
@@ -565,16 +675,15 @@ impl State {
             log::debug!(
                 "mdp broker: request for {service:.64} from {} waits for a worker ({} queued)",
                 sender.strhex(),
-                s.requests.len() + 1
+                s.queued + 1
             );
         }
-        s.requests.push_back(Request {
+        s.push(Request {
             client: sender,
             body,
             size,
             since: now,
         });
-        s.bytes += size;
         self.bytes += size;
         self.queued += 1;
         self.dispatch(socket, &service)
@@ -585,7 +694,7 @@ impl State {
         if self
             .services
             .get(name)
-            .is_some_and(|s| s.workers == 0 && s.requests.is_empty())
+            .is_some_and(|s| s.workers == 0 && s.queued == 0)
         {
             log::debug!("mdp broker: forgot service {name:.64}");
             self.services.remove(name);
@@ -630,6 +739,8 @@ impl State {
                             holds: None,
                         },
                     );
+                    // Its first heartbeat is due one interval from now.
+                    self.sent.push_back(sender.clone(), now);
                     self.worker_waiting(socket, &sender)
                 }
             }
@@ -701,25 +812,25 @@ impl State {
         self.dispatch(socket, &service)
     }
 
-    /// Gives queued requests of `service` to its idle workers, oldest first.
+    /// Gives queued requests of `service` to its idle workers, the clients in turn, each
+    /// client's oldest first.
     fn dispatch(&mut self, socket: &zmq::Socket, service: &Frame) -> Result<()> {
         self.purge(socket)?;
         loop {
             let Some(s) = self.services.get_mut(service) else {
                 return Ok(());
             };
-            if s.requests.is_empty() {
+            if s.queued == 0 {
                 return Ok(());
             }
             // The least recently used idle worker.
             let Some((worker, ())) = s.waiting.pop_front() else {
                 return Ok(());
             };
-            let Some(request) = s.requests.pop_front() else {
+            let Some(request) = s.pop() else {
                 return Ok(());
             };
             let now = Instant::now();
-            s.bytes -= request.size;
             s.progress = now;
             self.bytes -= request.size;
             self.queued -= 1;
@@ -758,6 +869,7 @@ impl State {
             );
             self.idle.remove(id);
             self.busy.remove(id);
+            self.sent.remove(id);
             if let Some(s) = self.services.get_mut(&w.service) {
                 s.waiting.remove(id);
                 s.workers -= 1;
@@ -812,22 +924,20 @@ impl State {
             if s.workers > 0 && now.saturating_duration_since(s.progress) < expiry {
                 return true;
             }
-            while let Some(r) = s.requests.front() {
-                let waited = now.saturating_duration_since(r.since);
-                if waited < expiry {
-                    break;
-                }
+            let Some(cutoff) = now.checked_sub(expiry) else {
+                return true;
+            };
+            s.expire(cutoff, |r| {
                 log::debug!(
-                    "mdp broker: request for {name:.64} from {} expired after {waited:?} \
+                    "mdp broker: request for {name:.64} from {} expired after {:?} \
                      with no worker to take it",
-                    r.client.strhex()
+                    r.client.strhex(),
+                    now.saturating_duration_since(r.since)
                 );
-                s.bytes -= r.size;
                 freed += r.size;
                 dropped += 1;
-                s.requests.pop_front();
-            }
-            let keep = s.workers > 0 || !s.requests.is_empty();
+            });
+            let keep = s.workers > 0 || s.queued > 0;
             if !keep {
                 log::debug!("mdp broker: forgot service {name:.64}");
             }
@@ -848,14 +958,17 @@ impl State {
                 .max(Duration::from_millis(1));
             self.sweep_at = later(now, every);
         }
-        if now < self.heartbeat_at {
-            return Ok(());
-        }
         self.purge(socket)?;
-        for (id, _) in self.idle.iter() {
-            self.send_worker(socket, id, ToWorker::Heartbeat)?;
+        // Workers, idle or busy, the broker has sent nothing for an interval; sending one a
+        // HEARTBEAT puts it at the back.
+        let now = Instant::now();
+        while let Some((id, &at)) = self.sent.front() {
+            if now.saturating_duration_since(at) < self.config.heartbeat {
+                break;
+            }
+            let id = id.clone();
+            self.send_worker(socket, &id, ToWorker::Heartbeat)?;
         }
-        self.heartbeat_at = later(now, self.config.heartbeat);
         Ok(())
     }
 }
@@ -943,6 +1056,104 @@ mod tests {
     fn nothing_waiting(s: &zmq::Socket) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(20));
         Msg::try_recv(s).unwrap().is_none()
+    }
+
+    /// The next command to a worker that is not a HEARTBEAT (the broker heartbeats busy
+    /// workers too).
+    fn recv_command(w: &zmq::Socket) -> ToWorker {
+        loop {
+            match recv_to_worker(w) {
+                ToWorker::Heartbeat => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// True if nothing but HEARTBEATs waits for a worker (which are taken off).
+    fn only_heartbeats_waiting(w: &zmq::Socket) -> bool {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        while let Some(m) = Msg::try_recv(w).unwrap() {
+            if ToWorker::parse(m).unwrap() != ToWorker::Heartbeat {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Spec 7/MDP: the broker MUST heartbeat at regular intervals: a worker busy with a request
+    /// gets HEARTBEATs too (the guide's broker heartbeated idle workers only), never more than
+    /// one an interval.
+    #[test]
+    fn busy_workers_get_heartbeats_too() {
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(20),
+            busy_timeout: None,
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "long job");
+        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        let start = std::time::Instant::now();
+        tick_past(&mut rig, 200);
+        let elapsed = start.elapsed();
+        let mut heartbeats = 0;
+        while let Some(m) = Msg::try_recv(&w).unwrap() {
+            assert_eq!(ToWorker::parse(m).unwrap(), ToWorker::Heartbeat);
+            heartbeats += 1;
+        }
+        let most = elapsed.as_millis() / 20;
+        assert!(
+            (3..=most).contains(&heartbeats),
+            "{heartbeats} heartbeats in {elapsed:?}"
+        );
+    }
+
+    /// Spec 7/MDP: peers SHOULD NOT send HEARTBEAT while also sending other commands: a
+    /// worker fed REQUESTs back to back, each as soon as it replies, gets no HEARTBEAT, though
+    /// the stream lasts several intervals and the broker ticks between requests.
+    #[test]
+    fn no_heartbeats_in_a_stream_of_requests() {
+        let interval = Duration::from_millis(50);
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: interval,
+            ..Default::default()
+        });
+        let w = rig.worker("W1", "echo");
+        let c = rig.peer("C1");
+        for i in 0..50 {
+            rig.request(&c, "echo", &format!("r{i}"));
+        }
+        let start = std::time::Instant::now();
+        // Before the test sent what made the broker send the request the worker holds
+        let mut replied = start;
+        // Whether the broker's last tick came an interval after that (a stalled machine)
+        let mut may_heartbeat = false;
+        let mut served = 0;
+        while served < 50 {
+            match recv_to_worker(&w) {
+                ToWorker::Heartbeat => assert!(
+                    may_heartbeat,
+                    "a HEARTBEAT after {served} requests, {:?}",
+                    start.elapsed()
+                ),
+                ToWorker::Request { client, body } => {
+                    assert!(body[0] == format!("r{served}").as_str(), "{body:?}");
+                    std::thread::sleep(Duration::from_millis(5));
+                    rig.broker.tick().unwrap();
+                    may_heartbeat = replied.elapsed() >= interval;
+                    replied = std::time::Instant::now();
+                    rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+                    assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
+                    served += 1;
+                }
+                ToWorker::Disconnect => panic!("DISCONNECT after {served} requests"),
+            }
+        }
+        assert!(start.elapsed() > 3 * interval, "{:?}", start.elapsed());
+        // 50 requests sent, one worker: what the broker keeps for timing heartbeats is bounded
+        let stored = rig.broker.state.sent.stored();
+        assert!(stored <= 2 + 32 + 1, "sent queue: {stored}");
     }
 
     #[test]
@@ -1245,7 +1456,7 @@ mod tests {
             }
             .into_msg(),
         );
-        assert_eq!(recv_to_worker(&w), ToWorker::Disconnect);
+        assert_eq!(recv_command(&w), ToWorker::Disconnect);
     }
 
     #[test]
@@ -1527,8 +1738,11 @@ mod tests {
             ..Default::default()
         });
         let c = rig.peer("C1");
+        let c2 = rig.peer("C2");
         rig.request(&c, "nobody", "x");
-        assert_eq!(rig.broker.queued(), 1);
+        rig.request(&c2, "nobody", "y");
+        rig.request(&c, "nobody", "z");
+        assert_eq!(rig.broker.queued(), 3);
         assert!(rig.broker.queued_bytes() > 0);
         let took = tick_until(&mut rig, |b| b.queued() == 0);
         assert!(took >= Duration::from_millis(45), "expired after {took:?}");
@@ -1557,7 +1771,7 @@ mod tests {
         }
         // 30 ms a request: the last waits about 120 ms, twice the expiry
         for i in 0..5 {
-            let ToWorker::Request { client, body } = recv_to_worker(&w) else {
+            let ToWorker::Request { client, body } = recv_command(&w) else {
                 panic!()
             };
             assert!(body[0] == format!("r{i}").as_str(), "{body:?}");
@@ -1568,7 +1782,7 @@ mod tests {
         assert_eq!(rig.broker.queued(), 0);
         // now W1 holds a request and never answers: the next one expires
         rig.request(&c, "slow", "held");
-        assert!(matches!(recv_to_worker(&w), ToWorker::Request { .. }));
+        assert!(matches!(recv_command(&w), ToWorker::Request { .. }));
         rig.request(&c, "slow", "waits");
         tick_until(&mut rig, |b| b.queued() == 0);
         assert_eq!(rig.broker.service_count(), 1);
@@ -1582,7 +1796,51 @@ mod tests {
             .into_msg(),
         );
         assert!(parse_client_reply(Msg::recv(&c).unwrap()).is_ok());
-        assert!(nothing_waiting(&w), "the expired request was delivered");
+        assert!(
+            only_heartbeats_waiting(&w),
+            "the expired request was delivered"
+        );
+    }
+
+    /// Spec 7/MDP: the broker SHOULD serve clients on a fair basis: a client with many
+    /// requests in flight (a DEALER, as `AsyncClient`) waits its turn like the others, so one
+    /// request from a second client goes within the next two dispatches, not after all of the
+    /// first one's. Each client's requests keep their order.
+    #[test]
+    fn clients_take_turns_for_a_busy_service() {
+        let mut rig = Rig::new(BrokerConfig::default());
+        let w = rig.worker("W1", "echo");
+        let a = rig.peer("A");
+        let b = rig.peer("B");
+        rig.request(&a, "echo", "a0"); // W1 takes it, and is busy
+        for i in 1..=10 {
+            rig.request(&a, "echo", &format!("a{i}"));
+        }
+        rig.request(&b, "echo", "b0");
+        assert_eq!(rig.broker.queued(), 11);
+        let mut order = Vec::new();
+        let ToWorker::Request {
+            mut client,
+            mut body,
+        } = recv_command(&w)
+        else {
+            panic!()
+        };
+        for _ in 0..11 {
+            rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+            let ToWorker::Request { client: c, body: b } = recv_command(&w) else {
+                panic!()
+            };
+            order.push(b[0].to_string_lossy().to_string());
+            (client, body) = (c, b);
+        }
+        let b0 = order.iter().position(|r| r == "b0").unwrap();
+        assert!(b0 < 2, "B's request went after {b0} of A's: {order:?}");
+        let from_a: Vec<_> = order.iter().filter(|r| r.starts_with('a')).collect();
+        let want: Vec<_> = (1..=10).map(|i| format!("a{i}")).collect();
+        assert_eq!(from_a, want.iter().collect::<Vec<_>>(), "A's order");
+        assert_eq!(rig.broker.queued(), 0);
+        assert_eq!(rig.broker.queued_bytes(), 0);
     }
 
     /// What waiting requests hold is bounded in bytes, per service and in all.

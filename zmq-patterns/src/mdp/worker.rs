@@ -57,11 +57,21 @@ impl WorkerConfig {
 /// A Majordomo worker for one service.
 ///
 /// [`Worker::recv`] sends the previous reply (if any) and waits for the next request. While it
-/// waits it heartbeats the broker every heartbeat interval (a [`Liveness`]); if the broker says
-/// nothing for `liveness` intervals, or sends DISCONNECT, the worker waits the reconnect
-/// interval and registers again on a new socket, so it survives a broker restart. Malformed
-/// messages from the broker are logged and dropped. Dropping the worker tells the broker it is
+/// waits it heartbeats the broker every heartbeat interval (a [`Liveness`]), but not while it
+/// sends other commands; if the broker says nothing valid for `liveness` intervals of that
+/// wait, or sends DISCONNECT, the worker waits the reconnect interval and registers again on a
+/// new socket, so it survives a broker restart. Malformed messages from the broker are logged
+/// and dropped, and do not count as a sign of life. Dropping the worker tells the broker it is
 /// leaving.
+///
+/// Between two calls of `recv` the application works on a request, and the worker reads
+/// nothing and, by itself, sends nothing. Spec 7/MDP wants heartbeats at regular intervals
+/// all the same, and a broker with a busy timeout (that of [`Broker`](crate::mdp::Broker),
+/// [`BrokerConfig::busy_timeout`](crate::mdp::BrokerConfig::busy_timeout), 75 s by default)
+/// drops a busy worker that stays silent that long: a request that may take long should call
+/// [`Worker::heartbeat`] now and then while it works. What the broker sends meanwhile (its
+/// heartbeats) waits in the socket and is read by the next `recv`; time spent outside `recv`
+/// never counts as the broker's silence.
 ///
 /// ```no_run
 /// use zmq_patterns::mdp;
@@ -232,10 +242,16 @@ impl Worker {
                 None => log::warn!("mdp worker: a reply with no request to answer; dropped"),
             }
         }
+        // Silence is counted only while we wait here: the time the application spent on a
+        // request is not the broker's (what it sent meanwhile is waiting to be read).
+        let interval = self.liveness.poll_timeout();
+        let mut quiet_since = Instant::now();
         loop {
+            let now = Instant::now();
+            let until = later(quiet_since, interval).min(self.liveness.next_heartbeat());
             let mut poller = Poller::new();
             poller.add(&self.socket);
-            if poller.poll(Some(self.liveness.poll_timeout()))? > 0 {
+            if poller.poll(Some(until.saturating_duration_since(now)))? > 0 {
                 drop(poller);
                 let msg = Msg::recv(&self.socket)?;
                 log::trace!("mdp worker: received message from broker:\n{msg}");
@@ -245,26 +261,77 @@ impl Worker {
                         self.reply_to = Some(client);
                         return Ok(body);
                     }
-                    Ok(ToWorker::Heartbeat) => self.liveness.heard(),
+                    Ok(ToWorker::Heartbeat) => {
+                        self.liveness.heard();
+                        quiet_since = Instant::now();
+                    }
                     Ok(ToWorker::Disconnect) => {
                         log::debug!("mdp worker: the broker said DISCONNECT; registering again");
                         self.liveness.heard();
                         self.connect()?;
+                        quiet_since = Instant::now();
                     }
                     // Not a sign of life: a broker that only sends garbage is not there.
                     Err(e) => log::warn!("mdp worker: dropping an invalid message: {e}"),
                 }
-            } else if let Some(delay) = self.liveness.silence() {
-                drop(poller);
-                log::debug!("mdp worker: disconnected from broker, retrying in {delay:?}");
-                clock::sleep(delay)?;
-                self.connect()?;
+            }
+            let now = Instant::now();
+            if now >= later(quiet_since, interval) {
+                quiet_since = now;
+                if let Some(delay) = self.liveness.silence() {
+                    log::debug!("mdp worker: disconnected from broker, retrying in {delay:?}");
+                    clock::sleep(delay)?;
+                    self.connect()?;
+                    quiet_since = Instant::now();
+                }
             }
             if self.liveness.heartbeat_due(Instant::now()) {
                 self.send(FromWorker::Heartbeat)?;
             }
         }
     }
+
+    /// Sends the broker a HEARTBEAT if one is due, for an application that works long on a
+    /// request: call it now and then while you work, so that the broker hears from a busy
+    /// worker at regular intervals (spec 7/MDP) and does not drop it as dead (see the type's
+    /// documentation). It sends at most one an interval, and none within an interval of
+    /// another command (the last reply); it reads nothing, and never blocks: a heartbeat the
+    /// socket cannot take now is skipped. Returns whether it sent one.
+    ///
+    /// ```no_run
+    /// # fn work_on(_: &zmq_patterns::Msg, _step: u32) {}
+    /// # let ctx = zmq::Context::new();
+    /// # let mut worker = zmq_patterns::mdp::Worker::new(&ctx, "tcp://localhost:5555", "slow").unwrap();
+    /// let request = worker.recv(None).unwrap();
+    /// for step in 0..100 {
+    ///     work_on(&request, step); // a second or so each
+    ///     worker.heartbeat().unwrap();
+    /// }
+    /// # drop(worker.recv(Some(request)));
+    /// ```
+    #[doc(alias = "keepalive")]
+    pub fn heartbeat(&mut self) -> Result<bool> {
+        if !self.liveness.heartbeat_due(Instant::now()) {
+            return Ok(false);
+        }
+        let msg = FromWorker::Heartbeat.into_msg();
+        log::trace!("mdp worker: sending HEARTBEAT to broker while busy\n{msg}");
+        match msg.try_send(&self.socket) {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.error, Error::Zmq(zmq::Error::EAGAIN)) => {
+                log::debug!("mdp worker: the socket cannot take a heartbeat now; skipped");
+                Ok(false)
+            }
+            Err(e) => Err(e.error),
+        }
+    }
+}
+
+/// `t + d`, or a time far away if that does not fit.
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(1 << 32)))
+        .unwrap_or(t)
 }
 
 impl Drop for Worker {
@@ -354,6 +421,216 @@ mod tests {
         };
         stop.into_msg(w1).send(&router).unwrap();
         worker.join().unwrap().unwrap();
+    }
+
+    fn request(body: &str) -> ToWorker {
+        ToWorker::Request {
+            client: "C1".into(),
+            body: Msg::from_iter([body]),
+        }
+    }
+
+    /// Spec 7/MDP: the worker MUST heartbeat at regular intervals, also while the application
+    /// works on a request: `Worker::heartbeat`, called as often as the application likes, sends
+    /// one HEARTBEAT an interval, none within an interval of the last REPLY, and they reach
+    /// the broker while the request is held.
+    #[test]
+    fn heartbeat_while_busy_sends_one_an_interval() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let ctx2 = ctx.clone();
+        let interval = Duration::from_millis(150);
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || -> Result<()> {
+            let config = WorkerConfig {
+                heartbeat: interval,
+                ..Default::default()
+            };
+            let mut w = Worker::with_config(&ctx2, &ep, "slow", config)?;
+            let first = w.recv(None)?;
+            let second = w.recv(Some(first))?; // the REPLY went just now
+            let right_after_reply = w.heartbeat()?;
+            let start = Instant::now();
+            let mut sent = 0;
+            while start.elapsed() < Duration::from_millis(800) {
+                thread::sleep(Duration::from_millis(5));
+                sent += u32::from(w.heartbeat()?);
+            }
+            tx.send((right_after_reply, sent)).unwrap();
+            w.recv(Some(second))?;
+            Ok(())
+        });
+        let (w1, _ready) = from_worker(&router);
+        request("r1").into_msg(w1.clone()).send(&router).unwrap();
+        let (_, reply) = from_worker(&router);
+        assert!(matches!(reply, FromWorker::Reply { .. }), "{reply:?}");
+        request("r2").into_msg(w1.clone()).send(&router).unwrap();
+        let mut heartbeats = 0;
+        loop {
+            let (sender, command) = from_worker(&router);
+            assert!(sender == w1, "a new socket");
+            match command {
+                FromWorker::Heartbeat => heartbeats += 1,
+                FromWorker::Reply { body, .. } => {
+                    assert!(body[0] == "r2");
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let (right_after_reply, sent) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(!right_after_reply, "a HEARTBEAT right after a REPLY");
+        assert_eq!(heartbeats, sent, "heartbeats on the wire");
+        // 800 ms at 150 ms an interval, the first an interval after the REPLY: 5
+        assert!((3..=6).contains(&sent), "{sent} heartbeats in 800 ms");
+    }
+
+    /// A worker whose application works 200 ms on each request, ten heartbeat intervals,
+    /// without calling `heartbeat`: the broker's heartbeats pile up meanwhile and are read by
+    /// the next `recv`, and the time spent working is not taken for the broker's silence: the
+    /// worker never registers again.
+    #[test]
+    fn a_long_request_is_not_the_brokers_silence() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let ctx2 = ctx.clone();
+        let worker = thread::spawn(move || -> Result<u32> {
+            let config = WorkerConfig {
+                heartbeat: Duration::from_millis(20),
+                reconnect: Duration::from_millis(10),
+                liveness: 3,
+            };
+            let mut w = Worker::with_config(&ctx2, &ep, "slow", config)?;
+            let mut reply = None;
+            let mut served = 0;
+            loop {
+                let request = w.recv(reply.take())?;
+                if request[0] == "stop" {
+                    return Ok(served);
+                }
+                thread::sleep(Duration::from_millis(200)); // work
+                served += 1;
+                reply = Some(request);
+            }
+        });
+        let (w1, _ready) = from_worker(&router);
+        request("r0").into_msg(w1.clone()).send(&router).unwrap();
+        // a live broker: a HEARTBEAT every 20 ms, the next request after each reply
+        let mut replies = 0;
+        let mut heartbeat_at = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while replies < 3 {
+            assert!(Instant::now() < deadline, "{replies} replies in 5 s");
+            if Instant::now() >= heartbeat_at {
+                ToWorker::Heartbeat
+                    .into_msg(w1.clone())
+                    .send(&router)
+                    .unwrap();
+                heartbeat_at += Duration::from_millis(20);
+            }
+            if router.poll(zmq::POLLIN, 5).unwrap() == 0 {
+                continue;
+            }
+            let (sender, command) = from_worker(&router);
+            match command {
+                FromWorker::Reply { .. } => {
+                    assert!(sender == w1);
+                    replies += 1;
+                    let next = if replies == 3 { "stop" } else { "next" };
+                    request(next).into_msg(w1.clone()).send(&router).unwrap();
+                }
+                FromWorker::Heartbeat => assert!(sender == w1),
+                other => panic!("after {replies} replies: {other:?}"),
+            }
+        }
+        assert_eq!(worker.join().unwrap().unwrap(), 3);
+    }
+
+    /// Spec 7/MDP: any command from the broker acts as a heartbeat: a broker that sends only
+    /// REQUESTs, one every 1.2 heartbeat intervals (so that each wait first counts an interval
+    /// of silence), for more than liveness intervals, keeps the worker registered.
+    #[test]
+    fn requests_alone_keep_the_worker_registered() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let ctx2 = ctx.clone();
+        let worker = thread::spawn(move || -> Result<u32> {
+            let config = WorkerConfig {
+                heartbeat: Duration::from_millis(50),
+                reconnect: Duration::from_millis(10),
+                liveness: 3,
+            };
+            let mut w = Worker::with_config(&ctx2, &ep, "echo", config)?;
+            let mut reply = None;
+            let mut served = 0;
+            loop {
+                let request = w.recv(reply.take())?;
+                if request[0] == "stop" {
+                    return Ok(served);
+                }
+                served += 1;
+                reply = Some(request);
+            }
+        });
+        let (w1, _ready) = from_worker(&router);
+        for i in 0..6 {
+            thread::sleep(Duration::from_millis(60));
+            request("hi").into_msg(w1.clone()).send(&router).unwrap();
+            loop {
+                let (sender, command) = from_worker(&router);
+                assert!(sender == w1, "registered again on a new socket");
+                match command {
+                    FromWorker::Reply { .. } => break,
+                    FromWorker::Heartbeat => {}
+                    other => panic!("request {i}: {other:?}"),
+                }
+            }
+        }
+        request("stop").into_msg(w1).send(&router).unwrap();
+        assert_eq!(worker.join().unwrap().unwrap(), 6);
+    }
+
+    /// Only a valid command is a sign of life: a "broker" that sends nothing but garbage, more
+    /// often than the heartbeat interval, is taken for gone and the worker registers again.
+    #[test]
+    fn garbage_is_not_a_sign_of_life() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let ctx2 = ctx.clone();
+        thread::spawn(move || {
+            let config = WorkerConfig {
+                heartbeat: Duration::from_millis(30),
+                reconnect: Duration::from_millis(10),
+                liveness: 3,
+            };
+            let mut w = Worker::with_config(&ctx2, &ep, "echo", config)?;
+            w.recv(None)
+        });
+        let (w1, _ready) = from_worker(&router);
+        let start = Instant::now();
+        loop {
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "no new READY in 2 s"
+            );
+            Msg::from_iter([w1.clone(), Frame::from("junk")])
+                .send(&router)
+                .unwrap();
+            if router.poll(zmq::POLLIN, 10).unwrap() == 0 {
+                continue;
+            }
+            let (sender, command) = from_worker(&router);
+            if let FromWorker::Ready { .. } = command {
+                assert!(sender != w1);
+                break;
+            }
+        }
+        // liveness 3 x 30 ms
+        assert!(
+            start.elapsed() >= Duration::from_millis(80),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]
