@@ -191,11 +191,11 @@ fn served(ep: &str, request: &str, expected: &[Vec<u8>], procs: &mut [&mut Proc]
 
 /// Waits until `p` has logged a warning (its stderr is read by a thread of its own).
 fn assert_warned(p: &Proc) {
-    let deadline = Instant::now() + WAIT;
-    while !p.context().contains("WARN") {
-        assert!(Instant::now() < deadline, "no warning\n{}", shown(p));
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    assert!(
+        wait_until(WAIT, || p.context().contains("WARN")),
+        "no warning\n{}",
+        shown(p)
+    );
 }
 
 /// Every process is still running, and exits with status 0 on SIGTERM.

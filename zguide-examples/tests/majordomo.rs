@@ -56,11 +56,10 @@ fn lookup_within(ep: &str, service: &str, timeout_ms: i64) -> Option<String> {
 
 /// Waits until the broker has a worker for `service`.
 fn wait_for_service(ep: &str, service: &str) {
-    let deadline = Instant::now() + WAIT;
-    while lookup(ep, service).as_deref() != Some("200") {
-        assert!(Instant::now() < deadline, "no {service} worker registered");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        wait_until(WAIT, || lookup(ep, service).as_deref() == Some("200")),
+        "no {service} worker registered"
+    );
 }
 
 /// Runs a client binary to its end and returns (exit status, last stdout line).
@@ -83,11 +82,11 @@ fn client(name: &str, ep: &str, extra: &[&str]) -> (std::process::ExitStatus, St
 /// Waits for `text` in what `p` printed (its stderr is read by a thread of its own, which may
 /// lag behind the end of its stdout).
 fn assert_context_shows(p: &Proc, text: &str) {
-    let deadline = Instant::now() + WAIT;
-    while !p.context().contains(text) {
-        assert!(Instant::now() < deadline, "no {text:?}\n{}", p.context());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    assert!(
+        wait_until(WAIT, || p.context().contains(text)),
+        "no {text:?}\n{}",
+        p.context()
+    );
 }
 
 /// Runs mdclient and asserts every request was answered.

@@ -122,33 +122,33 @@ fn press_enter(broker: &mut Proc) {
 }
 
 /// Reads a peering2 broker's lines until its clients have printed `replies` times
-/// `Client: OK`, then for a short while more; returns the number of worker lines.
-fn count_peering2(broker: &Proc, replies: usize) -> usize {
+/// `Client: OK` and its workers `requests` times `Worker: [005] HELLO` (those for the other
+/// broker's clients come when they come), then for a short while more; returns the number of
+/// worker lines.
+fn count_peering2(broker: &Proc, replies: usize, requests: usize) -> usize {
     let (mut clients, mut workers) = (0, 0);
-    let mut count = |line: &str| match line {
-        "Client: OK" => clients += 1,
-        "Worker: [005] HELLO" => workers += 1,
-        _ => panic!("unexpected line {line:?}\n{}", broker.context()),
+    let mut count = |line: &str| {
+        match line {
+            "Client: OK" => clients += 1,
+            "Worker: [005] HELLO" => workers += 1,
+            _ => panic!("unexpected line {line:?}\n{}", broker.context()),
+        }
+        (clients, workers)
     };
     let deadline = Instant::now() + WAIT;
-    for _ in 0..replies {
-        // Worker lines come in between: read until the next client line
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = broker.expect_where(|_| true, "client replies", left);
-            count(&line);
-            if line == "Client: OK" {
-                break;
-            }
-        }
+    let what = format!("{replies} client and {requests} worker lines");
+    let mut seen = (0, 0);
+    while seen.0 < replies || seen.1 < requests {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen = count(&broker.expect_where(|_| true, &what, left));
     }
-    // A reply from the cloud comes after the other broker printed its worker line: this
-    // pause only catches late lines that would be wrong.
+    // Nothing announces that no more lines will come: this pause only catches late lines
+    // that would be wrong (a request served twice), it waits for nothing the test needs.
     for line in broker.lines_for(Duration::from_millis(300)) {
-        count(&line);
+        seen = count(&line);
     }
-    assert_eq!(clients, replies, "{}", broker.context());
-    workers
+    assert_eq!(seen.0, replies, "{}", broker.context());
+    seen.1
 }
 
 #[test]
@@ -170,19 +170,39 @@ fn peering2_routes_requests_through_the_cloud_both_ways() {
             "10",
         ]
     };
+    // Cloud endpoints by absolute path, so that the test can find their connections
+    let cloud = format!("ipc://{}/{{}}-cloud.ipc", dir.path().display());
+    let opts = |clients, requests| {
+        [
+            &["--cloud", cloud.as_str()][..],
+            &opts(clients, requests)[..],
+        ]
+        .concat()
+    };
     let mut a = peering2(dir.path(), "A", &["B"], &opts("2", "3"));
     let mut b = peering2(dir.path(), "B", &["A"], &opts("3", "4"));
     a.expect("I: preparing broker at A...", WAIT);
     a.expect("I: connecting to cloud frontend at 'B'", WAIT);
     b.expect("I: preparing broker at B...", WAIT);
     b.expect("I: connecting to cloud frontend at 'A'", WAIT);
-    // Both are started. As the guide's user would, give their cloud backends a moment to
-    // connect (a broker started first retries every 100 ms), then press Enter.
-    std::thread::sleep(Duration::from_millis(500));
+    // Both are started. As the guide's user would, wait until their cloud backends are
+    // connected (a broker started first retries every 100 ms), then press Enter: each cloud
+    // frontend has accepted the other's backend, and the ZMTP handshake that follows in their
+    // I/O threads is done long before the first request, which comes after Enter, a read of
+    // stdin and the start of the broker's client and worker threads.
+    for me in ["A", "B"] {
+        let path = dir.path().join(format!("{me}-cloud.ipc"));
+        assert!(
+            wait_until(WAIT, || unix_accepted(&path) >= 1),
+            "no cloud connection to {me}\n{}\n{}",
+            a.context(),
+            b.context()
+        );
+    }
     press_enter(&mut a);
     press_enter(&mut b);
-    let a_workers = count_peering2(&a, 6);
-    let b_workers = count_peering2(&b, 12);
+    let a_workers = count_peering2(&a, 6, 12);
+    let b_workers = count_peering2(&b, 12, 6);
     assert_eq!(
         (a_workers, b_workers),
         (12, 6),
@@ -213,7 +233,7 @@ fn peering2_alone_serves_its_clients_locally() {
     );
     a.expect("I: preparing broker at A...", WAIT);
     a.expect("Press Enter when all brokers are started: ", WAIT);
-    assert_eq!(count_peering2(&a, 6), 6);
+    assert_eq!(count_peering2(&a, 6, 6), 6);
     a.stop_with(libc::SIGTERM, WAIT);
 }
 
@@ -277,7 +297,11 @@ fn peering2_cloud_envelopes_on_the_wire() {
         ],
     );
     a.expect("I: connecting to cloud frontend at 'X'", WAIT);
-    std::thread::sleep(Duration::from_millis(200));
+    // X can route to A once the handshake of A's cloud backend is done on X's side, and by
+    // then X's half of it is on its way to A: A's backend knows X long before A's first
+    // request, which comes after Enter and the start of A's threads. A drops the probe (there
+    // is no client "probe").
+    send_when_connected(&x_front, &[b"A", b"probe"], &a);
     press_enter(&mut a);
 
     // A's requests: [A][client][""][HELLO]; replies go back in the same envelope. Before

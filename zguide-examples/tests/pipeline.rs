@@ -4,15 +4,13 @@
 mod common;
 use common::*;
 
-use std::time::Duration;
-
 const TASKS: u32 = 40;
 const MAX_WORKLOAD: u32 = 10;
 
-/// Starts the ventilator and presses Enter once the workers have had time to connect.
-/// (Nothing tells a PUSH socket's owner that its peers are connected; this is the guide's own
-/// "Press Enter when the workers are ready".)
-fn ventilate(vent_ep: &str, sink_ep: &str) -> Proc {
+/// Starts the ventilator and presses Enter once it has accepted the connections of all
+/// `workers` (the guide's own "Press Enter when the workers are ready"). Nothing the programs
+/// print says so: the test looks at the kernel's table of TCP connections.
+fn ventilate(vent_ep: &str, sink_ep: &str, workers: usize) -> Proc {
     let tasks = TASKS.to_string();
     let max = MAX_WORKLOAD.to_string();
     let mut vent = Proc::start_with_stdin(
@@ -28,7 +26,13 @@ fn ventilate(vent_ep: &str, sink_ep: &str) -> Proc {
             &max,
         ],
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Accepted by its I/O thread, each connection finishes its ZMTP handshake there at once;
+    // the batch goes out only after Enter, a read of stdin and a message to the sink later.
+    assert!(
+        wait_until(WAIT, || tcp_accepted(port_of(vent_ep)) >= workers),
+        "the workers never connected to the ventilator\n{}",
+        vent.context()
+    );
     vent.write_stdin("\n");
     vent
 }
@@ -86,7 +90,7 @@ fn two_taskworks_both_share_the_batch_and_tasksink_times_it() {
             )
         })
         .collect();
-    let mut vent = ventilate(&vent_ep, &sink_ep);
+    let mut vent = ventilate(&vent_ep, &sink_ep, 2);
     let total = vent_total(&mut vent);
     check_sink(&mut sink);
 
@@ -127,7 +131,7 @@ fn taskvent_and_tasksink_stop_cleanly_on_signals_while_waiting() {
     // waiting for Enter
     let mut vent =
         Proc::start_with_stdin(bin!("taskvent"), &["--bind", &vent_ep, "--sink", &sink_ep]);
-    std::thread::sleep(Duration::from_millis(300));
+    vent.expect_prompt("Press Enter when the workers are ready: ", WAIT);
     vent.stop_with(libc::SIGINT, WAIT);
     assert_eq!(
         vent.lines_until_end(WAIT),
@@ -145,8 +149,10 @@ fn taskvent_stops_on_a_signal_with_half_a_line_typed() {
     let (vent_ep, sink_ep) = (tcp_ep(), tcp_ep());
     let mut vent =
         Proc::start_with_stdin(bin!("taskvent"), &["--bind", &vent_ep, "--sink", &sink_ep]);
+    vent.expect_prompt("Press Enter when the workers are ready: ", WAIT);
     vent.write_stdin("half a li");
-    std::thread::sleep(Duration::from_millis(300)); // the prompt has no line end to wait for
+    // It has the half line (and waits for the rest) once nothing is left in the pipe
+    vent.expect_stdin_read(WAIT);
     vent.stop_with(libc::SIGTERM, WAIT);
     assert_eq!(
         vent.lines_until_end(WAIT),
@@ -184,7 +190,7 @@ fn taskwork2_workers_exit_by_themselves_after_tasksink2_kills_them() {
             )
         })
         .collect();
-    let mut vent = ventilate(&vent_ep, &sink_ep);
+    let mut vent = ventilate(&vent_ep, &sink_ep, 2);
     vent_total(&mut vent);
     check_sink(&mut sink);
 

@@ -709,11 +709,12 @@ fn bad_messages(rng: &mut impl Rng, big: bool) -> Vec<Vec<Vec<u8>>> {
 }
 
 /// Sends hundreds of wrong messages to `endpoint` from DEALER, ROUTER and REQ peers, and
-/// returns how many; the peers are closed at the end.
+/// returns how many; the peers are closed at the end, once they have sent everything (their
+/// linger lets libzmq finish the sending after the close; see [`settled`]).
 fn flood(ctx: &zmq::Context, endpoint: &str, rng: &mut impl Rng) -> usize {
     let setup = |kind| {
         let s = ctx.socket(kind).unwrap();
-        s.set_linger(0).unwrap();
+        s.set_linger(WAIT.as_millis() as i32).unwrap();
         s.set_sndtimeo(WAIT.as_millis() as i32).unwrap();
         s
     };
@@ -752,22 +753,30 @@ fn flood(ctx: &zmq::Context, endpoint: &str, rng: &mut impl Rng) -> usize {
 }
 
 /// Ghosts: `n` DEALERs that say READY (as a DEALER and as a REQ would: one form is wrong for
-/// each queue), then go for good. Returns the number of messages sent.
+/// each queue), then go for good. Returns the number of messages sent. Closed with a linger,
+/// they still deliver what they said; [`settled`] tells when the queue has seen them go.
 fn ghosts(ctx: &zmq::Context, endpoint: &str, n: usize) -> usize {
-    let mut ghosts = Vec::new();
     for _ in 0..n {
         let d = ctx.socket(zmq::DEALER).unwrap();
-        d.set_linger(0).unwrap();
+        d.set_linger(WAIT.as_millis() as i32).unwrap();
         d.connect(endpoint).unwrap();
         d.send(READY, 0).unwrap();
         d.send_multipart([&b""[..], READY], 0).unwrap();
-        ghosts.push(d);
     }
-    // Let the queue read it all before the peers go (their linger is 0)
-    std::thread::sleep(Duration::from_millis(500));
-    drop(ghosts);
-    std::thread::sleep(Duration::from_millis(300));
     2 * n
+}
+
+/// Waits until the queue holds no connection on `endpoint` but those of `keep` peers: every
+/// closed peer has sent all it had (its linger), and the queue has read it to the end and
+/// closed its side, so its ROUTER knows the peer is gone (a send to it fails at once).
+fn settled(endpoint: &str, keep: usize, queue: &Proc) {
+    let port = port_of(endpoint);
+    assert!(
+        wait_until(WAIT, || tcp_held(port) == keep),
+        "{endpoint}: {} connections held, want {keep}\n{}",
+        tcp_held(port),
+        queue.context()
+    );
 }
 
 /// A queue and one worker take a flood of wrong messages on both sides; the queue stays up,
@@ -789,6 +798,8 @@ fn queue_outlives_bad_peers(queue: &str, worker: &str, args: &[&str]) -> Proc {
     // Last, workers that said READY and left: no request may be lost to them
     sent += ghosts(&ctx, &be, 20);
     assert!(sent > 400, "{sent}");
+    settled(&fe, 0, &queue);
+    settled(&be, 1, &queue); // the worker's
     assert!(queue.is_running(), "{}", queue.context());
     assert!(worker.is_running(), "{}", worker.context());
 

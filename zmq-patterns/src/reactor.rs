@@ -443,7 +443,11 @@ mod tests {
         let ctx = zmq::Context::new();
         let (a, b) = pair(&ctx, "reactor-remove");
         a.send("x", 0).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(
+            b.poll(zmq::POLLIN, 10_000).unwrap(),
+            1,
+            "readable in the first turn"
+        );
         let called = Cell::new(false);
         let mut r: Reactor<Option<ReaderId>> = Reactor::new();
         let reader = r.add_reader(&b, |_, _| {
@@ -466,7 +470,13 @@ mod tests {
         let (a2, b2) = pair(&ctx, "reactor-r2");
         a1.send("1", 0).unwrap();
         a2.send("2", 0).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        for b in [&b1, &b2] {
+            assert_eq!(
+                b.poll(zmq::POLLIN, 10_000).unwrap(),
+                1,
+                "readable in the first turn"
+            );
+        }
         let calls = RefCell::new(Vec::new());
         struct Ids {
             first: Option<ReaderId>,

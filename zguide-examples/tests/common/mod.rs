@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -69,6 +69,98 @@ pub fn tcp_ep() -> String {
     tcp(free_port())
 }
 
+/// Waits until `cond` holds, looking every 10 ms; false if it still does not after `timeout`.
+/// For conditions nothing announces (a peer's connection, a line on stderr); the caller asserts
+/// on the result with its own context. Never a fixed pause: it returns as soon as `cond` holds.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One line of `/proc/net/tcp{,6}`: local port, state (`0A` LISTEN, `01` ESTABLISHED, `08`
+/// CLOSE_WAIT...) and receive queue (for a listener: connections waiting to be accepted).
+struct TcpLine {
+    local_port: u16,
+    state: u8,
+    rx_queue: u64,
+}
+
+fn tcp_lines() -> Vec<TcpLine> {
+    let hex_port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+    let mut out = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let parsed = (|| {
+                Some(TcpLine {
+                    local_port: hex_port(f.get(1)?)?,
+                    state: u8::from_str_radix(f.get(3)?, 16).ok()?,
+                    rx_queue: u64::from_str_radix(f.get(4)?.split(':').nth(1)?, 16).ok()?,
+                })
+            })();
+            out.extend(parsed);
+        }
+    }
+    out
+}
+
+/// How many TCP connections to the bound `port` its owner still holds open (established or
+/// half-closed by the peer, accepted yet or not). Zero once the owner has seen every peer go
+/// and closed its side: libzmq then has told the socket that the peer's pipe is gone.
+pub fn tcp_held(port: u16) -> usize {
+    tcp_lines()
+        .iter()
+        .filter(|l| l.local_port == port && (l.state == 0x01 || l.state == 0x08))
+        .count()
+}
+
+/// How many TCP connections to the bound `port` its owner has accepted (its I/O thread has
+/// them and has started the ZMTP handshake): the peers it holds less those still waiting in the
+/// listener's accept queue.
+pub fn tcp_accepted(port: u16) -> usize {
+    let lines = tcp_lines();
+    let backlog: u64 = lines
+        .iter()
+        .filter(|l| l.local_port == port && l.state == 0x0A)
+        .map(|l| l.rx_queue)
+        .sum();
+    tcp_held(port).saturating_sub(backlog as usize)
+}
+
+/// The port of a `tcp://host:port` endpoint.
+pub fn port_of(endpoint: &str) -> u16 {
+    endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {endpoint:?}"))
+}
+
+/// How many connections to the unix (ipc) socket at `path` its owner has accepted.
+pub fn unix_accepted(path: &Path) -> usize {
+    let text = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // Num RefCount Protocol Flags Type St Inode Path; St 03: accepted (02 while it
+            // waits in the accept queue, 01 for the listener)
+            f.len() == 8 && f[5] == "03" && Path::new(f[7]) == path
+        })
+        .count()
+}
+
 /// A temporary directory, removed on drop: for ipc endpoints and files a binary writes.
 pub struct TempDir(PathBuf);
 
@@ -105,6 +197,8 @@ pub struct Proc {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
+    /// The start of the line being printed, before its end comes (a prompt).
+    partial: Arc<Mutex<String>>,
     seen: Arc<Mutex<VecDeque<String>>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     status: Option<ExitStatus>,
@@ -182,14 +276,42 @@ impl Proc {
             .unwrap_or_else(|e| panic!("cannot start {path}: {e}"));
         let (tx, rx) = channel();
         let seen = Arc::new(Mutex::new(VecDeque::new()));
-        let out = child.stdout.take().unwrap();
-        let seen2 = seen.clone();
+        let partial = Arc::new(Mutex::new(String::new()));
+        let mut out = child.stdout.take().unwrap();
+        let (seen2, partial2) = (seen.clone(), partial.clone());
         std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                keep(&seen2, line.clone());
-                if tx.send(line).is_err() {
-                    break;
+            // Whole lines go to the channel; the start of a line whose end has not come yet (a
+            // prompt) is kept in `partial`, where `expect_prompt` looks. Lines can be megabytes
+            // long (some print what they received): only new bytes are searched for the end,
+            // and only the first KiB of a partial line is kept.
+            let mut pending: Vec<u8> = Vec::new();
+            let mut buf = [0u8; 65536];
+            loop {
+                let n = match out.read(&mut buf) {
+                    Ok(0) | Err(_) => 0,
+                    Ok(n) => n,
+                };
+                let mut from = pending.len();
+                if n == 0 && !pending.is_empty() {
+                    pending.push(b'\n'); // the last line, without its end
+                }
+                pending.extend_from_slice(&buf[..n]);
+                while let Some(at) = pending[from..].iter().position(|&b| b == b'\n') {
+                    let end = from + at;
+                    let raw = &pending[..end];
+                    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                    let line = String::from_utf8_lossy(raw).into_owned();
+                    pending.drain(..=end);
+                    from = 0;
+                    keep(&seen2, line.clone());
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+                let head = &pending[..pending.len().min(1024)];
+                *partial2.lock().unwrap() = String::from_utf8_lossy(head).into_owned();
+                if n == 0 {
+                    return;
                 }
             }
         });
@@ -208,6 +330,7 @@ impl Proc {
             child,
             stdin,
             lines: rx,
+            partial,
             seen,
             stderr,
             status: None,
@@ -307,6 +430,47 @@ impl Proc {
             out.push(line);
         }
         out
+    }
+
+    /// Waits until the line being printed, not ended yet, is `prompt` (a program waiting for
+    /// input on the same line); panics with context after `timeout`.
+    pub fn expect_prompt(&self, prompt: &str, timeout: Duration) {
+        if !wait_until(timeout, || *self.partial.lock().unwrap() == prompt) {
+            panic!(
+                "{}: no prompt {prompt:?} within {timeout:?} (printing {:?})\n{}",
+                self.name,
+                self.partial.lock().unwrap(),
+                self.context()
+            );
+        }
+    }
+
+    /// How many bytes written to the process's stdin it has not read yet.
+    pub fn stdin_unread(&self) -> usize {
+        use std::os::fd::AsRawFd;
+        let stdin = self.stdin.as_ref().expect("started without stdin");
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD on a pipe's fd writes one c_int, to `n`, which outlives the call.
+        let rc = unsafe { libc::ioctl(stdin.as_raw_fd(), libc::FIONREAD, &mut n) };
+        assert_eq!(
+            rc,
+            0,
+            "FIONREAD on stdin: {}",
+            std::io::Error::last_os_error()
+        );
+        n as usize
+    }
+
+    /// Waits until the process has read everything written to its stdin; panics with context
+    /// after `timeout`.
+    pub fn expect_stdin_read(&self, timeout: Duration) {
+        if !wait_until(timeout, || self.stdin_unread() == 0) {
+            panic!(
+                "{}: stdin not read within {timeout:?}\n{}",
+                self.name,
+                self.context()
+            );
+        }
     }
 
     /// Writes `text` to the process's stdin.
