@@ -1,7 +1,9 @@
 //! Chapter 4, Binary Star: bstarsrv / bstarsrv2 pairs with bstarcli, through failover and
-//! failback, and servers fed a hostile peer's states.
+//! failback, servers fed a hostile peer's states, and the split brain the pattern exists to
+//! prevent, on test hosts with real links.
 
 mod common;
+use common::netns::Net;
 use common::*;
 
 use std::time::Duration;
@@ -52,19 +54,29 @@ impl Ports {
     }
 }
 
-/// Reads the client's output until reply `n`; returns the sequence numbers of the replies seen.
+/// Reads the client's output until reply `n`; records the sequence numbers of the replies.
 fn replies_until(client: &Proc, n: u64, seen: &mut Vec<u64>) {
+    read_replies(client, &format!("reply {n}"), seen, |k, _| k >= n);
+}
+
+/// Reads the client's output until a line containing `text`, recording the replies on the way.
+fn replies_until_line(client: &Proc, text: &str, seen: &mut Vec<u64>) {
+    read_replies(client, text, seen, |_, line| line.contains(text));
+}
+
+/// Reads the client's output, recording every `I: server replied OK (N)` in `seen`, until
+/// `done(last reply, line)` holds.
+fn read_replies(client: &Proc, what: &str, seen: &mut Vec<u64>, done: impl Fn(u64, &str) -> bool) {
     loop {
-        let line = client.expect_where(|_| true, &format!("reply {n}"), WAIT);
+        let line = client.expect_where(|_| true, what, WAIT);
         if let Some(k) = line
             .strip_prefix("I: server replied OK (")
             .and_then(|k| k.strip_suffix(')'))
         {
-            let k: u64 = k.parse().unwrap_or_else(|_| panic!("bad line {line:?}"));
-            seen.push(k);
-            if k >= n {
-                return;
-            }
+            seen.push(k.parse().unwrap_or_else(|_| panic!("bad line {line:?}")));
+        }
+        if done(seen.last().copied().unwrap_or(0), &line) {
+            return;
         }
     }
 }
@@ -87,7 +99,11 @@ fn failover_and_failback(bin: &str) {
 
     // failover: the backup takes over on the client's vote
     primary.kill();
-    client.expect("W: no response from server, failing over", WAIT);
+    replies_until_line(
+        &client,
+        "W: no response from server, failing over",
+        &mut seen,
+    );
     backup.expect("I: failover successful, ready active", WAIT);
     let next = seen.last().copied().unwrap_or(0) + 5;
     replies_until(&client, next, &mut seen);
@@ -100,7 +116,11 @@ fn failover_and_failback(bin: &str) {
 
     // failback: kill the backup
     backup.kill();
-    client.expect("W: no response from server, failing over", WAIT);
+    replies_until_line(
+        &client,
+        "W: no response from server, failing over",
+        &mut seen,
+    );
     primary.expect("I: failover successful, ready active", WAIT);
     let next = seen.last().copied().unwrap_or(0) + 5;
     replies_until(&client, next, &mut seen);
@@ -247,4 +267,77 @@ fn dual_actives_are_fatal() {
         );
         assert_eq!(primary.wait(WAIT).code(), Some(1), "{}", primary.context());
     }
+}
+
+/// The pattern's central promise, on three test hosts with a link between each pair: cut only
+/// the primary-backup link and no second server goes active while the client still reaches the
+/// primary; cut the primary-client link too and the backup takes over on the client's vote.
+/// When both links come back, the two active servers find each other and both stop (fatal).
+#[test]
+fn split_brain_needs_the_clients_vote() {
+    let Some(net) = Net::new() else { return };
+    let (p, b, c) = (net.host("p"), net.host("b"), net.host("c"));
+    let pb = net.link(&p, &b);
+    let pc = net.link(&p, &c);
+    let bc = net.link(&b, &c);
+    let hb = "200"; // the peer is gone after 400 ms
+    let (p_pb, b_pb) = pb.addrs();
+    let (p_pc, _) = pc.addrs();
+    let (b_bc, _) = bc.addrs();
+    #[rustfmt::skip]
+    let mut primary = p.spawn(bin!("bstarsrv"), &[
+        "-p", "--frontend", "tcp://*:5001", "--statepub", "tcp://*:5003",
+        "--statesub", &format!("tcp://{b_pb}:5004"), "--heartbeat-ms", hb,
+    ]);
+    #[rustfmt::skip]
+    let mut backup = b.spawn(bin!("bstarsrv2"), &[
+        "-b", "--frontend", "tcp://*:5002", "--statepub", "tcp://*:5004",
+        "--statesub", &format!("tcp://{p_pb}:5003"), "--heartbeat-ms", hb,
+    ]);
+    primary.expect("I: connected to backup (passive), ready active", WAIT);
+    backup.expect("I: connected to primary (active), ready passive", WAIT);
+    #[rustfmt::skip]
+    let client = c.spawn(bin!("bstarcli"), &[
+        "--primary", &format!("tcp://{p_pc}:5001"), "--backup", &format!("tcp://{b_bc}:5002"),
+        "--timeout-ms", "1000", "--settle-ms", "500", "--interval-ms", "100",
+    ]);
+    let mut seen = Vec::new();
+    replies_until(&client, 3, &mut seen);
+
+    // Cut the pair's own link: each server loses its peer, but the client still reaches the
+    // primary, so the backup gets no vote and stays passive; the client keeps its answers.
+    pb.down();
+    let cut = std::time::Instant::now();
+    while cut.elapsed() < Duration::from_secs(3) {
+        let next = seen.last().copied().unwrap_or(0) + 1;
+        replies_until(&client, next, &mut seen);
+    }
+    let said = backup.lines_for(Duration::from_millis(100));
+    assert!(said.is_empty(), "the backup changed state: {said:?}");
+    let said = primary.lines_for(Duration::from_millis(100));
+    assert!(said.is_empty(), "the primary changed state: {said:?}");
+
+    // Cut the primary from the client too: the client fails over, and its vote makes the
+    // backup active, the primary being silent for it.
+    pc.down();
+    replies_until_line(
+        &client,
+        "W: no response from server, failing over",
+        &mut seen,
+    );
+    backup.expect("I: failover successful, ready active", WAIT);
+    let next = seen.last().copied().unwrap_or(0) + 3;
+    replies_until(&client, next, &mut seen);
+    let want: Vec<u64> = (1..=seen.len() as u64).collect();
+    assert_eq!(seen, want, "each request answered once, in order");
+
+    // Heal: two actives see each other, and both stop.
+    pb.up();
+    pc.up();
+    primary.expect("E: fatal error - dual actives, aborting", WAIT);
+    backup.expect("E: fatal error - dual actives, aborting", WAIT);
+    assert_eq!(primary.wait(WAIT).code(), Some(1));
+    assert_eq!(backup.wait(WAIT).code(), Some(1));
+    drop(client);
+    drop(net);
 }
