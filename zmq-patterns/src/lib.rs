@@ -70,6 +70,8 @@ pub mod reactor;
 mod socket;
 mod stop;
 mod ticket_queue;
+#[cfg(test)]
+mod test_log;
 pub mod titanic;
 
 pub use actor::{Actor, ActorPipe};
