@@ -435,7 +435,10 @@ mod tests {
         let t = Instant::now();
         let mut l = Liveness::new(cfg, t);
         l.silence();
-        assert!(cap.has(Debug, &["heartbeat: peer silent for an interval (10ms); 1 more"]));
+        assert!(cap.has(
+            Debug,
+            &["heartbeat: peer silent for an interval (10ms); 1 more"]
+        ));
         l.silence();
         assert!(cap.has(
             Debug,
@@ -445,9 +448,15 @@ mod tests {
         q.ready("W1".into(), t);
         q.ready("W2".into(), t);
         q.purge(t + ms(200));
-        let w1 = format!("heartbeat: ready worker {} expired", Frame::from("W1").strhex());
+        let w1 = format!(
+            "heartbeat: ready worker {} expired",
+            Frame::from("W1").strhex()
+        );
         assert!(cap.has(Debug, &[&w1, "(silent for 100ms)"]));
-        let w2 = format!("heartbeat: ready worker {} expired", Frame::from("W2").strhex());
+        let w2 = format!(
+            "heartbeat: ready worker {} expired",
+            Frame::from("W2").strhex()
+        );
         assert!(cap.has(Debug, &[&w2]));
     }
 

@@ -69,9 +69,9 @@ mod raw;
 pub mod reactor;
 mod socket;
 mod stop;
-mod ticket_queue;
 #[cfg(test)]
 mod test_log;
+mod ticket_queue;
 pub mod titanic;
 
 pub use actor::{Actor, ActorPipe};

@@ -515,7 +515,10 @@ mod tests {
             assert!(has("DEBUG", text), "{text}: {lines:#?}");
         }
         // the third drop (not a power of two) and each message only at trace
-        assert!(!has("DEBUG", "3 messages not captured so far"), "{lines:#?}");
+        assert!(
+            !has("DEBUG", "3 messages not captured so far"),
+            "{lines:#?}"
+        );
         assert!(has("TRACE", "proxy: forwarded a message of 5 bytes"));
     }
 

@@ -611,7 +611,10 @@ mod tests {
         assert!(cap.has(Trace, &[&format!("reactor: timer {} due", t.0)]));
         assert!(cap.has(
             Debug,
-            &[&format!("reactor: timer {}'s handler failed: protocol error: bad", t.0)]
+            &[&format!(
+                "reactor: timer {}'s handler failed: protocol error: bad",
+                t.0
+            )]
         ));
         assert!(cap.has(Debug, &["reactor: stopped: protocol error: bad"]));
         r.remove_timer(t);

@@ -896,7 +896,10 @@ impl Dispatcher {
                 queue.not_before = Some(now + wait);
             }
             Dispatched::BrokerSilent => {
-                log::debug!("titanic: broker silent; dispatching again in {:?}", self.retry);
+                log::debug!(
+                    "titanic: broker silent; dispatching again in {:?}",
+                    self.retry
+                );
                 self.paused_until = Some(now + self.retry);
             }
         }
@@ -1128,9 +1131,16 @@ mod tests {
         store.save_reply(&id, &Msg::from_iter(["Hello"])).unwrap();
         store.serve_close(Msg::from_iter([id.as_str()]));
         let has = |level, text: &str| cap.has(level, &[&format!("titanic: request {id}{text}")]);
-        assert!(has(Debug, " for [004] echo stored (9 bytes)"), "{:#?}", cap.lines());
+        assert!(
+            has(Debug, " for [004] echo stored (9 bytes)"),
+            "{:#?}",
+            cap.lines()
+        );
         assert!(cap.has(Trace, &[&format!("titanic.reply {id}: 300 (pending)")]));
-        assert!(cap.has(Debug, &[&format!("titanic: reply to {id} stored (5 bytes)")]));
+        assert!(cap.has(
+            Debug,
+            &[&format!("titanic: reply to {id} stored (5 bytes)")]
+        ));
         assert!(has(Debug, " closed"));
         let mut queue = Dispatcher::new(Duration::from_millis(10));
         queue.add(id.clone(), "echo");

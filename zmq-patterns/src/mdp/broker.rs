@@ -1172,15 +1172,31 @@ mod tests {
         let c = rig.peer("C1");
         rig.request(&c, "echo", "r1");
         rig.request(&c, "echo", "r2"); // refused: one may wait for a service without workers
-        let waits = format!("mdp broker: request for [004] echo from {} waits", hex("C1"));
-        assert!(cap.has(Debug, &[&waits, "(1 queued)"]), "{:#?}", cap.lines());
-        assert!(cap.has(Debug, &["mdp broker: added service [004] echo (no worker yet)"]));
+        let waits = format!(
+            "mdp broker: request for [004] echo from {} waits",
+            hex("C1")
+        );
+        assert!(
+            cap.has(Debug, &[&waits, "(1 queued)"]),
+            "{:#?}",
+            cap.lines()
+        );
+        assert!(cap.has(
+            Debug,
+            &["mdp broker: added service [004] echo (no worker yet)"]
+        ));
         assert!(cap.has(
             Warn,
-            &["mdp broker: dropping a request for [004] echo", "1 requests wait"]
+            &[
+                "mdp broker: dropping a request for [004] echo",
+                "1 requests wait"
+            ]
         ));
         let w = rig.worker("W1", "echo");
-        let registered = format!("mdp broker: registering new worker {} for [004] echo", hex("W1"));
+        let registered = format!(
+            "mdp broker: registering new worker {} for [004] echo",
+            hex("W1")
+        );
         assert!(cap.has(Debug, &[&registered]), "{:#?}", cap.lines());
         let to_worker = format!("to worker {}", hex("W1"));
         assert!(cap.has(Trace, &["mdp broker: request for [004] echo", &to_worker]));
@@ -1197,8 +1213,15 @@ mod tests {
         // a worker that goes silent expires
         let _idle = rig.worker("W2", "idle");
         tick_past(&mut rig, 100);
-        let expired = format!("mdp broker: worker {} of [004] idle expired: silent for", hex("W2"));
-        assert!(cap.has(Debug, &[&expired, "forgetting it"]), "{:#?}", cap.lines());
+        let expired = format!(
+            "mdp broker: worker {} of [004] idle expired: silent for",
+            hex("W2")
+        );
+        assert!(
+            cap.has(Debug, &[&expired, "forgetting it"]),
+            "{:#?}",
+            cap.lines()
+        );
         assert!(cap.has(Debug, &["mdp broker: forgot service [004] idle"]));
         assert!(cap.has(Trace, &["mdp broker: sending HEARTBEAT to worker"]));
     }
