@@ -64,6 +64,67 @@ pub fn spawn_vital(
     })
 }
 
+/// The socket files of the `ipc://` endpoints a program bound, removed when this is dropped:
+/// libzmq leaves them behind, and the guide's programs bind in the working directory
+/// (`ipc://frontend.ipc`). Create it right after the binds, in the function whose return ends
+/// the program (so a Ctrl-C, which returns from it, removes them too); other endpoints are
+/// ignored. A file is removed only if it is still the one this program bound (same inode): a
+/// second instance that took the path over keeps its own.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("ipcfiles-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let ep = format!("ipc://{}/frontend.ipc", dir.display());
+/// let ctx = zmq::Context::new();
+/// let socket = ctx.socket(zmq::ROUTER).unwrap();
+/// socket.bind(&ep).unwrap();
+/// let files = zguide_examples::IpcFiles::bound([&ep, "tcp://*:5555"]);
+/// assert!(dir.join("frontend.ipc").exists());
+/// drop(files);
+/// assert!(!dir.join("frontend.ipc").exists());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Default)]
+pub struct IpcFiles(Vec<(std::path::PathBuf, u64, u64)>);
+
+impl IpcFiles {
+    /// Notes the files of the `ipc://` endpoints among `endpoints`, which this program has
+    /// bound. Paths are taken from the working directory now; `ipc://*` and abstract (`@`)
+    /// names have no file of ours.
+    pub fn bound<S: AsRef<str>>(endpoints: impl IntoIterator<Item = S>) -> IpcFiles {
+        use std::os::unix::fs::MetadataExt;
+        let files = endpoints
+            .into_iter()
+            .filter_map(|ep| {
+                let path = ep.as_ref().strip_prefix("ipc://")?;
+                if path.is_empty() || path.starts_with('*') || path.starts_with('@') {
+                    return None;
+                }
+                let path = std::path::absolute(path).ok()?;
+                let meta = std::fs::symlink_metadata(&path).ok()?;
+                Some((path, meta.dev(), meta.ino()))
+            })
+            .collect();
+        IpcFiles(files)
+    }
+}
+
+impl Drop for IpcFiles {
+    fn drop(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        for (path, dev, ino) in &self.0 {
+            let ours =
+                std::fs::symlink_metadata(path).is_ok_and(|m| m.dev() == *dev && m.ino() == *ino);
+            if ours {
+                match std::fs::remove_file(path) {
+                    Ok(()) => log::debug!("removed {}", path.display()),
+                    Err(e) => log::debug!("cannot remove {}: {e}", path.display()),
+                }
+            }
+        }
+    }
+}
+
 /// Sets up `env_logger` once: `RUST_LOG` if set, else `info` on stderr.
 ///
 /// `verbose` is the guide's `-v`: what `zmq-patterns` does (its `debug` events and `trace`

@@ -408,3 +408,93 @@ fn lbbroker2_never_gives_a_worker_two_requests() {
 fn lbbroker3_never_gives_a_worker_two_requests() {
     one_request_per_worker_on_the_wire(bin!("lbbroker3"), b"\x01");
 }
+
+/// Waits until every one of `files` is in `dir`.
+fn wait_for_files(dir: &TempDir, files: &[&str], p: &Proc) {
+    let deadline = Instant::now() + WAIT;
+    while !files.iter().all(|f| dir.path().join(f).exists()) {
+        assert!(
+            Instant::now() < deadline,
+            "{files:?} not created in {}\n{}",
+            dir.path().display(),
+            p.context()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn left_in(dir: &TempDir) -> Vec<String> {
+    std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The guide's programs bind ipc files in the working directory (`ipc://frontend.ipc`), and
+/// libzmq leaves them there: each binary that does removes them when it ends, on SIGTERM or
+/// SIGINT as at its own end. Run in a temp dir with the defaults (ipc only, no port).
+#[test]
+fn binaries_remove_the_ipc_files_they_bind_in_the_working_directory() {
+    let cases: [(&str, &[&str], &[&str], i32); 6] = [
+        (
+            bin!("lbbroker"),
+            &["--clients", "0", "--workers", "0"],
+            &["frontend.ipc", "backend.ipc"],
+            libc::SIGTERM,
+        ),
+        (
+            bin!("lbbroker2"),
+            &["--clients", "0", "--workers", "0"],
+            &["frontend.ipc", "backend.ipc"],
+            libc::SIGINT,
+        ),
+        (
+            bin!("lbbroker3"),
+            &["--clients", "0", "--workers", "0"],
+            &["frontend.ipc", "backend.ipc"],
+            libc::SIGTERM,
+        ),
+        (
+            bin!("wuserver"),
+            &["--bind", "ipc://weather.ipc"],
+            &["weather.ipc"],
+            libc::SIGTERM,
+        ),
+        (
+            bin!("peering1"),
+            &["DC1"],
+            &["DC1-state.ipc"],
+            libc::SIGTERM,
+        ),
+        (
+            bin!("peering3"),
+            &["DC1", "--workers", "0", "--clients", "0"],
+            &[
+                "DC1-localfe.ipc",
+                "DC1-localbe.ipc",
+                "DC1-cloud.ipc",
+                "DC1-state.ipc",
+                "DC1-monitor.ipc",
+            ],
+            libc::SIGTERM,
+        ),
+    ];
+    for (path, args, files, sig) in cases {
+        let dir = TempDir::new("ipc-cwd");
+        let mut p = Proc::start_in(dir.path(), path, args);
+        wait_for_files(&dir, files, &p);
+        p.stop_with(sig, WAIT);
+        assert!(
+            left_in(&dir).is_empty(),
+            "{path}: {:?} left behind",
+            left_in(&dir)
+        );
+    }
+    // and at the program's own end
+    let dir = TempDir::new("ipc-cwd-end");
+    let mut p = Proc::start_in(dir.path(), bin!("lbbroker"), &[]);
+    let lines = p.lines_until_end(WAIT);
+    p.wait_success(WAIT);
+    assert_eq!(lines.iter().filter(|l| *l == "Client: OK").count(), 10);
+    assert!(left_in(&dir).is_empty(), "{:?} left behind", left_in(&dir));
+}

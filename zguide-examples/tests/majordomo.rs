@@ -908,3 +908,44 @@ fn mdbroker_expires_requests_nobody_serves() {
         "{request:?}"
     );
 }
+
+/// `RUST_LOG=debug` (without `-v`) shows the library's debug events on stderr: a worker's
+/// registration, a request waiting for a worker, the worker going and its service forgotten.
+#[test]
+fn mdbroker_logs_workers_and_requests_at_debug_on_stderr() {
+    let ep = tcp_ep();
+    let b = Proc::spawn(
+        bin!("mdbroker"),
+        &["--bind", &ep],
+        &[("RUST_LOG", "debug")],
+        false,
+        None,
+    );
+    b.expect("MDP broker", WAIT);
+    let ctx = zmq::Context::new();
+    let client = raw_peer(&ctx, &ep);
+    raw_request(&client, "logged", b"hello");
+    b.expect_stderr(
+        "mdp broker: added service [006] logged (no worker yet)",
+        WAIT,
+    );
+    b.expect_stderr("mdp broker: request for [006] logged from", WAIT);
+    let worker = raw_peer(&ctx, &ep);
+    mdp::FromWorker::Ready {
+        service: "logged".into(),
+    }
+    .into_msg()
+    .send(&worker)
+    .unwrap();
+    let line = b.expect_stderr("mdp broker: registering new worker", WAIT);
+    assert!(line.contains("for [006] logged"), "{line}");
+    assert!(line.contains(" DEBUG "), "not at debug: {line}");
+    mdp::FromWorker::Disconnect
+        .into_msg()
+        .send(&worker)
+        .unwrap();
+    b.expect_stderr("said DISCONNECT: forgetting it", WAIT);
+    // nothing of it on stdout, the teaching output
+    let out = b.lines_for(Duration::from_millis(200));
+    assert!(out.iter().all(|l| !l.contains("mdp broker")), "{out:?}");
+}

@@ -58,6 +58,8 @@ pub struct Actor {
     events: mpsc::Receiver<Event>,
     thread: Option<JoinHandle<()>>,
     stop_timeout: Duration,
+    /// Its number, in log lines (`actor 7: ...`); its pipe is `inproc://zmq-patterns-actor-7`.
+    id: u64,
 }
 
 /// The actor's end of the pipe, given to the closure. It derefs to the `zmq::Socket`.
@@ -179,10 +181,8 @@ impl Actor {
         F: FnOnce(ActorPipe) -> Result<()> + Send + 'static,
     {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let endpoint = format!(
-            "inproc://zmq-patterns-actor-{}",
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let endpoint = format!("inproc://zmq-patterns-actor-{id}");
         let parent = ctx.socket(zmq::PAIR)?;
         parent.set_linger(0)?;
         parent.bind(&endpoint)?;
@@ -203,6 +203,11 @@ impl Actor {
                     Ok(result) => result,
                     Err(p) => Err(Error::Actor(format!("actor panicked: {}", panic_text(p)))),
                 };
+                match &outcome {
+                    Ok(()) => log::debug!("actor {id}: ended"),
+                    Err(e) if e.is_shutdown() => log::debug!("actor {id}: ended: {e}"),
+                    Err(e) => log::debug!("actor {id}: failed: {e}"),
+                }
                 let _ = done.send(Event::Done(outcome));
             })?;
 
@@ -211,9 +216,13 @@ impl Actor {
             events: rx,
             thread: Some(thread),
             stop_timeout: DEFAULT_STOP_TIMEOUT,
+            id,
         };
         match actor.events.recv() {
-            Ok(Event::Ready) => Ok(actor),
+            Ok(Event::Ready) => {
+                log::debug!("actor {id}: started");
+                Ok(actor)
+            }
             Ok(Event::Done(result)) => {
                 actor.join();
                 Err(match result {
@@ -270,6 +279,7 @@ impl Actor {
             return Ok(());
         }
         // Never block here: the actor may be gone, or its pipe full.
+        log::debug!("actor {}: stopping ($TERM)", self.id);
         let _ = self.pipe.send(TERM, zmq::DONTWAIT);
         let deadline = std::time::Instant::now() + self.stop_timeout;
         loop {
@@ -278,11 +288,13 @@ impl Actor {
                 Ok(Event::Ready) => continue,
                 Ok(Event::Done(result)) => {
                     self.join();
+                    log::debug!("actor {}: stopped", self.id);
                     return result;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     log::warn!(
-                        "actor did not stop within {:?} of $TERM; leaving its thread detached",
+                        "actor {}: did not stop within {:?} of $TERM; leaving its thread detached",
+                        self.id,
                         self.stop_timeout
                     );
                     self.thread = None;
@@ -314,7 +326,7 @@ impl Drop for Actor {
     fn drop(&mut self) {
         if let Err(e) = self.shutdown() {
             if !e.is_shutdown() {
-                log::debug!("actor ended with: {e}");
+                log::debug!("actor {}: ended with: {e}", self.id);
             }
         }
     }
@@ -404,6 +416,39 @@ mod tests {
         let t = Instant::now();
         assert!(matches!(actor.stop(), Err(Error::Timeout)));
         assert!(t.elapsed() < Duration::from_millis(1000));
+    }
+
+    /// The number an actor's log lines carry, from its pipe's endpoint.
+    fn log_name(actor: &Actor) -> String {
+        let ep = actor.pipe().get_last_endpoint().unwrap().unwrap();
+        format!("actor {}:", ep.rsplit('-').next().unwrap())
+    }
+
+    #[test]
+    fn start_stop_and_failure_are_logged_at_debug() {
+        use log::Level::Debug;
+        let cap = crate::test_log::capture_all();
+        let ctx = zmq::Context::new();
+        let actor = Actor::new(&ctx, |pipe| {
+            pipe.ready()?;
+            pipe.wait_term()
+        })
+        .unwrap();
+        let name = log_name(&actor);
+        assert!(cap.has(Debug, &[&name, "started"]), "{:?}", cap.lines());
+        actor.stop().unwrap();
+        for what in ["stopping ($TERM)", "ended", "stopped"] {
+            assert!(cap.has(Debug, &[&name, what]), "{what}: {:?}", cap.lines());
+        }
+        let actor = Actor::new(&ctx, |pipe| {
+            pipe.ready()?;
+            pipe.wait_term()?;
+            Err(Error::protocol("gave up"))
+        })
+        .unwrap();
+        let name = log_name(&actor);
+        assert!(actor.stop().is_err());
+        assert!(cap.has(Debug, &[&name, "failed: protocol error: gave up"]));
     }
 
     #[test]

@@ -152,9 +152,18 @@ impl Liveness {
     pub fn silence(&mut self) -> Option<Duration> {
         self.left = self.left.saturating_sub(1);
         if self.left > 0 {
+            log::debug!(
+                "heartbeat: peer silent for an interval ({:?}); {} more and it is gone",
+                self.config.interval,
+                self.left
+            );
             return None;
         }
         let delay = self.reconnect;
+        log::debug!(
+            "heartbeat: peer expired (silent for {:?}); reconnecting in {delay:?}",
+            self.config.expiry()
+        );
         self.reconnect = self
             .reconnect
             .saturating_mul(2)
@@ -312,6 +321,11 @@ impl ReadyQueue {
             if expiry.is_none_or(|e| e > now) {
                 return Some(id);
             }
+            log::debug!(
+                "heartbeat: ready worker {} expired (silent for {:?})",
+                id.strhex(),
+                self.expiry
+            );
         }
         None
     }
@@ -348,7 +362,14 @@ impl ReadyQueue {
             if expiry.is_none_or(|e| e > now) {
                 break;
             }
-            gone.extend(self.queue.pop_front().map(|(id, _)| id));
+            if let Some((id, _)) = self.queue.pop_front() {
+                log::debug!(
+                    "heartbeat: ready worker {} expired (silent for {:?})",
+                    id.strhex(),
+                    self.expiry
+                );
+                gone.push(id);
+            }
         }
         gone
     }
@@ -411,6 +432,44 @@ mod tests {
         assert_eq!(delays, vec![100, 200, 350, 350, 350]);
         l.heard();
         assert_eq!(l.reconnect_delay(), ms(100));
+    }
+
+    #[test]
+    fn missed_heartbeats_expiry_and_reconnect_delay_are_logged() {
+        use log::Level::Debug;
+        let cap = crate::test_log::capture();
+        let cfg = HeartbeatConfig {
+            interval: ms(10),
+            liveness: 2,
+            reconnect_initial: ms(100),
+            reconnect_max: ms(350),
+        };
+        let t = Instant::now();
+        let mut l = Liveness::new(cfg, t);
+        l.silence();
+        assert!(cap.has(
+            Debug,
+            &["heartbeat: peer silent for an interval (10ms); 1 more"]
+        ));
+        l.silence();
+        assert!(cap.has(
+            Debug,
+            &["heartbeat: peer expired (silent for 20ms); reconnecting in 100ms"]
+        ));
+        let mut q = ReadyQueue::new(ms(100));
+        q.ready("W1".into(), t);
+        q.ready("W2".into(), t);
+        q.purge(t + ms(200));
+        let w1 = format!(
+            "heartbeat: ready worker {} expired",
+            Frame::from("W1").strhex()
+        );
+        assert!(cap.has(Debug, &[&w1, "(silent for 100ms)"]));
+        let w2 = format!(
+            "heartbeat: ready worker {} expired",
+            Frame::from("W2").strhex()
+        );
+        assert!(cap.has(Debug, &[&w2]));
     }
 
     #[test]

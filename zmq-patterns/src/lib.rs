@@ -69,6 +69,8 @@ mod raw;
 pub mod reactor;
 mod socket;
 mod stop;
+#[cfg(test)]
+mod test_log;
 mod ticket_queue;
 pub mod titanic;
 

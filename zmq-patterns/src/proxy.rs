@@ -243,6 +243,25 @@ impl<'a> Proxy<'a> {
     /// # Ok(()) }
     /// ```
     pub fn run(self) -> Result<ProxyStats> {
+        log::debug!(
+            "proxy: started ({}capture, {}control)",
+            if self.capture.is_some() { "" } else { "no " },
+            if self.control.is_some() { "" } else { "no " }
+        );
+        let result = self.run_loop();
+        match &result {
+            Ok(stats) => log::debug!(
+                "proxy: terminated; {} messages frontend to backend, {} back, {} not captured",
+                stats.frontend.msg_in,
+                stats.backend.msg_in,
+                stats.capture_dropped
+            ),
+            Err(e) => log::debug!("proxy: stopped: {e}"),
+        }
+        result
+    }
+
+    fn run_loop(self) -> Result<ProxyStats> {
         let mut stats = ProxyStats::default();
         let mut poller = Poller::new();
         let fe = poller.add(self.frontend);
@@ -340,7 +359,15 @@ impl<'a> Proxy<'a> {
                     Ok(()) => capture = Some(socket),
                     Err(zmq::Error::EAGAIN) => {
                         *capture_dropped += 1;
-                        log::trace!("proxy: capture socket busy; a message not captured");
+                        // At debug now and then (1, 2, 4, ... drops), not once per message.
+                        if capture_dropped.is_power_of_two() {
+                            log::debug!(
+                                "proxy: capture socket busy: {capture_dropped} messages not \
+                                 captured so far"
+                            );
+                        } else {
+                            log::trace!("proxy: capture socket busy; a message not captured");
+                        }
                     }
                     Err(e) => return Err(e.into()),
                 }
@@ -354,6 +381,7 @@ impl<'a> Proxy<'a> {
                 }
                 raw::send(to, &mut lane.msg, flag(more))?;
             }
+            log::trace!("proxy: forwarded a message of {bytes} bytes");
             from_stats.msg_in += 1;
             from_stats.bytes_in += bytes;
             to_stats.msg_out += 1;
@@ -392,6 +420,14 @@ impl<'a> Proxy<'a> {
                 return Ok(current);
             }
         };
+        log::debug!(
+            "proxy: {}",
+            match next {
+                State::Active => "resumed (RESUME)",
+                State::Paused => "paused (PAUSE)",
+                State::Terminated => "terminating (TERMINATE)",
+            }
+        );
         if reply_all {
             control.send("", 0)?;
         }
@@ -427,6 +463,63 @@ mod tests {
         command(&ctl, "TERMINATE");
         let end = proxy.join().unwrap().unwrap();
         assert_eq!(end.capture_dropped, 6, "{end:?}"); // three requests, three replies
+    }
+
+    /// Start, control commands, capture drops (at debug now and then) and the end are logged.
+    #[test]
+    fn start_commands_drops_and_end_are_logged() {
+        let ctx = zmq::Context::new();
+        let ep = |what: &str| format!("inproc://proxy-logged-{what}");
+        let (f, b, c, k) = (
+            ctx.socket(zmq::PAIR).unwrap(),
+            ctx.socket(zmq::PAIR).unwrap(),
+            ctx.socket(zmq::PUSH).unwrap(),
+            ctx.socket(zmq::PAIR).unwrap(),
+        );
+        for (s, what) in [(&f, "fe"), (&b, "be"), (&c, "cap"), (&k, "ctl")] {
+            s.bind(&ep(what)).unwrap();
+        }
+        let proxy = thread::spawn(move || {
+            let cap = crate::test_log::capture();
+            let stats = Proxy::new(&f, &b).capture(&c).control(&k).run().unwrap();
+            (stats, cap.lines())
+        });
+        let client = ctx.socket(zmq::PAIR).unwrap();
+        client.connect(&ep("fe")).unwrap();
+        let worker = ctx.socket(zmq::PAIR).unwrap();
+        worker.connect(&ep("be")).unwrap();
+        let ctl = ctx.socket(zmq::PAIR).unwrap();
+        ctl.connect(&ep("ctl")).unwrap();
+        for _ in 0..3 {
+            client.send("Hello", 0).unwrap();
+            worker.recv_bytes(0).unwrap();
+        }
+        ctl.send("PAUSE", 0).unwrap();
+        ctl.send("RESUME", 0).unwrap();
+        ctl.send("TERMINATE", 0).unwrap();
+        let (stats, lines) = proxy.join().unwrap();
+        assert_eq!(stats.capture_dropped, 3);
+        let has = |level: &str, text: &str| {
+            lines
+                .iter()
+                .any(|l| l.starts_with(level) && l.contains(text))
+        };
+        for text in [
+            "proxy: started (capture, control)",
+            "proxy: capture socket busy: 1 messages not captured",
+            "proxy: capture socket busy: 2 messages not captured",
+            "proxy: paused (PAUSE)",
+            "proxy: resumed (RESUME)",
+            "proxy: terminated; 3 messages frontend to backend, 0 back, 3 not captured",
+        ] {
+            assert!(has("DEBUG", text), "{text}: {lines:#?}");
+        }
+        // the third drop (not a power of two) and each message only at trace
+        assert!(
+            !has("DEBUG", "3 messages not captured so far"),
+            "{lines:#?}"
+        );
+        assert!(has("TRACE", "proxy: forwarded a message of 5 bytes"));
     }
 
     struct Rig {

@@ -294,10 +294,24 @@ impl<'s, T> Reactor<'s, T> {
     /// r.run(&mut ()).unwrap();
     /// ```
     pub fn run(&mut self, state: &mut T) -> Result<()> {
+        log::debug!(
+            "reactor: started with {} readers and {} timers",
+            self.readers.len(),
+            self.timers.len()
+        );
+        let result = self.run_loop(state);
+        if let Err(e) = &result {
+            log::debug!("reactor: stopped: {e}");
+        }
+        result
+    }
+
+    fn run_loop(&mut self, state: &mut T) -> Result<()> {
         let mut order: Vec<ReaderId> = Vec::new();
         let mut poller = Poller::new();
         loop {
             if self.readers.is_empty() && self.timers.is_empty() {
+                log::debug!("reactor: stopped: no reader or timer left");
                 return Ok(());
             }
             if self.readers_changed {
@@ -317,6 +331,7 @@ impl<'s, T> Reactor<'s, T> {
             let ready = poller.poll(timeout)?;
 
             if self.run_due_timers(state)? == Flow::Stop {
+                log::debug!("reactor: stopped by a timer's handler");
                 return Ok(());
             }
             if ready == 0 {
@@ -329,11 +344,16 @@ impl<'s, T> Reactor<'s, T> {
                 else {
                     continue;
                 };
+                log::trace!("reactor: reader {} ready", id.0);
                 let flow = handler(self, state);
                 if let Some(reader) = self.readers.get_mut(&id) {
                     reader.handler = Some(handler);
                 }
+                if let Err(e) = &flow {
+                    log::debug!("reactor: reader {}'s handler failed: {e}", id.0);
+                }
                 if flow? == Flow::Stop {
+                    log::debug!("reactor: stopped by reader {}'s handler", id.0);
                     return Ok(());
                 }
             }
@@ -388,11 +408,15 @@ impl<'s, T> Reactor<'s, T> {
             if !last {
                 self.schedule.push(Reverse((timer.due, id)));
             }
+            log::trace!("reactor: timer {} due", id.0);
             let flow = handler(self, state);
             if last {
                 self.timers.remove(&id);
             } else if let Some(timer) = self.timers.get_mut(&id) {
                 timer.handler = Some(handler);
+            }
+            if let Err(e) = &flow {
+                log::debug!("reactor: timer {}'s handler failed: {e}", id.0);
             }
             if flow? == Flow::Stop {
                 return Ok(Flow::Stop);
@@ -582,6 +606,30 @@ mod tests {
         r.remove_timer(TimerId(1));
         r.add_timer(Duration::from_millis(1), 1, |_, _| Ok(Flow::Continue));
         r.run(&mut ()).unwrap();
+    }
+
+    #[test]
+    fn start_handler_failure_and_stop_are_logged() {
+        use log::Level::{Debug, Trace};
+        let cap = crate::test_log::capture();
+        let mut r: Reactor<()> = Reactor::new();
+        let t = r.add_timer(Duration::from_millis(1), 0, |_, _| {
+            Err(Error::protocol("bad"))
+        });
+        r.run(&mut ()).unwrap_err();
+        assert!(cap.has(Debug, &["reactor: started with 0 readers and 1 timers"]));
+        assert!(cap.has(Trace, &[&format!("reactor: timer {} due", t.0)]));
+        assert!(cap.has(
+            Debug,
+            &[&format!(
+                "reactor: timer {}'s handler failed: protocol error: bad",
+                t.0
+            )]
+        ));
+        assert!(cap.has(Debug, &["reactor: stopped: protocol error: bad"]));
+        r.remove_timer(t);
+        r.run(&mut ()).unwrap();
+        assert!(cap.has(Debug, &["reactor: stopped: no reader or timer left"]));
     }
 
     #[test]

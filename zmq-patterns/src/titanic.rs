@@ -336,6 +336,11 @@ impl Store {
         }
         let id = Uuid::random();
         self.write(&self.path(&id, "req"), request)?;
+        log::debug!(
+            "titanic: request {id} for {:.64} stored ({} bytes)",
+            request[0],
+            request.content_size()
+        );
         Ok(id)
     }
 
@@ -369,7 +374,12 @@ impl Store {
                 self.max_reply_bytes
             )));
         }
-        self.write(&self.path(id, "rep"), reply)
+        self.write(&self.path(id, "rep"), reply)?;
+        log::debug!(
+            "titanic: reply to {id} stored ({} bytes)",
+            reply.content_size()
+        );
+        Ok(())
     }
 
     /// What `titanic.reply` would answer for `id`.
@@ -409,6 +419,7 @@ impl Store {
                 _ => {}
             }
         }
+        log::debug!("titanic: request {id} closed");
         Ok(())
     }
 
@@ -489,11 +500,18 @@ impl Store {
         };
         match self.status(&id) {
             Ok(ReplyStatus::Ready(mut reply)) => {
+                log::trace!("titanic.reply {id}: 200 (ready)");
                 reply.push_front(OK);
                 reply
             }
-            Ok(ReplyStatus::Pending) => Msg::from_iter([PENDING]),
-            Ok(ReplyStatus::Unknown) => Msg::from_iter([UNKNOWN]),
+            Ok(ReplyStatus::Pending) => {
+                log::trace!("titanic.reply {id}: 300 (pending)");
+                Msg::from_iter([PENDING])
+            }
+            Ok(ReplyStatus::Unknown) => {
+                log::trace!("titanic.reply {id}: 400 (unknown)");
+                Msg::from_iter([UNKNOWN])
+            }
             Err(e) => {
                 log::warn!("titanic.reply {id}: {e}");
                 Msg::from_iter([FAILED])
@@ -562,10 +580,17 @@ impl Store {
         };
         match client.send("mmi.service", Msg::from(service)) {
             Ok(reply) if reply.front().is_some_and(|f| f == OK) => {}
-            Ok(_) => return Ok(Dispatched::NoWorker),
-            Err(Error::Timeout) => return Ok(Dispatched::BrokerSilent),
+            Ok(_) => {
+                log::debug!("titanic: request {id}: no worker for {service_name:.64} yet");
+                return Ok(Dispatched::NoWorker);
+            }
+            Err(Error::Timeout) => {
+                log::debug!("titanic: request {id}: the broker does not answer mmi.service");
+                return Ok(Dispatched::BrokerSilent);
+            }
             Err(e) => return Err(e),
         }
+        log::debug!("titanic: request {id} dispatched to {service_name:.64}");
         match client.send(&service_name, request) {
             Ok(reply) if reply.content_size() > self.max_reply_bytes => {
                 log::warn!(
@@ -585,7 +610,10 @@ impl Store {
                 }
                 Ok(Dispatched::Done)
             }
-            Err(Error::Timeout) | Err(Error::Protocol(_)) => Ok(Dispatched::NoReply),
+            Err(e @ Error::Timeout) | Err(e @ Error::Protocol(_)) => {
+                log::debug!("titanic: request {id}: no reply from {service_name:.64}: {e}");
+                Ok(Dispatched::NoReply)
+            }
             Err(e) => Err(e),
         }
     }
@@ -864,9 +892,16 @@ impl Dispatcher {
                 } else {
                     self.retry
                 };
+                log::debug!("titanic: service {service:.64} tried again in {wait:?}");
                 queue.not_before = Some(now + wait);
             }
-            Dispatched::BrokerSilent => self.paused_until = Some(now + self.retry),
+            Dispatched::BrokerSilent => {
+                log::debug!(
+                    "titanic: broker silent; dispatching again in {:?}",
+                    self.retry
+                );
+                self.paused_until = Some(now + self.retry);
+            }
         }
     }
 
@@ -1082,6 +1117,35 @@ mod tests {
         assert!(store.serve_close(Msg::from_iter([id.as_str()]))[0] == "200");
         assert!(store.serve_reply(Msg::from_iter([id.as_str()]))[0] == "400");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stored_dispatched_replied_and_closed_are_logged() {
+        use log::Level::{Debug, Trace};
+        let cap = crate::test_log::capture();
+        let (store, dir) = temp_store("logged");
+        let (_, id) = store.serve_request(Msg::from_iter(["echo", "Hello"]));
+        let id = id.unwrap();
+        store.serve_reply(Msg::from_iter([id.as_str()]));
+        store.save_reply(&id, &Msg::from_iter(["Hello"])).unwrap();
+        store.serve_close(Msg::from_iter([id.as_str()]));
+        let has = |level, text: &str| cap.has(level, &[&format!("titanic: request {id}{text}")]);
+        assert!(
+            has(Debug, " for [004] echo stored (9 bytes)"),
+            "{:#?}",
+            cap.lines()
+        );
+        assert!(cap.has(Trace, &[&format!("titanic.reply {id}: 300 (pending)")]));
+        assert!(cap.has(
+            Debug,
+            &[&format!("titanic: reply to {id} stored (5 bytes)")]
+        ));
+        assert!(has(Debug, " closed"));
+        let mut queue = Dispatcher::new(Duration::from_millis(10));
+        queue.add(id.clone(), "echo");
+        queue.report(&id, Dispatched::NoReply, Instant::now());
+        assert!(cap.has(Debug, &["titanic: service echo tried again in 10ms"]));
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -115,6 +115,10 @@ fn main() -> std::process::ExitCode {
         frontend.bind(&args.frontend)?;
         backend.bind(&args.backend)?;
 
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files = zguide_examples::IpcFiles::bound([&args.frontend, &args.backend]);
+
         let clients = spawn("client", args.clients, &args.frontend, client_task);
         // Workers end with the process
         spawn("worker", args.workers, &args.backend, worker_task);

@@ -115,6 +115,10 @@ fn main() -> std::process::ExitCode {
         frontend.bind(&args.frontend)?;
         backend.bind(&args.backend)?;
 
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files = zguide_examples::IpcFiles::bound([&args.frontend, &args.backend]);
+
         // Dropped in reverse order: clients are joined first, then workers get $TERM
         let _workers = start(&ctx, args.workers, &args.backend, worker_task)?;
         let clients = start(&ctx, args.clients, &args.frontend, client_task)?;

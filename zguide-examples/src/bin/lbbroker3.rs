@@ -159,6 +159,10 @@ fn main() -> std::process::ExitCode {
         frontend.bind(&args.frontend)?;
         backend.bind(&args.backend)?;
 
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files = zguide_examples::IpcFiles::bound([&args.frontend, &args.backend]);
+
         // Clients and workers end with the process
         for _ in 0..args.clients {
             let (endpoint, interval_ms, requests) =

@@ -68,6 +68,10 @@ fn main() -> std::process::ExitCode {
         statebe.set_linger(0)?;
         statebe.bind(&args.state.replace("{}", me))?;
 
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files = zguide_examples::IpcFiles::bound([args.state.replace("{}", me)]);
+
         // Connect statefe to all peers
         let statefe = ctx.socket(zmq::SUB)?;
         statefe.set_subscribe(b"")?;

@@ -187,6 +187,11 @@ fn main() -> std::process::ExitCode {
         let localbe = router(&ctx, None)?;
         localbe.bind(&backend)?;
 
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files =
+            zguide_examples::IpcFiles::bound([&args.cloud.replace("{}", me), &frontend, &backend]);
+
         // Get user to tell us when we can start... (Ctrl-C ends the wait, even mid-line)
         print!("Press Enter when all brokers are started: ");
         zguide_examples::flush();

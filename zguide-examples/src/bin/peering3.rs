@@ -282,6 +282,16 @@ fn main() -> std::process::ExitCode {
         monitor.set_linger(0)?;
         monitor.bind(&monitor_endpoint)?;
 
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files = zguide_examples::IpcFiles::bound([
+            &frontend,
+            &backend,
+            &args.cloud.replace("{}", me),
+            &args.state.replace("{}", me),
+            &monitor_endpoint,
+        ]);
+
         // After binding and connecting all our sockets, we start our child tasks - workers
         // and clients; they end with the process.
         for _ in 0..args.workers {

@@ -34,6 +34,11 @@ fn main() -> std::process::ExitCode {
         for endpoint in &args.bind {
             publisher.bind(endpoint)?;
         }
+
+        // The ipc files we bound (the guide's defaults are in the working directory) go
+        // when we return, Ctrl-C included.
+        let _ipc_files = zguide_examples::IpcFiles::bound(&args.bind);
+
         let mut rng = rand::thread_rng();
         loop {
             // A PUB send never blocks, so look for Ctrl-C ourselves.

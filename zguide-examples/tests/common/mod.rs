@@ -473,6 +473,33 @@ impl Proc {
         }
     }
 
+    /// Waits for a stderr line (diagnostics: `log` output) containing `text` and returns it;
+    /// panics with context after `timeout`. It looks at the lines kept for failure messages
+    /// (the last few), so use it for a line that comes soon after the event.
+    pub fn expect_stderr(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = self
+                .stderr
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| l.contains(text))
+                .cloned();
+            if let Some(line) = found {
+                return line;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{}: no stderr line containing {text:?} within {timeout:?}\n{}",
+                    self.name,
+                    self.context()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Writes `text` to the process's stdin.
     pub fn write_stdin(&mut self, text: &str) {
         let stdin = self.stdin.as_mut().expect("started without stdin");

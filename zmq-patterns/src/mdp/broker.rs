@@ -540,13 +540,13 @@ impl State {
     fn handle(&mut self, socket: &zmq::Socket, mut msg: Msg) -> Result<()> {
         log::trace!("mdp broker: received message:\n{msg}");
         let Some(sender) = msg.pop_front() else {
-            log::warn!("E: invalid message: no frames");
+            log::warn!("mdp broker: invalid message: no frames");
             return Ok(());
         };
         let size = msg.content_size();
         if size > self.config.max_msg_size {
             log::warn!(
-                "W: dropping a message of {size} bytes from {}: more than {} (max_msg_size)",
+                "mdp broker: dropping a message of {size} bytes from {}: more than {} (max_msg_size)",
                 sender.strhex(),
                 self.config.max_msg_size
             );
@@ -560,7 +560,7 @@ impl State {
             }) => self.client_msg(socket, sender, service, body),
             Ok(BrokerInput::Worker { sender, command }) => self.worker_msg(socket, sender, command),
             Err((sender, e)) => {
-                log::warn!("E: invalid message from {}: {e}", sender.strhex());
+                log::warn!("mdp broker: invalid message from {}: {e}", sender.strhex());
                 self.drop_invalid_worker(socket, &sender, "sent an invalid message")
             }
         }
@@ -659,7 +659,7 @@ impl State {
         });
         if let Some(why) = refused {
             log::warn!(
-                "W: dropping a request for {service:.64} from {}: {why}",
+                "mdp broker: dropping a request for {service:.64} from {}: {why}",
                 sender.strhex()
             );
             return Ok(());
@@ -671,8 +671,15 @@ impl State {
         let Some(s) = self.services.get_mut(&service) else {
             return Ok(());
         };
-        if s.waiting.is_empty() {
+        if s.waiting.is_empty() && s.queued == 0 {
             log::debug!(
+                "mdp broker: request for {service:.64} from {} waits for a worker ({} queued)",
+                sender.strhex(),
+                s.queued + 1
+            );
+        } else if s.waiting.is_empty() {
+            // Not once per request at debug: a busy service queues every request.
+            log::trace!(
                 "mdp broker: request for {service:.64} from {} waits for a worker ({} queued)",
                 sender.strhex(),
                 s.queued + 1
@@ -710,11 +717,11 @@ impl State {
         match command {
             FromWorker::Ready { service } => {
                 if self.workers.contains_key(&sender) {
-                    log::warn!("W: worker {} said READY twice", sender.strhex());
+                    log::warn!("mdp broker: worker {} said READY twice", sender.strhex());
                     self.delete_worker(socket, &sender, true, "said READY twice")
                 } else if service.starts_with(MMI_PREFIX.as_bytes()) {
                     log::warn!(
-                        "W: worker {} tried to register reserved service {service:.64}",
+                        "mdp broker: worker {} tried to register reserved service {service:.64}",
                         sender.strhex()
                     );
                     self.send_worker(socket, &sender, ToWorker::Disconnect)
@@ -747,7 +754,7 @@ impl State {
             FromWorker::Reply { client, mut body } => {
                 let Some(worker) = self.workers.get(&sender) else {
                     // Unknown, or dropped as dead while it was only slow: it registers again.
-                    log::warn!("W: REPLY from unknown worker {}", sender.strhex());
+                    log::warn!("mdp broker: REPLY from unknown worker {}", sender.strhex());
                     return self.send_worker(socket, &sender, ToWorker::Disconnect);
                 };
                 if worker.holds.as_ref() != Some(&client) {
@@ -759,7 +766,7 @@ impl State {
                             held.strhex()
                         ),
                     };
-                    log::warn!("W: worker {} {why}", sender.strhex());
+                    log::warn!("mdp broker: worker {} {why}", sender.strhex());
                     return self.delete_worker(socket, &sender, true, &why);
                 }
                 body.push_front(worker.service.clone());
@@ -839,6 +846,11 @@ impl State {
             if let Some(w) = self.workers.get_mut(&worker) {
                 w.holds = Some(request.client.clone());
             }
+            log::trace!(
+                "mdp broker: request for {service:.64} from {} to worker {}",
+                request.client.strhex(),
+                worker.strhex()
+            );
             let command = ToWorker::Request {
                 client: request.client,
                 body: request.body,
@@ -905,7 +917,7 @@ impl State {
                 }
                 let id = id.clone();
                 log::warn!(
-                    "W: worker {} silent for {timeout:?} with a request; dropping it",
+                    "mdp broker: worker {} silent for {timeout:?} with a request; dropping it",
                     id.strhex()
                 );
                 let why = format!("dropped: silent for {timeout:?} while holding a request");
@@ -1353,6 +1365,76 @@ mod tests {
         assert!(nothing_waiting(&c2), "C2 got a reply it never asked for");
         assert!(nothing_waiting(&c1), "C1 got a reply from the wrong worker");
         assert_eq!(rig.broker.worker_count(), 0);
+    }
+
+    /// What a person debugging a broker needs is logged at debug, once per event rather than
+    /// per message; the messages themselves at trace.
+    #[test]
+    fn registration_queueing_expiry_and_drops_are_logged() {
+        use log::Level::{Debug, Trace, Warn};
+        let cap = crate::test_log::capture();
+        let mut rig = Rig::new(BrokerConfig {
+            heartbeat: Duration::from_millis(20),
+            liveness: 2,
+            max_queued_unserved: 1,
+            ..Default::default()
+        });
+        let hex = |id: &str| Frame::from(id).strhex();
+        let c = rig.peer("C1");
+        rig.request(&c, "echo", "r1");
+        rig.request(&c, "echo", "r2"); // refused: one may wait for a service without workers
+        let waits = format!(
+            "mdp broker: request for [004] echo from {} waits",
+            hex("C1")
+        );
+        assert!(
+            cap.has(Debug, &[&waits, "(1 queued)"]),
+            "{:#?}",
+            cap.lines()
+        );
+        assert!(cap.has(
+            Debug,
+            &["mdp broker: added service [004] echo (no worker yet)"]
+        ));
+        assert!(cap.has(
+            Warn,
+            &[
+                "mdp broker: dropping a request for [004] echo",
+                "1 requests wait"
+            ]
+        ));
+        let w = rig.worker("W1", "echo");
+        let registered = format!(
+            "mdp broker: registering new worker {} for [004] echo",
+            hex("W1")
+        );
+        assert!(cap.has(Debug, &[&registered]), "{:#?}", cap.lines());
+        let to_worker = format!("to worker {}", hex("W1"));
+        assert!(cap.has(Trace, &["mdp broker: request for [004] echo", &to_worker]));
+        assert!(!cap.has(Debug, &[&to_worker]), "a request routed at debug");
+        let ToWorker::Request { client, body } = recv_to_worker(&w) else {
+            panic!()
+        };
+        // busy: more requests queue, at trace only after the first
+        rig.request(&c, "echo", "r3");
+        rig.request(&c, "echo", "r4");
+        assert!(cap.has(Trace, &[&waits, "(2 queued)"]));
+        assert!(!cap.has(Debug, &[&waits, "(2 queued)"]));
+        rig.send(&w, FromWorker::Reply { client, body }.into_msg());
+        // a worker that goes silent expires
+        let _idle = rig.worker("W2", "idle");
+        tick_past(&mut rig, 100);
+        let expired = format!(
+            "mdp broker: worker {} of [004] idle expired: silent for",
+            hex("W2")
+        );
+        assert!(
+            cap.has(Debug, &[&expired, "forgetting it"]),
+            "{:#?}",
+            cap.lines()
+        );
+        assert!(cap.has(Debug, &["mdp broker: forgot service [004] idle"]));
+        assert!(cap.has(Trace, &["mdp broker: sending HEARTBEAT to worker"]));
     }
 
     #[test]

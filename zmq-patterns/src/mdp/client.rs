@@ -111,7 +111,12 @@ impl Client {
             }
             // No reply: start again on a new socket, where a late reply cannot reach us.
             if attempt < self.retries {
-                log::debug!("mdp client: no reply from '{service}', reconnecting");
+                log::debug!(
+                    "mdp client: no reply from '{service}' within {:?} (try {attempt} of {}), \
+                     reconnecting",
+                    self.timeout,
+                    self.retries
+                );
                 self.socket = connect(&self.ctx, zmq::DEALER, &self.broker)?;
             } else {
                 log::debug!(

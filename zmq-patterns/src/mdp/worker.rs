@@ -3,13 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::clock;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::heartbeat::{HeartbeatConfig, Liveness};
 use crate::mdp::protocol::{FromWorker, ToWorker};
 use crate::msg::Msg;
 use crate::poller::Poller;
+use crate::stop::{StopHandle, StopSignal};
 
 /// Settings of a [`Worker`]; `Default` gives the guide's values.
 ///
@@ -73,6 +73,14 @@ impl WorkerConfig {
 /// heartbeats) waits in the socket and is read by the next `recv`; time spent outside `recv`
 /// never counts as the broker's silence.
 ///
+/// [`Worker::set_timeout`] bounds how long one [`Worker::recv`] waits for a request, and
+/// [`Worker::stop_handle`] lets another thread end a waiting `recv` (an embedded worker),
+/// without a signal and without terminating the context.
+///
+/// Logging (`log`): connecting and registering, a DISCONNECT from the broker, the broker gone
+/// silent and the reconnect delay, a receive that timed out or was stopped at `debug`; every
+/// message at `trace`; input it drops at `warn`.
+///
 /// ```no_run
 /// use zmq_patterns::mdp;
 /// # fn main() -> zmq_patterns::Result<()> {
@@ -93,6 +101,21 @@ pub struct Worker {
     config: WorkerConfig,
     liveness: Liveness,
     reply_to: Option<Frame>,
+    /// How long one `recv` waits for a request (`None`: for ever).
+    timeout: Option<Duration>,
+    /// When a poll that heard nothing since counts one interval of silence.
+    silence_at: Instant,
+    /// While the broker is taken for gone: when to connect again.
+    reconnect_at: Option<Instant>,
+    /// Set up by the first [`Worker::stop_handle`].
+    stop: Option<(StopSignal, StopHandle)>,
+}
+
+/// `now + d`, or a time far away if that does not fit.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(1 << 32)))
+        .unwrap_or(now)
 }
 
 impl Worker {
@@ -132,6 +155,10 @@ impl Worker {
             config,
             liveness: Liveness::new(config.heartbeat_config(), Instant::now()),
             reply_to: None,
+            timeout: None,
+            silence_at: Instant::now(),
+            reconnect_at: None,
+            stop: None,
         };
         worker.connect()?;
         Ok(worker)
@@ -153,6 +180,7 @@ impl Worker {
             service: Frame::from(self.service.as_str()),
         })?;
         self.liveness.reconnected(Instant::now());
+        self.silence_at = later(Instant::now(), self.liveness.poll_timeout());
         Ok(())
     }
 
@@ -175,6 +203,7 @@ impl Worker {
     fn reconfigure(&mut self, config: WorkerConfig) {
         self.config = config;
         self.liveness = Liveness::new(config.heartbeat_config(), Instant::now());
+        self.silence_at = later(Instant::now(), self.liveness.poll_timeout());
     }
 
     /// Sets the heartbeat interval (also how long one poll waits).
@@ -223,9 +252,48 @@ impl Worker {
         });
     }
 
+    /// Sets how long one [`Worker::recv`] waits for a request: after that long without one it
+    /// returns [`Error::Timeout`] (`None`, the default: it waits for ever). Heartbeats and
+    /// reconnects go on as usual while it waits, and the worker stays registered: call `recv`
+    /// again (`recv(None)`, the reply having gone) to wait on.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ctx = zmq::Context::new();
+    /// let mut worker = zmq_patterns::mdp::Worker::new(&ctx, "tcp://127.0.0.1:1", "echo").unwrap();
+    /// worker.set_timeout(Some(Duration::from_millis(20))); // nobody will ask
+    /// assert!(worker.recv(None).unwrap_err().is_timeout());
+    /// ```
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// A handle that makes a [`Worker::recv`] waiting in this worker's thread return
+    /// [`Error::Interrupted`] promptly, from any other thread: for a worker embedded in a
+    /// program that stops it without a signal (see [`StopHandle`]). The error is a shutdown
+    /// ([`Error::is_shutdown`]), so a loop that ends on Ctrl-C ends the same way. One stop ends
+    /// one `recv` (the one waiting, or else the next); the worker stays usable.
+    ///
+    /// ```
+    /// let ctx = zmq::Context::new();
+    /// let mut worker = zmq_patterns::mdp::Worker::new(&ctx, "tcp://127.0.0.1:1", "echo").unwrap();
+    /// let stop = worker.stop_handle().unwrap();
+    /// let thread = std::thread::spawn(move || worker.recv(None));
+    /// stop.stop();
+    /// assert!(thread.join().unwrap().unwrap_err().is_interrupted());
+    /// ```
+    pub fn stop_handle(&mut self) -> Result<StopHandle> {
+        let (_, handle) = match &mut self.stop {
+            Some(stop) => stop,
+            None => self.stop.insert(StopSignal::new()?),
+        };
+        Ok(handle.clone())
+    }
+
     /// Sends `reply` to the client of the last request (if there is one), then waits for the
-    /// next request and returns its body. Ends only with an error: [`Error::Interrupted`] on
-    /// Ctrl-C, or a fatal socket error.
+    /// next request and returns its body. Ends otherwise with an error: [`Error::Timeout`]
+    /// once the [timeout](Worker::set_timeout) is up, [`Error::Interrupted`] on Ctrl-C or a
+    /// [stop](Worker::stop_handle), or a fatal socket error.
     ///
     /// ```no_run
     /// # let ctx = zmq::Context::new();
@@ -236,23 +304,50 @@ impl Worker {
     /// ```
     #[doc(alias = "mdwrk_recv")]
     pub fn recv(&mut self, reply: Option<Msg>) -> Result<Msg> {
+        // Whether the application held a request since the last recv.
+        let was_serving = self.reply_to.is_some();
         if let Some(body) = reply {
             match self.reply_to.take() {
                 Some(client) => self.send(FromWorker::Reply { client, body })?,
                 None => log::warn!("mdp worker: a reply with no request to answer; dropped"),
             }
         }
+        let deadline = self.timeout.map(|t| later(Instant::now(), t));
         // Silence is counted only while we wait here: the time the application spent on a
-        // request is not the broker's (what it sent meanwhile is waiting to be read).
-        let interval = self.liveness.poll_timeout();
-        let mut quiet_since = Instant::now();
+        // request is not the broker's (what it sent meanwhile is waiting to be read). After a
+        // recv that timed out or was stopped, the count goes on: short timeouts cannot hide a
+        // silent broker.
+        if was_serving && self.reconnect_at.is_none() {
+            self.silence_at = later(Instant::now(), self.liveness.poll_timeout());
+        }
         loop {
-            let now = Instant::now();
-            let until = later(quiet_since, interval).min(self.liveness.next_heartbeat());
-            let mut poller = Poller::new();
-            poller.add(&self.socket);
-            if poller.poll(Some(until.saturating_duration_since(now)))? > 0 {
-                drop(poller);
+            if let Some((signal, _)) = self.stop.as_ref().filter(|(s, _)| s.is_stopped()) {
+                log::debug!("mdp worker: stopped by its handle");
+                signal.rearm();
+                return Err(Error::Interrupted);
+            }
+            if self.reconnect_at.is_some_and(|at| at <= Instant::now()) {
+                self.reconnect_at = None;
+                self.connect()?;
+            }
+            // Wake for the next heartbeat, the next silence count (or the reconnect), the
+            // deadline, or a stop.
+            let listening = self.reconnect_at.is_none();
+            let mut wake = match self.reconnect_at {
+                Some(at) => at,
+                None => self.silence_at.min(self.liveness.next_heartbeat()),
+            };
+            wake = deadline.map_or(wake, |d| wake.min(d));
+            let readable = {
+                let mut poller = Poller::new();
+                let socket = listening.then(|| poller.add(&self.socket));
+                if let Some((signal, _)) = &self.stop {
+                    poller.add_fd(signal.fd());
+                }
+                poller.poll(Some(wake.saturating_duration_since(Instant::now())))?;
+                socket.is_some_and(|i| poller.is_readable(i))
+            };
+            if readable {
                 let msg = Msg::recv(&self.socket)?;
                 log::trace!("mdp worker: received message from broker:\n{msg}");
                 match ToWorker::parse(msg) {
@@ -263,30 +358,34 @@ impl Worker {
                     }
                     Ok(ToWorker::Heartbeat) => {
                         self.liveness.heard();
-                        quiet_since = Instant::now();
+                        self.silence_at = later(Instant::now(), self.liveness.poll_timeout());
                     }
                     Ok(ToWorker::Disconnect) => {
                         log::debug!("mdp worker: the broker said DISCONNECT; registering again");
                         self.liveness.heard();
-                        self.connect()?;
-                        quiet_since = Instant::now();
+                        self.connect()?; // counts silence afresh
                     }
                     // Not a sign of life: a broker that only sends garbage is not there.
                     Err(e) => log::warn!("mdp worker: dropping an invalid message: {e}"),
                 }
             }
-            let now = Instant::now();
-            if now >= later(quiet_since, interval) {
-                quiet_since = now;
+            // Counted also when garbage keeps the socket busy: it is no sign of life.
+            if listening && self.reconnect_at.is_none() && Instant::now() >= self.silence_at {
+                self.silence_at = later(Instant::now(), self.liveness.poll_timeout());
                 if let Some(delay) = self.liveness.silence() {
                     log::debug!("mdp worker: disconnected from broker, retrying in {delay:?}");
-                    clock::sleep(delay)?;
-                    self.connect()?;
-                    quiet_since = Instant::now();
+                    self.reconnect_at = Some(later(Instant::now(), delay));
                 }
             }
-            if self.liveness.heartbeat_due(Instant::now()) {
+            if self.reconnect_at.is_none() && self.liveness.heartbeat_due(Instant::now()) {
                 self.send(FromWorker::Heartbeat)?;
+            }
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                log::debug!(
+                    "mdp worker: no request for {:?}: recv timed out",
+                    self.timeout.unwrap_or_default()
+                );
+                return Err(Error::Timeout);
             }
         }
     }
@@ -325,13 +424,6 @@ impl Worker {
             Err(e) => Err(e.error),
         }
     }
-}
-
-/// `t + d`, or a time far away if that does not fit.
-fn later(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .or_else(|| t.checked_add(Duration::from_secs(1 << 32)))
-        .unwrap_or(t)
 }
 
 impl Drop for Worker {
@@ -628,6 +720,175 @@ mod tests {
         // liveness 3 x 30 ms
         assert!(
             start.elapsed() >= Duration::from_millis(80),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    fn send_request(router: &zmq::Socket, worker: &Frame, body: &str) {
+        let req = ToWorker::Request {
+            client: "C1".into(),
+            body: Msg::from_iter([body]),
+        };
+        req.into_msg(worker.clone()).send(router).unwrap();
+    }
+
+    /// A receive timeout: the pending reply goes first, heartbeats go on while it waits, it
+    /// ends within bounds, and the worker serves as before afterwards.
+    #[test]
+    fn recv_times_out_and_the_worker_serves_afterwards() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        // The worker's own context: a failed assertion here must not wait for it to end.
+        let ctx2 = zmq::Context::new();
+        let (timed_out, timeouts) = std::sync::mpsc::channel();
+        let (done, result) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            done.send((|| -> Result<Vec<Duration>> {
+                let cap = crate::test_log::capture();
+                let config = WorkerConfig {
+                    heartbeat: Duration::from_millis(50),
+                    ..Default::default()
+                };
+                let mut w = Worker::with_config(&ctx2, &ep, "echo", config)?;
+                w.set_timeout(Some(Duration::from_millis(300)));
+                let mut waited = Vec::new();
+                let request = w.recv(None)?;
+                // the reply goes out first, then nothing comes: a timeout
+                let start = Instant::now();
+                let e = w.recv(Some(request)).unwrap_err();
+                waited.push(start.elapsed());
+                assert!(e.is_timeout(), "{e}");
+                assert!(cap.has(log::Level::Debug, &["mdp worker: no request for 300ms"]));
+                // and again
+                let start = Instant::now();
+                assert!(w.recv(None).unwrap_err().is_timeout());
+                waited.push(start.elapsed());
+                timed_out.send(()).unwrap();
+                // without a timeout it waits for the next request
+                w.set_timeout(None);
+                let request = w.recv(None)?;
+                assert!(request[0] == "again");
+                Ok(waited)
+            })())
+        });
+        let (w1, _ready) = from_worker(&router);
+        send_request(&router, &w1, "hi");
+        let (_, reply) = from_worker(&router);
+        assert!(matches!(reply, FromWorker::Reply { .. }), "{reply:?}");
+        // while it waits (two timeouts, 600 ms) it heartbeats every 50 ms, and goes on
+        let (mut heartbeats, mut both_timed_out) = (0, false);
+        while !both_timed_out || heartbeats < 15 {
+            both_timed_out |= timeouts.try_recv().is_ok();
+            let (sender, cmd) = from_worker(&router);
+            assert_eq!(sender, w1, "a reconnect: {cmd:?}");
+            assert_eq!(cmd, FromWorker::Heartbeat);
+            heartbeats += 1;
+            ToWorker::Heartbeat
+                .into_msg(w1.clone())
+                .send(&router)
+                .unwrap();
+        }
+        send_request(&router, &w1, "again");
+        let waited = result
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap();
+        for w in waited {
+            assert!(
+                w >= Duration::from_millis(300) && w < Duration::from_millis(1000),
+                "{w:?}"
+            );
+        }
+    }
+
+    /// A caller that receives with a timeout shorter than the heartbeat still sees a silent
+    /// broker taken for gone and the worker register again, as without a timeout.
+    #[test]
+    fn short_timeouts_do_not_hide_a_silent_broker() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let ctx2 = zmq::Context::new();
+        let stop_flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop_flag.clone();
+        let worker = thread::spawn(move || -> Result<()> {
+            let config = WorkerConfig {
+                heartbeat: Duration::from_millis(50),
+                reconnect: Duration::from_millis(10),
+                liveness: 2,
+            };
+            let mut w = Worker::with_config(&ctx2, &ep, "echo", config)?;
+            w.set_timeout(Some(Duration::from_millis(15)));
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                match w.recv(None) {
+                    Err(e) if e.is_timeout() => {}
+                    other => return other.map(drop),
+                }
+            }
+            Ok(())
+        });
+        let (w1, _ready) = from_worker(&router);
+        let start = Instant::now();
+        let w2 = loop {
+            let (sender, cmd) = from_worker(&router);
+            if matches!(cmd, FromWorker::Ready { .. }) {
+                break sender;
+            }
+        };
+        assert!(w2 != w1);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        stop_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        worker.join().unwrap().unwrap();
+    }
+
+    /// A stop handle ends a recv blocked in another thread promptly, both while it waits for a
+    /// request and while it waits to reconnect; the worker can receive again afterwards.
+    #[test]
+    fn a_stop_handle_ends_a_blocked_recv() {
+        let ctx = zmq::Context::new();
+        let (router, ep) = fake_broker(&ctx);
+        let mut w = Worker::new(&ctx, &ep, "echo").unwrap();
+        let stop = w.stop_handle().unwrap();
+        let worker = thread::spawn(move || {
+            let cap = crate::test_log::capture();
+            let e = w.recv(None).unwrap_err();
+            assert!(cap.has(log::Level::Debug, &["mdp worker: stopped by its handle"]));
+            (w, e)
+        });
+        let (w1, _ready) = from_worker(&router);
+        thread::sleep(Duration::from_millis(100)); // blocked in recv
+        let start = Instant::now();
+        stop.stop();
+        let (mut w, e) = worker.join().unwrap();
+        assert!(e.is_interrupted(), "{e}");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        // it carries on: a request is served
+        let worker = thread::spawn(move || {
+            let r = w.recv(None);
+            (w, r)
+        });
+        send_request(&router, &w1, "hi");
+        let (mut w, r) = worker.join().unwrap();
+        assert!(r.unwrap()[0] == "hi");
+        // silent broker, long reconnect delay: the stop ends the wait to reconnect
+        w.set_heartbeat(Duration::from_millis(20));
+        w.set_liveness(1);
+        w.set_reconnect(Duration::from_secs(60));
+        let worker = thread::spawn(move || w.recv(None));
+        thread::sleep(Duration::from_millis(200)); // gone silent: waiting to reconnect
+        let start = Instant::now();
+        stop.stop();
+        assert!(worker.join().unwrap().unwrap_err().is_interrupted());
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
             "{:?}",
             start.elapsed()
         );
