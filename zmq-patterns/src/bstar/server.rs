@@ -40,9 +40,14 @@ pub const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(1000);
 /// server.bind_voter("inproc://doc-bstar-voter", zmq::ROUTER)?;
 /// let client = ctx.socket(zmq::REQ)?;
 /// client.connect("inproc://doc-bstar-voter")?;
-/// client.send_text("1")?;
 ///
 /// let mut reactor = Reactor::new();
+/// // A lone primary serves once its backup has been silent for two heartbeats: a vote sent
+/// // before that would be dropped. So the client asks after three.
+/// reactor.add_timer(Duration::from_millis(60), 1, |_, _| {
+///     client.send_text("1")?;
+///     Ok(Flow::Continue)
+/// });
 /// let mut answered = 0;
 /// server.register(
 ///     &mut reactor,
