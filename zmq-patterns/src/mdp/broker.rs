@@ -123,6 +123,9 @@ struct Worker {
     holds: Option<Frame>,
 }
 
+/// How many emptied per-client queues a service keeps for reuse.
+const SPARE_QUEUES: usize = 8;
+
 struct Service {
     /// Client requests not yet given to a worker, by client, each client's oldest first.
     pending: HashMap<Frame, VecDeque<Request>>,
@@ -130,6 +133,9 @@ struct Service {
     /// the front one's, which then goes to the back (round robin between clients, so that one
     /// with many requests in flight cannot starve the others).
     turns: VecDeque<Frame>,
+    /// Emptied queues kept for the next client (a few), so that a client's request in the
+    /// steady state allocates nothing.
+    spare: Vec<VecDeque<Request>>,
     /// Requests in `pending`.
     queued: usize,
     /// No request in `pending` came before this: when its requests may start to expire.
@@ -149,6 +155,7 @@ impl Service {
         Service {
             pending: HashMap::new(),
             turns: VecDeque::new(),
+            spare: Vec::new(),
             queued: 0,
             oldest: now,
             waiting: TicketQueue::default(),
@@ -170,8 +177,10 @@ impl Service {
             Some(queue) => queue.push_back(request),
             None => {
                 self.turns.push_back(request.client.clone());
-                self.pending
-                    .insert(request.client.clone(), VecDeque::from([request]));
+                let mut queue = self.spare.pop().unwrap_or_default();
+                let client = request.client.clone();
+                queue.push_back(request);
+                self.pending.insert(client, queue);
             }
         }
     }
@@ -182,7 +191,11 @@ impl Service {
         let queue = self.pending.get_mut(&client)?;
         let request = queue.pop_front()?;
         if queue.is_empty() {
-            self.pending.remove(&client);
+            if let Some(queue) = self.pending.remove(&client) {
+                if self.spare.len() < SPARE_QUEUES {
+                    self.spare.push(queue);
+                }
+            }
         } else {
             self.turns.push_back(client);
         }
