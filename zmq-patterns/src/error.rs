@@ -44,6 +44,83 @@ pub enum Error {
     ///
     /// [`bstar::Refusal::DualActives`]: crate::bstar::Refusal::DualActives
     Bstar(crate::bstar::Refusal),
+    /// A bind or connect failed; the error names the endpoint (libzmq's own says only
+    /// `Address already in use`). Made by [`SocketExt::bind_to`](crate::SocketExt::bind_to) and
+    /// [`SocketExt::connect_to`](crate::SocketExt::connect_to).
+    ///
+    /// ```
+    /// use zmq_patterns::{EndpointAction, EndpointReason, Error};
+    /// let e = Error::Endpoint {
+    ///     action: EndpointAction::Bind,
+    ///     endpoint: "tcp://*:5555".into(),
+    ///     reason: EndpointReason::Zmq(zmq::Error::EADDRINUSE),
+    /// };
+    /// assert_eq!(e.to_string(), "cannot bind tcp://*:5555: Address already in use");
+    /// assert!(e.is_endpoint() && e.is_address_in_use());
+    /// ```
+    Endpoint {
+        /// What was tried.
+        action: EndpointAction,
+        /// The endpoint, as given.
+        endpoint: String,
+        /// Why it failed.
+        reason: EndpointReason,
+    },
+}
+
+/// What an [`Error::Endpoint`] tried: a bind or a connect.
+///
+/// ```
+/// assert_eq!(zmq_patterns::EndpointAction::Connect.to_string(), "connect");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointAction {
+    /// `zmq_bind`.
+    Bind,
+    /// `zmq_connect`.
+    Connect,
+}
+
+impl fmt::Display for EndpointAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointAction::Bind => "bind",
+            EndpointAction::Connect => "connect",
+        })
+    }
+}
+
+/// Why an [`Error::Endpoint`] bind or connect failed.
+///
+/// ```
+/// use zmq_patterns::{EndpointAction, EndpointReason, Error};
+/// let e = Error::Endpoint {
+///     action: EndpointAction::Connect,
+///     endpoint: "localhost:5555".into(),
+///     reason: EndpointReason::NoTransport,
+/// };
+/// assert_eq!(
+///     e.to_string(),
+///     "cannot connect localhost:5555: an endpoint needs a transport, e.g. tcp://localhost:5555"
+/// );
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EndpointReason {
+    /// libzmq refused it: `EADDRINUSE`, `EINVAL` for a malformed address, `EPROTONOSUPPORT` for
+    /// an unknown transport, `ETERM` for a terminated context...
+    Zmq(zmq::Error),
+    /// The endpoint has no `transport://` in front (`localhost:5555`), which libzmq refuses
+    /// with a bare `Invalid argument`.
+    NoTransport,
+    /// The host of a `tcp://` connect does not resolve. libzmq would accept the connect and
+    /// retry in the background for ever, silently; this crate checks first.
+    UnknownHost {
+        /// The host name, as given.
+        host: String,
+        /// What the resolver said.
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -66,18 +143,23 @@ impl Error {
     pub fn zmq(&self) -> Option<zmq::Error> {
         match self {
             Error::Zmq(e) => Some(*e),
+            Error::Endpoint {
+                reason: EndpointReason::Zmq(e),
+                ..
+            } => Some(*e),
             Error::Interrupted => Some(zmq::Error::EINTR),
             _ => None,
         }
     }
 
     /// True when the context was terminated (`ETERM`): the usual way out of a thread's loop.
+    /// A bind or connect on a terminated context ([`Error::Endpoint`]) counts too.
     ///
     /// ```
     /// assert!(zmq_patterns::Error::from(zmq::Error::ETERM).is_terminated());
     /// ```
     pub fn is_terminated(&self) -> bool {
-        matches!(self, Error::Zmq(zmq::Error::ETERM))
+        self.zmq() == Some(zmq::Error::ETERM)
     }
 
     /// True for the errors that mean "the program is being asked to stop": an interrupt or a
@@ -134,6 +216,32 @@ impl Error {
         }
     }
 
+    /// True when this error is [`Error::Endpoint`]: a bind or connect failed.
+    ///
+    /// ```
+    /// use zmq_patterns::SocketExt;
+    /// let ctx = zmq::Context::new();
+    /// let s = ctx.socket(zmq::PUB).unwrap();
+    /// assert!(s.bind_to("*:5555").unwrap_err().is_endpoint());
+    /// ```
+    pub fn is_endpoint(&self) -> bool {
+        matches!(self, Error::Endpoint { .. })
+    }
+
+    /// True when a bind failed because the address is taken (`EADDRINUSE`): another program,
+    /// or another copy of this one, is bound there.
+    ///
+    /// ```
+    /// use zmq_patterns::SocketExt;
+    /// let ctx = zmq::Context::new();
+    /// let (a, b) = (ctx.socket(zmq::PUB).unwrap(), ctx.socket(zmq::PUB).unwrap());
+    /// a.bind_to("inproc://taken").unwrap();
+    /// assert!(b.bind_to("inproc://taken").unwrap_err().is_address_in_use());
+    /// ```
+    pub fn is_address_in_use(&self) -> bool {
+        self.zmq() == Some(zmq::Error::EADDRINUSE)
+    }
+
     /// A [`Error::Protocol`] error with this text.
     ///
     /// ```
@@ -156,6 +264,22 @@ impl fmt::Display for Error {
             Error::Actor(what) => write!(f, "actor failed: {what}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::Bstar(refusal) => write!(f, "{refusal}"),
+            Error::Endpoint {
+                action,
+                endpoint,
+                reason,
+            } => {
+                write!(f, "cannot {action} {endpoint}: ")?;
+                match reason {
+                    EndpointReason::Zmq(e) => write!(f, "{e}"),
+                    EndpointReason::NoTransport => {
+                        write!(f, "an endpoint needs a transport, e.g. tcp://{endpoint}")
+                    }
+                    EndpointReason::UnknownHost { host, source } => {
+                        write!(f, "unknown host {host} ({source})")
+                    }
+                }
+            }
         }
     }
 }
@@ -166,6 +290,8 @@ impl std::error::Error for Error {
             Error::Zmq(e) => Some(e),
             Error::Io(e) => Some(e),
             Error::Bstar(refusal) => Some(refusal),
+            // An endpoint error's text already says why (`cannot bind X: Address already in
+            // use`): a source would print the reason twice in a chain (`{:#}` of anyhow).
             _ => None,
         }
     }

@@ -75,7 +75,7 @@ mod ticket_queue;
 pub mod titanic;
 
 pub use actor::{Actor, ActorPipe};
-pub use error::{Error, Result, SendError};
+pub use error::{EndpointAction, EndpointReason, Error, Result, SendError};
 pub use frame::Frame;
 pub use msg::{Iter as MsgIter, Msg};
 pub use poller::Poller;

@@ -1,9 +1,11 @@
 //! [`SocketExt`]: the guide's `zhelpers.h` string and identity helpers on a plain `zmq::Socket`
-//! (CZMQ's `zstr`).
+//! (CZMQ's `zstr`), and a bind and connect whose errors name the endpoint.
+
+use std::net::{IpAddr, ToSocketAddrs};
 
 use rand::Rng;
 
-use crate::error::{Error, Result};
+use crate::error::{EndpointAction, EndpointReason, Error, Result};
 use crate::msg::Msg;
 
 /// A random printable identity, `%04X-%04X`, as the guide's `s_set_id` makes.
@@ -22,9 +24,9 @@ pub fn random_identity() -> String {
     )
 }
 
-/// String and identity helpers for any `zmq::Socket`: `use zmq_patterns::SocketExt;`.
+/// String, identity and endpoint helpers for any `zmq::Socket`: `use zmq_patterns::SocketExt;`.
 ///
-/// The names avoid `zmq`'s own `send_str`/`recv_string`, which stay available.
+/// The names avoid `zmq`'s own `send_str`/`recv_string`/`bind`/`connect`, which stay available.
 ///
 /// ```
 /// use zmq_patterns::SocketExt;
@@ -68,6 +70,86 @@ pub trait SocketExt {
     /// Sets a random printable identity (`%04X-%04X`) and returns it (the guide's `s_set_id`).
     /// Call it before `connect`.
     fn set_random_identity(&self) -> Result<String>;
+    /// Binds to `endpoint` as `zmq`'s own `bind` does, with an error that says what failed:
+    /// `cannot bind tcp://*:5555: Address already in use` ([`Error::Endpoint`]; check it with
+    /// [`Error::is_address_in_use`]), where `bind` says only `Address already in use`. An
+    /// endpoint without a transport (`*:5555`) is refused with a text that shows the fix.
+    /// Logs `bound <endpoint>` (`debug`).
+    fn bind_to(&self, endpoint: &str) -> Result<()>;
+    /// Connects to `endpoint` as `zmq`'s own `connect` does, with an error that names it
+    /// ([`Error::Endpoint`]). Two mistakes that libzmq would not report are caught first: an
+    /// endpoint without a transport (`localhost:5555`), and the host of a `tcp://` endpoint
+    /// that does not resolve, where libzmq accepts the connect and retries for ever in
+    /// silence. The host is looked up once, here (it may block for as long as the system's
+    /// resolver takes); `*`, IP addresses and other transports are not looked up. Logs
+    /// `connected <endpoint>` (`debug`).
+    fn connect_to(&self, endpoint: &str) -> Result<()>;
+}
+
+/// The error of a bind or connect to `endpoint`.
+fn endpoint_error(action: EndpointAction, endpoint: &str, reason: EndpointReason) -> Error {
+    Error::Endpoint {
+        action,
+        endpoint: endpoint.to_string(),
+        reason,
+    }
+}
+
+/// The host and port of a `tcp://` endpoint to connect to, if the host is a name to look up:
+/// not `*`, not an IP address. A source address (`tcp://eth0:0;host:port`) is skipped.
+fn tcp_host_to_resolve(endpoint: &str) -> Option<(&str, u16)> {
+    let address = endpoint.strip_prefix("tcp://")?;
+    let destination = address.rsplit(';').next()?;
+    let (host, port) = destination.rsplit_once(':')?;
+    let port = port.parse().ok()?;
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    if host.is_empty() || host == "*" || bracketed || host.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some((host, port))
+}
+
+/// Checks what libzmq would take without a word: a transport, and for a tcp connect a host
+/// that resolves.
+pub(crate) fn check_endpoint(action: EndpointAction, endpoint: &str) -> Result<()> {
+    if !endpoint.contains("://") {
+        return Err(endpoint_error(
+            action,
+            endpoint,
+            EndpointReason::NoTransport,
+        ));
+    }
+    if action == EndpointAction::Connect {
+        if let Some((host, port)) = tcp_host_to_resolve(endpoint) {
+            let found = (host, port)
+                .to_socket_addrs()
+                .and_then(|mut addrs| match addrs.next() {
+                    Some(_) => Ok(()),
+                    None => Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no address",
+                    )),
+                });
+            if let Err(source) = found {
+                let reason = EndpointReason::UnknownHost {
+                    host: host.to_string(),
+                    source,
+                };
+                return Err(endpoint_error(action, endpoint, reason));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `zmq`'s connect with an error that names the endpoint, without the checks of
+/// [`SocketExt::connect_to`]: for a reconnect to an endpoint checked once already.
+pub(crate) fn connect_checked(socket: &zmq::Socket, endpoint: &str) -> Result<()> {
+    socket
+        .connect(endpoint)
+        .map_err(|e| endpoint_error(EndpointAction::Connect, endpoint, EndpointReason::Zmq(e)))?;
+    log::debug!("connected {endpoint}");
+    Ok(())
 }
 
 /// The text of a received message, if it has exactly one part.
@@ -207,11 +289,166 @@ impl SocketExt for zmq::Socket {
         self.set_identity(id.as_bytes())?;
         Ok(id)
     }
+
+    /// ```
+    /// # use zmq_patterns::SocketExt;
+    /// let ctx = zmq::Context::new();
+    /// let (first, second) = (ctx.socket(zmq::REP).unwrap(), ctx.socket(zmq::REP).unwrap());
+    /// first.bind_to("tcp://127.0.0.1:*").unwrap();
+    /// let endpoint = first.get_last_endpoint().unwrap().unwrap();
+    /// let e = second.bind_to(&endpoint).unwrap_err();
+    /// assert!(e.is_address_in_use());
+    /// assert_eq!(e.to_string(), format!("cannot bind {endpoint}: Address already in use"));
+    /// ```
+    fn bind_to(&self, endpoint: &str) -> Result<()> {
+        check_endpoint(EndpointAction::Bind, endpoint)?;
+        self.bind(endpoint)
+            .map_err(|e| endpoint_error(EndpointAction::Bind, endpoint, EndpointReason::Zmq(e)))?;
+        log::debug!("bound {endpoint}");
+        Ok(())
+    }
+
+    /// ```
+    /// # use zmq_patterns::SocketExt;
+    /// let ctx = zmq::Context::new();
+    /// let s = ctx.socket(zmq::REQ).unwrap();
+    /// s.connect_to("tcp://localhost:5555").unwrap(); // nobody need be there yet
+    /// let e = s.connect_to("localhost:5555").unwrap_err();
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "cannot connect localhost:5555: an endpoint needs a transport, e.g. tcp://localhost:5555"
+    /// );
+    /// let e = s.connect_to("tcp://no-such-host.invalid:5555").unwrap_err();
+    /// assert!(e.to_string().starts_with(
+    ///     "cannot connect tcp://no-such-host.invalid:5555: unknown host no-such-host.invalid"
+    /// ));
+    /// ```
+    fn connect_to(&self, endpoint: &str) -> Result<()> {
+        check_endpoint(EndpointAction::Connect, endpoint)?;
+        connect_checked(self, endpoint)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_taken_address_names_the_endpoint() {
+        let ctx = zmq::Context::new();
+        let first = ctx.socket(zmq::REP).unwrap();
+        first.bind_to("tcp://127.0.0.1:*").unwrap();
+        let endpoint = first.get_last_endpoint().unwrap().unwrap();
+        let e = ctx
+            .socket(zmq::REP)
+            .unwrap()
+            .bind_to(&endpoint)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("cannot bind {endpoint}: Address already in use")
+        );
+        assert!(e.is_endpoint() && e.is_address_in_use() && !e.is_shutdown());
+        assert_eq!(e.zmq(), Some(zmq::Error::EADDRINUSE));
+    }
+
+    #[test]
+    fn a_missing_transport_shows_the_fix() {
+        let ctx = zmq::Context::new();
+        let s = ctx.socket(zmq::REQ).unwrap();
+        let e = s.connect_to("localhost:5555").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot connect localhost:5555: an endpoint needs a transport, e.g. tcp://localhost:5555"
+        );
+        let e = s.bind_to("*:5555").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot bind *:5555: an endpoint needs a transport, e.g. tcp://*:5555"
+        );
+        assert!(matches!(
+            e,
+            Error::Endpoint {
+                action: EndpointAction::Bind,
+                reason: EndpointReason::NoTransport,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_unknown_host_is_named_not_retried_in_silence() {
+        let ctx = zmq::Context::new();
+        let s = ctx.socket(zmq::REQ).unwrap();
+        let e = s.connect_to("tcp://no-such-host.invalid:5555").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "cannot connect tcp://no-such-host.invalid:5555: unknown host no-such-host.invalid ("
+            ),
+            "{text}"
+        );
+        assert!(matches!(
+            e,
+            Error::Endpoint {
+                reason: EndpointReason::UnknownHost { ref host, .. },
+                ..
+            } if host == "no-such-host.invalid"
+        ));
+        // After a source address too
+        let e = s
+            .connect_to("tcp://127.0.0.1:0;no-such-host.invalid:5555")
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown host no-such-host.invalid"));
+    }
+
+    #[test]
+    fn only_host_names_are_looked_up() {
+        assert_eq!(
+            tcp_host_to_resolve("tcp://localhost:5555"),
+            Some(("localhost", 5555))
+        );
+        assert_eq!(
+            tcp_host_to_resolve("tcp://eth0:0;example.invalid:1"),
+            Some(("example.invalid", 1))
+        );
+        for skipped in [
+            "tcp://*:5555",
+            "tcp://127.0.0.1:5555",
+            "tcp://[::1]:5555",
+            "tcp://::1:5555",
+            "tcp://localhost:*",
+            "ipc:///tmp/x",
+            "inproc://x",
+            "udp://name:5555",
+        ] {
+            assert_eq!(tcp_host_to_resolve(skipped), None, "{skipped}");
+        }
+        // And a good connect still works, to a name and to an address
+        let ctx = zmq::Context::new();
+        let s = ctx.socket(zmq::DEALER).unwrap();
+        s.connect_to("tcp://localhost:5555").unwrap();
+        s.connect_to("tcp://127.0.0.1:5555").unwrap();
+        s.connect_to("inproc://not-yet-bound").unwrap();
+    }
+
+    #[test]
+    fn other_libzmq_errors_name_the_endpoint_too() {
+        let ctx = zmq::Context::new();
+        let s = ctx.socket(zmq::REQ).unwrap();
+        let e = s.connect_to("tcpp://localhost:5555").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot connect tcpp://localhost:5555: Protocol not supported"
+        );
+        // A bind on a terminated context is a shutdown, as any ETERM is
+        let e = endpoint_error(
+            EndpointAction::Bind,
+            "inproc://x",
+            EndpointReason::Zmq(zmq::Error::ETERM),
+        );
+        assert!(e.is_terminated() && e.is_shutdown(), "{e}");
+    }
 
     #[test]
     fn identity_has_the_guide_shape() {

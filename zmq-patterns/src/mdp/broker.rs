@@ -9,6 +9,7 @@ use crate::frame::Frame;
 use crate::mdp::protocol::{BrokerInput, FromWorker, ToWorker, CLIENT, MMI_PREFIX};
 use crate::msg::Msg;
 use crate::poller::Poller;
+use crate::socket::SocketExt;
 use crate::stop::{StopHandle, StopSignal};
 use crate::ticket_queue::TicketQueue;
 
@@ -343,7 +344,9 @@ impl Broker {
         })
     }
 
-    /// Binds the broker's socket; may be called for several endpoints.
+    /// Binds the broker's socket; may be called for several endpoints. An error names the
+    /// endpoint ([`Error::Endpoint`](crate::Error::Endpoint), as
+    /// [`SocketExt::bind_to`]).
     ///
     /// ```
     /// let ctx = zmq::Context::new();
@@ -351,7 +354,7 @@ impl Broker {
     /// broker.bind("inproc://mdp-doc").unwrap();
     /// ```
     pub fn bind(&mut self, endpoint: &str) -> Result<()> {
-        self.socket.bind(endpoint)?;
+        self.socket.bind_to(endpoint)?;
         log::debug!("mdp broker: bound to {endpoint}");
         Ok(())
     }

@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{EndpointAction, Error, Result};
 use crate::frame::Frame;
 use crate::mdp::protocol::{client_request, parse_client_reply};
 use crate::msg::Msg;
 use crate::poller::Poller;
+use crate::socket::check_endpoint;
 
 /// A synchronous Majordomo client: [`Client::send`] sends a request to a service and waits for
 /// the reply, resending it (on a new socket) after each timeout, up to the number of retries.
@@ -38,20 +39,26 @@ pub struct Client {
 fn connect(ctx: &zmq::Context, kind: zmq::SocketType, broker: &str) -> Result<zmq::Socket> {
     let socket = ctx.socket(kind)?;
     socket.set_linger(0)?;
-    socket.connect(broker)?;
+    crate::socket::connect_checked(&socket, broker)?;
     log::debug!("mdp client: connecting to broker at {broker}");
     Ok(socket)
 }
 
 impl Client {
     /// A client of the broker at `broker`, with the guide's timeout (2500 ms) and retries (3).
+    /// An endpoint without a transport, or whose host does not resolve, is an
+    /// [`Error::Endpoint`] here rather than a request that is never answered (see
+    /// [`SocketExt::connect_to`](crate::SocketExt::connect_to)).
     ///
     /// ```
     /// let ctx = zmq::Context::new();
     /// let client = zmq_patterns::mdp::Client::new(&ctx, "tcp://localhost:5555").unwrap();
     /// # drop(client);
+    /// let e = zmq_patterns::mdp::Client::new(&ctx, "localhost:5555").err().unwrap();
+    /// assert!(e.is_endpoint());
     /// ```
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<Client> {
+        check_endpoint(EndpointAction::Connect, broker)?;
         Ok(Client {
             ctx: ctx.clone(),
             broker: broker.to_string(),
@@ -186,7 +193,8 @@ pub struct AsyncClient {
 }
 
 impl AsyncClient {
-    /// A client of the broker at `broker`, with the guide's timeout (2500 ms).
+    /// A client of the broker at `broker`, with the guide's timeout (2500 ms). A bad endpoint
+    /// is an error at once, as for [`Client::new`].
     ///
     /// ```
     /// let ctx = zmq::Context::new();
@@ -194,6 +202,7 @@ impl AsyncClient {
     /// # drop(client);
     /// ```
     pub fn new(ctx: &zmq::Context, broker: &str) -> Result<AsyncClient> {
+        check_endpoint(EndpointAction::Connect, broker)?;
         Ok(AsyncClient {
             socket: connect(ctx, zmq::DEALER, broker)?,
             timeout: Duration::from_millis(2500),

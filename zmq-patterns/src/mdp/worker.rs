@@ -120,7 +120,10 @@ fn later(now: Instant, d: Duration) -> Instant {
 
 impl Worker {
     /// Connects to `broker` and registers for `service`, with the guide's heartbeat (2.5 s),
-    /// reconnect interval (2.5 s) and liveness (3).
+    /// reconnect interval (2.5 s) and liveness (3). An endpoint without a transport, or whose
+    /// host does not resolve, is an [`Error::Endpoint`] here (see
+    /// [`SocketExt::connect_to`](crate::SocketExt::connect_to)); reconnects do not look the
+    /// host up again.
     ///
     /// ```
     /// let ctx = zmq::Context::new();
@@ -147,6 +150,7 @@ impl Worker {
         service: &str,
         config: WorkerConfig,
     ) -> Result<Worker> {
+        crate::socket::check_endpoint(crate::EndpointAction::Connect, broker)?;
         let mut worker = Worker {
             ctx: ctx.clone(),
             broker: broker.to_string(),
@@ -167,7 +171,7 @@ impl Worker {
     fn connect(&mut self) -> Result<()> {
         let socket = self.ctx.socket(zmq::DEALER)?;
         socket.set_linger(0)?;
-        socket.connect(&self.broker)?;
+        crate::socket::connect_checked(&socket, &self.broker)?;
         self.socket = socket;
         log::debug!(
             "mdp worker: connecting to broker at {} for {}",
