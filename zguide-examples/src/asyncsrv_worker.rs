@@ -3,7 +3,7 @@
 
 use rand::Rng;
 use std::time::Duration;
-use zmq_patterns::{ActorPipe, Msg, Poller};
+use zmq_patterns::{ActorPipe, Msg, Poller, SocketExt};
 
 /// How soon a lost connection is retried, and the longest back-off between retries (ms).
 pub const RECONNECT_IVL_MS: i32 = 250;
@@ -35,7 +35,7 @@ pub fn server_worker(
 ) -> zmq_patterns::Result<()> {
     let worker = ctx.socket(zmq::DEALER)?;
     tune(&worker)?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
     pipe.ready()?;
 
     let mut poller = Poller::new();

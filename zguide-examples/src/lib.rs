@@ -125,6 +125,44 @@ impl Drop for IpcFiles {
     }
 }
 
+/// Binds `socket` to `endpoint`, the value of the command-line flag `flag`, with an error that
+/// names what failed, and for an address in use (the usual trouble when two examples share a
+/// default port) the way out: `cannot bind tcp://*:5555: Address already in use (is another
+/// example running? try --bind ...)`. Connects need no flag: `socket.connect_to(..)`
+/// ([`SocketExt::connect_to`](zmq_patterns::SocketExt::connect_to)).
+///
+/// ```
+/// let ctx = zmq::Context::new();
+/// let (first, second) = (ctx.socket(zmq::REP).unwrap(), ctx.socket(zmq::REP).unwrap());
+/// zguide_examples::bind(&first, "inproc://doc", "--bind").unwrap();
+/// let e = zguide_examples::bind(&second, "inproc://doc", "--bind").unwrap_err();
+/// assert_eq!(
+///     e.to_string(),
+///     "cannot bind inproc://doc: Address already in use (is another example running? try --bind ...)"
+/// );
+/// ```
+pub fn bind(socket: &zmq::Socket, endpoint: &str, flag: &str) -> anyhow::Result<()> {
+    use zmq_patterns::SocketExt;
+    socket.bind_to(endpoint).map_err(|e| flag_hint(e, flag))
+}
+
+/// The error of a bind done elsewhere (`mdp::Broker::bind`) to the value of the command-line
+/// flag `flag`, with the hint [`bind`] gives for an address in use; other errors unchanged.
+///
+/// ```
+/// let ctx = zmq::Context::new();
+/// let mut broker = zmq_patterns::mdp::Broker::new(&ctx, Default::default()).unwrap();
+/// let e = broker.bind("*:5555").map_err(|e| zguide_examples::flag_hint(e, "--bind")).unwrap_err();
+/// assert_eq!(e.to_string(), "cannot bind *:5555: an endpoint needs a transport, e.g. tcp://*:5555");
+/// ```
+pub fn flag_hint(e: zmq_patterns::Error, flag: &str) -> anyhow::Error {
+    if e.is_address_in_use() {
+        anyhow::anyhow!("{e} (is another example running? try {flag} ...)")
+    } else {
+        e.into()
+    }
+}
+
 /// Sets up `env_logger` once: `RUST_LOG` if set, else `info` on stderr.
 ///
 /// `verbose` is the guide's `-v`: what `zmq-patterns` does (its `debug` events and `trace`

@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use clap::Parser;
-use zmq_patterns::{clock, random_identity, Msg, Poller};
+use zmq_patterns::{clock, random_identity, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Asynchronous client/server platform: a DEALER client that retries")]
@@ -98,7 +98,7 @@ fn main() -> std::process::ExitCode {
         // A printable identity of our own, kept across reconnects
         let id = random_identity();
         client.set_identity(id.as_bytes())?;
-        client.connect(&args.connect)?;
+        client.connect_to(&args.connect)?;
         println!("{id} started, connecting to {}", args.connect);
 
         let mut counts = Counts::default();

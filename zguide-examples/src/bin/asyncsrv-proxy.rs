@@ -38,7 +38,8 @@ use zguide_examples::asyncsrv_worker as worker;
 use std::io::BufRead;
 
 use clap::Parser;
-use zmq_patterns::{Actor, Msg, Poller};
+use zguide_examples::bind;
+use zmq_patterns::{Actor, Msg, Poller, SocketExt};
 
 /// Where the servers this process starts with `add` connect: the backend, without TCP.
 const INPROC_BACKEND: &str = "inproc://asyncsrv-proxy-backend";
@@ -64,7 +65,7 @@ fn console_reader(ctx: zmq::Context) {
     let run = || -> anyhow::Result<()> {
         let lines = ctx.socket(zmq::PUSH)?;
         lines.set_linger(0)?;
-        lines.connect(CONSOLE)?;
+        lines.connect_to(CONSOLE)?;
         for line in std::io::stdin().lock().lines() {
             lines.send(line?.trim(), 0)?;
         }
@@ -83,14 +84,14 @@ fn main() -> std::process::ExitCode {
         let frontend = ctx.socket(zmq::ROUTER)?;
         worker::tune(&frontend)?;
         frontend.set_router_handover(true)?;
-        frontend.bind(&args.frontend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
         let backend = ctx.socket(zmq::DEALER)?;
         worker::tune(&backend)?;
-        backend.bind(&args.backend)?;
-        backend.bind(INPROC_BACKEND)?;
+        bind(&backend, &args.backend, "--backend")?;
+        backend.bind_to(INPROC_BACKEND)?;
 
         let console = ctx.socket(zmq::PULL)?;
-        console.bind(CONSOLE)?;
+        console.bind_to(CONSOLE)?;
         let ctx2 = ctx.clone();
         // Blocked on stdin for good, it must not keep the process alive: it is never joined
         std::thread::spawn(move || console_reader(ctx2));

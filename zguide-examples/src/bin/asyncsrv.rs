@@ -62,7 +62,7 @@ fn client_task(pipe: ActorPipe, endpoint: &str, interval_ms: u64) -> zmq_pattern
     client.set_linger(0)?;
     // Set random identity to make tracing easier
     let identity = client.set_random_identity()?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
     pipe.ready()?;
 
     let mut poller = Poller::new();
@@ -106,12 +106,12 @@ fn server_task(
     // Frontend socket talks to clients over TCP
     let frontend = ctx.socket(zmq::ROUTER)?;
     frontend.set_linger(0)?;
-    frontend.bind(endpoint)?;
+    frontend.bind_to(endpoint)?;
 
     // Backend socket talks to workers over inproc
     let backend = ctx.socket(zmq::DEALER)?;
     backend.set_linger(0)?;
-    backend.bind("inproc://backend")?;
+    backend.bind_to("inproc://backend")?;
 
     // Launch pool of worker actors, precise number is not critical
     let mut pool = Vec::new();
@@ -137,7 +137,7 @@ fn server_worker(
 ) -> zmq_patterns::Result<()> {
     let worker = ctx.socket(zmq::DEALER)?;
     worker.set_linger(0)?;
-    worker.connect("inproc://backend")?;
+    worker.connect_to("inproc://backend")?;
     pipe.ready()?;
 
     let mut poller = Poller::new();

@@ -27,7 +27,7 @@ fn main() -> std::process::ExitCode {
         println!("Connecting to hello world server...");
         let requester = ctx.socket(zmq::REQ)?;
         requester.set_linger(0)?;
-        requester.connect(&args.connect)?;
+        requester.connect_to(&args.connect)?;
         for request_nbr in 0..args.requests {
             println!("Sending Hello {request_nbr}...");
             requester.send_text("Hello")?;

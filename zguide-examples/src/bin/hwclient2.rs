@@ -11,7 +11,7 @@
 //! the rest queued to be mistaken for the next reply: here the whole message is discarded.
 
 use clap::Parser;
-use zmq_patterns::Msg;
+use zmq_patterns::{Msg, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Hello World client: DEALER, adds the empty delimiter frame itself")]
@@ -31,7 +31,7 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let requester = ctx.socket(zmq::DEALER)?;
         requester.set_linger(0)?;
-        requester.connect(&args.connect)?;
+        requester.connect_to(&args.connect)?;
         let mut reply_nbr = 0;
         for request_nbr in 1..=args.requests {
             println!("Sending request msg: Hello NO={request_nbr}...");

@@ -30,7 +30,7 @@ fn main() -> std::process::ExitCode {
         requester.set_linger(0)?;
         // Set the REQ socket's identity before connecting
         requester.set_identity(b"ZMQ")?;
-        requester.connect(&args.connect)?;
+        requester.connect_to(&args.connect)?;
         for request_nbr in 1..=args.requests {
             println!("Sending request msg: Hello NO={request_nbr}...");
             requester.send_text("Hello")?;

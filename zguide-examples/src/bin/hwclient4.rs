@@ -10,7 +10,7 @@
 //! logged and dropped, and the client waits for the next one.
 
 use clap::Parser;
-use zmq_patterns::Msg;
+use zmq_patterns::{Msg, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Hello World client: DEALER with the identity ZMQ")]
@@ -32,7 +32,7 @@ fn main() -> std::process::ExitCode {
         requester.set_linger(0)?;
         // Set the DEALER socket's identity before connecting
         requester.set_identity(b"ZMQ")?;
-        requester.connect(&args.connect)?;
+        requester.connect_to(&args.connect)?;
         for request_nbr in 1..=args.requests {
             println!("Sending request msg: Hello NO={request_nbr}...");
             // Send the empty delimiter frame, then the data frame

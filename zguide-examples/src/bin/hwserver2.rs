@@ -12,6 +12,7 @@
 
 use clap::Parser;
 use std::time::Duration;
+use zguide_examples::bind;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -30,7 +31,8 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(false, || {
         let ctx = zmq::Context::new();
         let responder = ctx.socket(zmq::REP)?;
-        responder.bind(&args.bind)?;
+        bind(&responder, &args.bind, "--bind")?;
+        zguide_examples::console!("I: Hello World server (REP) is active at {}", args.bind);
         loop {
             let request = responder.recv_text_or_reply("ERROR: bad request")?;
             println!("Received request msg: {request}");

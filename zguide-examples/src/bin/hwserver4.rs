@@ -14,6 +14,7 @@
 
 use clap::Parser;
 use std::time::Duration;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Frame, Msg};
 
 #[derive(Parser)]
@@ -42,7 +43,8 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let responder = ctx.socket(zmq::ROUTER)?;
         responder.set_linger(0)?;
-        responder.bind(&args.bind)?;
+        bind(&responder, &args.bind, "--bind")?;
+        zguide_examples::console!("I: Hello World server (ROUTER) is active at {}", args.bind);
         loop {
             let request = Msg::recv(&responder)?;
             for (n, frame) in request.iter().enumerate() {

@@ -20,6 +20,7 @@
 //! it exits after the two blocks.
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{Msg, SocketExt};
 
 #[derive(Parser)]
@@ -37,12 +38,12 @@ fn main() -> std::process::ExitCode {
 
         let sink = ctx.socket(zmq::ROUTER)?;
         sink.set_linger(0)?;
-        sink.bind(&args.endpoint)?;
+        bind(&sink, &args.endpoint, "--endpoint")?;
 
         // First allow 0MQ to set the identity
         let anonymous = ctx.socket(zmq::REQ)?;
         anonymous.set_linger(0)?;
-        anonymous.connect(&args.endpoint)?;
+        anonymous.connect_to(&args.endpoint)?;
         anonymous.send_text("ROUTER uses a generated 5 byte identity")?;
         print!("{}", Msg::recv(&sink)?);
 
@@ -50,7 +51,7 @@ fn main() -> std::process::ExitCode {
         let identified = ctx.socket(zmq::REQ)?;
         identified.set_linger(0)?;
         identified.set_identity(b"PEER2")?;
-        identified.connect(&args.endpoint)?;
+        identified.connect_to(&args.endpoint)?;
         identified.send_text("ROUTER socket uses REQ's socket identity")?;
         print!("{}", Msg::recv(&sink)?);
         Ok(())

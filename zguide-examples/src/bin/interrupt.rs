@@ -11,6 +11,7 @@
 //! never replied (so it could take only one request): it echoes each request back.
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]
@@ -27,7 +28,11 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let socket = ctx.socket(zmq::REP)?;
         socket.set_linger(0)?;
-        socket.bind(&args.bind)?;
+        bind(&socket, &args.bind, "--bind")?;
+        zguide_examples::console!(
+            "I: REP server is active at {}; Ctrl-C to interrupt it",
+            args.bind
+        );
 
         let mut poller = Poller::new();
         let server = poller.add(&socket);

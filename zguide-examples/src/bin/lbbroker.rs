@@ -26,6 +26,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
@@ -50,7 +51,7 @@ fn client_task(endpoint: &str) -> anyhow::Result<()> {
     let context = zmq::Context::new();
     let client = context.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
 
     // Send request, get reply
     client.send_text("HELLO")?;
@@ -65,7 +66,7 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
     let worker = context.socket(zmq::REQ)?;
     worker.set_linger(0)?;
     let me = worker.set_random_identity()?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
 
     // Tell broker we're ready for work
     worker.send_text("READY")?;
@@ -112,8 +113,8 @@ fn main() -> std::process::ExitCode {
         let backend = context.socket(zmq::ROUTER)?;
         frontend.set_linger(0)?;
         backend.set_linger(0)?;
-        frontend.bind(&args.frontend)?;
-        backend.bind(&args.backend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
+        bind(&backend, &args.backend, "--backend")?;
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.

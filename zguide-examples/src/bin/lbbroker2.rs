@@ -21,6 +21,7 @@
 use std::collections::VecDeque;
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{Actor, ActorPipe, Frame, Msg, Poller, SocketExt};
 
 /// Signals worker is ready
@@ -47,7 +48,7 @@ struct Args {
 fn client_task(ctx: &zmq::Context, pipe: ActorPipe, endpoint: &str) -> zmq_patterns::Result<()> {
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
     pipe.ready()?;
 
     // Send request, get reply
@@ -62,7 +63,7 @@ fn worker_task(ctx: &zmq::Context, pipe: ActorPipe, endpoint: &str) -> zmq_patte
     let worker = ctx.socket(zmq::REQ)?;
     worker.set_linger(0)?;
     let me = worker.set_random_identity()?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
     pipe.ready()?;
 
     // Tell broker we're ready for work
@@ -112,8 +113,8 @@ fn main() -> std::process::ExitCode {
         let backend = ctx.socket(zmq::ROUTER)?;
         frontend.set_linger(0)?;
         backend.set_linger(0)?;
-        frontend.bind(&args.frontend)?;
-        backend.bind(&args.backend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
+        bind(&backend, &args.backend, "--backend")?;
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.

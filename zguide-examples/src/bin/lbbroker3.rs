@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::reactor::{Flow, Reactor, ReaderId};
 use zmq_patterns::{clock, Frame, Msg, SocketExt};
 
@@ -58,7 +59,7 @@ fn client_task(endpoint: &str, interval_ms: u64, requests: u64) -> anyhow::Resul
     let ctx = zmq::Context::new();
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
 
     // Send request, get reply
     let mut sent = 0;
@@ -78,7 +79,7 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
     let worker = ctx.socket(zmq::REQ)?;
     worker.set_linger(0)?;
     let me = worker.set_random_identity()?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
 
     // Tell broker we're ready for work
     Frame::from(WORKER_READY).send(&worker, 0)?;
@@ -156,8 +157,8 @@ fn main() -> std::process::ExitCode {
         let backend = ctx.socket(zmq::ROUTER)?;
         frontend.set_linger(0)?;
         backend.set_linger(0)?;
-        frontend.bind(&args.frontend)?;
-        backend.bind(&args.backend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
+        bind(&backend, &args.backend, "--backend")?;
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.

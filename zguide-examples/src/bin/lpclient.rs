@@ -40,7 +40,7 @@ struct Args {
 fn client_socket(ctx: &zmq::Context, endpoint: &str) -> anyhow::Result<zmq::Socket> {
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
     Ok(client)
 }
 

@@ -14,6 +14,7 @@ use clap::Parser;
 use std::time::Duration;
 use zmq_patterns::{clock, Msg};
 
+use zguide_examples::bind;
 use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 
 #[derive(Parser)]
@@ -38,7 +39,8 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let server = ctx.socket(zmq::REP)?;
         server.set_linger(0)?;
-        server.bind(&args.bind)?;
+        bind(&server, &args.bind, "--bind")?;
+        zguide_examples::console!("I: Lazy Pirate server is active at {}", args.bind);
 
         let mut simulator = Simulator::new(&args.trouble, 3);
         loop {

@@ -28,7 +28,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use zmq_patterns::mdp;
 
@@ -82,7 +81,7 @@ fn main() -> std::process::ExitCode {
         let mut broker = mdp::Broker::new(&ctx, config)?;
         broker
             .bind(&args.bind)
-            .with_context(|| format!("cannot bind {}", args.bind))?;
+            .map_err(|e| zguide_examples::flag_hint(e, "--bind"))?;
         zguide_examples::console!("I: MDP broker/0.2.0 is active at {}", args.bind);
         // Get and process messages forever or until interrupted
         match broker.run() {

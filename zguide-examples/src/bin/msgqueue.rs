@@ -8,6 +8,7 @@
 //! Run beside it: one or more `rrworker` and `rrclient`. Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::Proxy;
 
 #[derive(Parser)]
@@ -29,12 +30,17 @@ fn main() -> std::process::ExitCode {
         // Socket facing clients
         let frontend = ctx.socket(zmq::ROUTER)?;
         frontend.set_linger(0)?;
-        frontend.bind(&args.frontend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
 
         // Socket facing services
         let backend = ctx.socket(zmq::DEALER)?;
         backend.set_linger(0)?;
-        backend.bind(&args.backend)?;
+        bind(&backend, &args.backend, "--backend")?;
+        zguide_examples::console!(
+            "I: message queue is active: clients at {}, workers at {}",
+            args.frontend,
+            args.backend
+        );
 
         // Start the proxy; it returns only on Ctrl-C or a fatal error
         Proxy::new(&frontend, &backend).run()?;

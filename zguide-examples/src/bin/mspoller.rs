@@ -11,7 +11,7 @@
 //! Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
-use zmq_patterns::{Msg, Poller};
+use zmq_patterns::{Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Reads a PULL and a SUB socket with a poller")]
@@ -39,10 +39,10 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         // Connect to task ventilator
         let receiver = ctx.socket(zmq::PULL)?;
-        receiver.connect(&args.ventilator)?;
+        receiver.connect_to(&args.ventilator)?;
         // Connect to weather server
         let subscriber = ctx.socket(zmq::SUB)?;
-        subscriber.connect(&args.publisher)?;
+        subscriber.connect_to(&args.publisher)?;
         subscriber.set_subscribe(args.filter.as_bytes())?;
 
         // Initialize poll set

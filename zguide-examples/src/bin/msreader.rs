@@ -12,7 +12,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, interrupt, Msg};
+use zmq_patterns::{clock, interrupt, Msg, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Reads a PULL and a SUB socket with non-blocking recv and 1 ms sleeps")]
@@ -47,10 +47,10 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         // Connect to task ventilator
         let receiver = ctx.socket(zmq::PULL)?;
-        receiver.connect(&args.ventilator)?;
+        receiver.connect_to(&args.ventilator)?;
         // Connect to weather server
         let subscriber = ctx.socket(zmq::SUB)?;
-        subscriber.connect(&args.publisher)?;
+        subscriber.connect_to(&args.publisher)?;
         subscriber.set_subscribe(args.filter.as_bytes())?;
 
         let mut received = 0;

@@ -17,7 +17,7 @@ struct Args {}
 fn step1(ctx: &zmq::Context) -> anyhow::Result<()> {
     // Connect to step2 and tell it we're ready
     let xmitter = ctx.socket(zmq::PAIR)?;
-    xmitter.connect("inproc://step2")?;
+    xmitter.connect_to("inproc://step2")?;
     println!("Step 1 ready, signaling step 2");
     xmitter.send_text("READY")?;
     Ok(())
@@ -26,7 +26,7 @@ fn step1(ctx: &zmq::Context) -> anyhow::Result<()> {
 fn step2(ctx: &zmq::Context) -> anyhow::Result<()> {
     // Bind inproc socket before starting step1
     let receiver = ctx.socket(zmq::PAIR)?;
-    receiver.bind("inproc://step2")?;
+    receiver.bind_to("inproc://step2")?;
     spawn_step(ctx, step1);
 
     // Wait for signal and pass it on
@@ -35,7 +35,7 @@ fn step2(ctx: &zmq::Context) -> anyhow::Result<()> {
 
     // Connect to step3 and tell it we're ready
     let xmitter = ctx.socket(zmq::PAIR)?;
-    xmitter.connect("inproc://step3")?;
+    xmitter.connect_to("inproc://step3")?;
     println!("Step 2 ready, signaling step 3");
     xmitter.send_text("READY")?;
     Ok(())
@@ -58,7 +58,7 @@ fn main() -> std::process::ExitCode {
 
         // Bind inproc socket before starting step2
         let receiver = ctx.socket(zmq::PAIR)?;
-        receiver.bind("inproc://step3")?;
+        receiver.bind_to("inproc://step3")?;
         spawn_step(&ctx, step2);
 
         // Wait for signal

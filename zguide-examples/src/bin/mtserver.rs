@@ -15,6 +15,7 @@
 
 use clap::Parser;
 use std::time::Duration;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Proxy, SocketExt};
 
 #[derive(Parser)]
@@ -36,7 +37,7 @@ fn worker_routine(ctx: &zmq::Context, work_ms: u64) -> anyhow::Result<()> {
     // Socket to talk to dispatcher
     let receiver = ctx.socket(zmq::REP)?;
     receiver.set_linger(0)?;
-    receiver.connect("inproc://workers")?;
+    receiver.connect_to("inproc://workers")?;
 
     loop {
         let request = receiver.recv_text_or_reply("ERROR: bad request")?;
@@ -56,12 +57,12 @@ fn main() -> std::process::ExitCode {
         // Socket to talk to clients
         let clients = ctx.socket(zmq::ROUTER)?;
         clients.set_linger(0)?;
-        clients.bind(&args.bind)?;
+        bind(&clients, &args.bind, "--bind")?;
 
         // Socket to talk to workers
         let workers = ctx.socket(zmq::DEALER)?;
         workers.set_linger(0)?;
-        workers.bind("inproc://workers")?;
+        workers.bind_to("inproc://workers")?;
 
         // Launch pool of worker threads; they end with the process
         for _ in 0..args.workers {
@@ -69,6 +70,11 @@ fn main() -> std::process::ExitCode {
             let work_ms = args.work_ms;
             zguide_examples::spawn_vital("worker", move || worker_routine(&ctx, work_ms));
         }
+        zguide_examples::console!(
+            "I: multithreaded server is active at {} ({} workers)",
+            args.bind,
+            args.workers
+        );
         // Connect work threads to client threads via a queue
         Proxy::new(&clients, &workers).run()?;
         Ok(())

@@ -23,6 +23,7 @@
 
 use clap::Parser;
 use rand::Rng;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
@@ -66,7 +67,7 @@ fn main() -> std::process::ExitCode {
         // Bind state backend to endpoint
         let statebe = ctx.socket(zmq::PUB)?;
         statebe.set_linger(0)?;
-        statebe.bind(&args.state.replace("{}", me))?;
+        bind(&statebe, &args.state.replace("{}", me), "--state")?;
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.
@@ -77,7 +78,7 @@ fn main() -> std::process::ExitCode {
         statefe.set_subscribe(b"")?;
         for peer in &args.peers {
             println!("I: connecting to state backend at '{peer}'");
-            statefe.connect(&args.state.replace("{}", peer))?;
+            statefe.connect_to(&args.state.replace("{}", peer))?;
         }
 
         // The main loop sends out status messages to peers, and collects status messages

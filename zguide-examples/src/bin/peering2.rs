@@ -35,6 +35,7 @@ use std::time::Duration;
 use clap::Parser;
 use rand::seq::SliceRandom;
 use rand::Rng;
+use zguide_examples::bind;
 use zmq_patterns::{interrupt, Actor, ActorPipe, Frame, Msg, Poller, SendError, SocketExt};
 
 /// Signals worker is ready
@@ -84,7 +85,7 @@ fn client_task(
     let ctx = zmq::Context::new();
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
     pipe.ready()?;
 
     let mut poller = Poller::new();
@@ -115,7 +116,7 @@ fn worker_task(pipe: ActorPipe, endpoint: &str) -> zmq_patterns::Result<()> {
     let ctx = zmq::Context::new();
     let worker = ctx.socket(zmq::REQ)?;
     worker.set_linger(0)?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
     pipe.ready()?;
 
     // Tell broker we're ready for work
@@ -171,21 +172,21 @@ fn main() -> std::process::ExitCode {
 
         // Bind cloud frontend to endpoint
         let cloudfe = router(&ctx, Some(me))?;
-        cloudfe.bind(&args.cloud.replace("{}", me))?;
+        bind(&cloudfe, &args.cloud.replace("{}", me), "--cloud")?;
 
         // Connect cloud backend to all peers
         let cloudbe = router(&ctx, Some(me))?;
         for peer in peers {
             println!("I: connecting to cloud frontend at '{peer}'");
-            cloudbe.connect(&args.cloud.replace("{}", peer))?;
+            cloudbe.connect_to(&args.cloud.replace("{}", peer))?;
         }
         // Prepare local frontend and backend
         let frontend = args.frontend.replace("{}", me);
         let backend = args.backend.replace("{}", me);
         let localfe = router(&ctx, None)?;
-        localfe.bind(&frontend)?;
+        bind(&localfe, &frontend, "--frontend")?;
         let localbe = router(&ctx, None)?;
-        localbe.bind(&backend)?;
+        bind(&localbe, &backend, "--backend")?;
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.

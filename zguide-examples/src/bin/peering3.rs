@@ -47,6 +47,7 @@ use std::time::Duration;
 use clap::Parser;
 use rand::seq::SliceRandom;
 use rand::Rng;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Frame, Msg, Poller, SendError, SocketExt};
 
 /// Signals worker is ready
@@ -103,10 +104,10 @@ fn client_task(args: &Args, frontend: &str, monitor: &str) -> anyhow::Result<()>
     let ctx = zmq::Context::new();
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(frontend)?;
+    client.connect_to(frontend)?;
     let monitor_push = ctx.socket(zmq::PUSH)?;
     monitor_push.set_linger(1000)?;
-    monitor_push.connect(monitor)?;
+    monitor_push.connect_to(monitor)?;
 
     let mut rng = rand::thread_rng();
     let mut poller = Poller::new();
@@ -138,7 +139,7 @@ fn worker_task(args: &Args, backend: &str) -> anyhow::Result<()> {
     let ctx = zmq::Context::new();
     let worker = ctx.socket(zmq::REQ)?;
     worker.set_linger(0)?;
-    worker.connect(backend)?;
+    worker.connect_to(backend)?;
 
     // Tell broker we're ready for work
     Frame::from(WORKER_READY).send(&worker, 0)?;
@@ -250,37 +251,37 @@ fn main() -> std::process::ExitCode {
         let frontend = args.frontend.replace("{}", me);
         let backend = args.backend.replace("{}", me);
         let localfe = router(&ctx, None)?;
-        localfe.bind(&frontend)?;
+        bind(&localfe, &frontend, "--frontend")?;
         let localbe = router(&ctx, None)?;
-        localbe.bind(&backend)?;
+        bind(&localbe, &backend, "--backend")?;
 
         // Bind cloud frontend to endpoint
         let cloudfe = router(&ctx, Some(me))?;
-        cloudfe.bind(&args.cloud.replace("{}", me))?;
+        bind(&cloudfe, &args.cloud.replace("{}", me), "--cloud")?;
 
         // Connect cloud backend to all peers
         let cloudbe = router(&ctx, Some(me))?;
         for peer in peers {
             println!("I: connecting to cloud frontend at '{peer}'");
-            cloudbe.connect(&args.cloud.replace("{}", peer))?;
+            cloudbe.connect_to(&args.cloud.replace("{}", peer))?;
         }
         // Bind state backend to endpoint
         let statebe = ctx.socket(zmq::PUB)?;
         statebe.set_linger(0)?;
-        statebe.bind(&args.state.replace("{}", me))?;
+        bind(&statebe, &args.state.replace("{}", me), "--state")?;
 
         // Connect state frontend to all peers
         let statefe = ctx.socket(zmq::SUB)?;
         statefe.set_subscribe(b"")?;
         for peer in peers {
             println!("I: connecting to state backend at '{peer}'");
-            statefe.connect(&args.state.replace("{}", peer))?;
+            statefe.connect_to(&args.state.replace("{}", peer))?;
         }
         // Prepare monitor socket
         let monitor_endpoint = args.monitor.replace("{}", me);
         let monitor = ctx.socket(zmq::PULL)?;
         monitor.set_linger(0)?;
-        monitor.bind(&monitor_endpoint)?;
+        bind(&monitor, &monitor_endpoint, "--monitor")?;
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.

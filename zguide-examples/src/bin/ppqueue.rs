@@ -22,6 +22,7 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
+use zguide_examples::bind;
 use zmq_patterns::heartbeat::{HeartbeatConfig, ReadyQueue, HEARTBEAT, READY};
 use zmq_patterns::{Frame, Msg, Poller, SendError};
 
@@ -79,8 +80,13 @@ fn main() -> std::process::ExitCode {
         frontend.set_linger(0)?;
         backend.set_linger(0)?;
         backend.set_router_mandatory(true)?;
-        frontend.bind(&args.frontend)?; // For clients
-        backend.bind(&args.backend)?; // For workers
+        bind(&frontend, &args.frontend, "--frontend")?; // For clients
+        bind(&backend, &args.backend, "--backend")?; // For workers
+        zguide_examples::console!(
+            "I: Paranoid Pirate queue is active: clients at {}, workers at {}",
+            args.frontend,
+            args.backend
+        );
 
         // List of available workers, expiring when not heard for `liveness` intervals
         let mut workers = ReadyQueue::new(config.expiry());

@@ -22,7 +22,7 @@
 use clap::Parser;
 use std::time::{Duration, Instant};
 use zmq_patterns::heartbeat::{HeartbeatConfig, Liveness, HEARTBEAT, READY};
-use zmq_patterns::{clock, Frame, Msg, Poller};
+use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
 
 use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 
@@ -58,7 +58,7 @@ struct Args {
 fn worker_socket(ctx: &zmq::Context, endpoint: &str) -> anyhow::Result<zmq::Socket> {
     let worker = ctx.socket(zmq::DEALER)?;
     worker.set_linger(0)?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
 
     // Tell queue we're ready for work
     println!("I: worker ready");

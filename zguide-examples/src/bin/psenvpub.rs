@@ -8,6 +8,7 @@
 
 use clap::Parser;
 use std::time::Duration;
+use zguide_examples::bind;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -27,7 +28,8 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let publisher = ctx.socket(zmq::PUB)?;
         publisher.set_linger(0)?;
-        publisher.bind(&args.bind)?;
+        bind(&publisher, &args.bind, "--bind")?;
+        zguide_examples::console!("I: envelope publisher is active at {}", args.bind);
         loop {
             // Write two messages, each with an envelope and content
             publisher.send_text_more("A")?;

@@ -8,7 +8,7 @@
 //! its frames out of step).
 
 use clap::Parser;
-use zmq_patterns::Msg;
+use zmq_patterns::{Msg, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Pub-sub envelope subscriber: SUB to key B, prints [key] contents")]
@@ -23,7 +23,7 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(false, || {
         let ctx = zmq::Context::new();
         let subscriber = ctx.socket(zmq::SUB)?;
-        subscriber.connect(&args.connect)?;
+        subscriber.connect_to(&args.connect)?;
         subscriber.set_subscribe(b"B")?;
         loop {
             let mut msg = Msg::recv(&subscriber)?;

@@ -8,6 +8,7 @@
 //! the built-in proxy. Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]
@@ -30,8 +31,13 @@ fn main() -> std::process::ExitCode {
         let backend = ctx.socket(zmq::DEALER)?;
         frontend.set_linger(0)?;
         backend.set_linger(0)?;
-        frontend.bind(&args.frontend)?;
-        backend.bind(&args.backend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
+        bind(&backend, &args.backend, "--backend")?;
+        zguide_examples::console!(
+            "I: request-reply broker is active: clients at {}, workers at {}",
+            args.frontend,
+            args.backend
+        );
 
         // Initialize poll set
         let mut poller = Poller::new();

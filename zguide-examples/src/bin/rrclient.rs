@@ -28,7 +28,7 @@ fn main() -> std::process::ExitCode {
         // Socket to talk to server
         let requester = ctx.socket(zmq::REQ)?;
         requester.set_linger(0)?;
-        requester.connect(&args.connect)?;
+        requester.connect_to(&args.connect)?;
 
         for request_nbr in 0..args.requests {
             requester.send_text("Hello")?;

@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
         // Socket to talk to clients
         let responder = ctx.socket(zmq::REP)?;
         responder.set_linger(0)?;
-        responder.connect(&args.connect)?;
+        responder.connect_to(&args.connect)?;
 
         loop {
             // Wait for next request from client

@@ -17,6 +17,7 @@
 use clap::Parser;
 use rand::Rng;
 use std::time::Duration;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
@@ -44,7 +45,7 @@ fn worker_task(endpoint: &str, work_ms: u64) -> anyhow::Result<()> {
     let worker = context.socket(zmq::REQ)?;
     worker.set_linger(0)?;
     worker.set_random_identity()?; // Set a printable identity
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
 
     let mut total = 0;
     loop {
@@ -72,7 +73,7 @@ fn main() -> std::process::ExitCode {
         let context = zmq::Context::new();
         let broker = context.socket(zmq::ROUTER)?;
         broker.set_linger(0)?;
-        broker.bind(&args.bind)?;
+        bind(&broker, &args.bind, "--bind")?;
 
         let workers: Vec<_> = (0..args.workers)
             .map(|_| {

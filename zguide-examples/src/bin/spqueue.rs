@@ -19,6 +19,7 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
+use zguide_examples::bind;
 use zmq_patterns::heartbeat::{ReadyQueue, READY};
 use zmq_patterns::{Msg, Poller};
 
@@ -67,8 +68,13 @@ fn main() -> std::process::ExitCode {
         frontend.set_linger(0)?;
         backend.set_linger(0)?;
         backend.set_router_mandatory(true)?;
-        frontend.bind(&args.frontend)?; // For clients
-        backend.bind(&args.backend)?; // For workers
+        bind(&frontend, &args.frontend, "--frontend")?; // For clients
+        bind(&backend, &args.backend, "--backend")?; // For workers
+        zguide_examples::console!(
+            "I: Simple Pirate queue is active: clients at {}, workers at {}",
+            args.frontend,
+            args.backend
+        );
 
         // Queue of available workers
         let mut workers = ReadyQueue::new(NEVER);

@@ -48,7 +48,7 @@ fn main() -> std::process::ExitCode {
         worker.set_linger(0)?;
         // Set random identity to make tracing easier
         let identity = worker.set_random_identity()?;
-        worker.connect(&args.connect)?;
+        worker.connect_to(&args.connect)?;
 
         // Tell broker we're ready for work
         println!("I: ({identity}) worker ready");

@@ -13,6 +13,7 @@
 //! logged and answered `ERROR: bad request`.
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{interrupt, SocketExt};
 
 #[derive(Parser)]
@@ -40,11 +41,11 @@ fn main() -> std::process::ExitCode {
         let publisher = ctx.socket(zmq::PUB)?;
         let hwm = args.updates.saturating_add(args.updates / 10 + 1);
         publisher.set_sndhwm(i32::try_from(hwm).unwrap_or(i32::MAX))?;
-        publisher.bind(&args.publisher)?;
+        bind(&publisher, &args.publisher, "--publisher")?;
         // Socket to receive signals
         let syncservice = ctx.socket(zmq::REP)?;
         syncservice.set_linger(0)?;
-        syncservice.bind(&args.sync)?;
+        bind(&syncservice, &args.sync, "--sync")?;
 
         // Get synchronization from subscribers
         println!("Waiting for subscribers");

@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         // First, connect our subscriber socket
         let subscriber = ctx.socket(zmq::SUB)?;
-        subscriber.connect(&args.publisher)?;
+        subscriber.connect_to(&args.publisher)?;
         subscriber.set_subscribe(b"")?;
         // 0MQ is so fast, we need to wait a while...
         clock::sleep(Duration::from_millis(args.sleep_ms))?;
@@ -42,7 +42,7 @@ fn main() -> std::process::ExitCode {
         // Second, synchronize with publisher
         let syncclient = ctx.socket(zmq::REQ)?;
         syncclient.set_linger(0)?;
-        syncclient.connect(&args.sync)?;
+        syncclient.connect_to(&args.sync)?;
         // - send a synchronization request
         syncclient.send_text("")?;
         // - wait for synchronization reply

@@ -9,6 +9,7 @@
 //! (exit status 0).
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -27,7 +28,8 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(false, || {
         let ctx = zmq::Context::new();
         let receiver = ctx.socket(zmq::PULL)?;
-        receiver.bind(&args.bind)?;
+        bind(&receiver, &args.bind, "--bind")?;
+        zguide_examples::console!("I: task sink is active at {}", args.bind);
 
         // Wait for start of batch (a message of more than one part, here or below, is not
         // ours: it is logged and dropped)

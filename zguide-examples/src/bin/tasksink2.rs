@@ -11,6 +11,7 @@
 //! exits as soon as `KILL` is out. Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
@@ -34,12 +35,17 @@ fn main() -> std::process::ExitCode {
 
         // Socket to receive messages on
         let receiver = ctx.socket(zmq::PULL)?;
-        receiver.bind(&args.bind)?;
+        bind(&receiver, &args.bind, "--bind")?;
 
         // Socket for worker control
         let controller = ctx.socket(zmq::PUB)?;
         controller.set_linger(1000)?;
-        controller.bind(&args.controller)?;
+        bind(&controller, &args.controller, "--controller")?;
+        zguide_examples::console!(
+            "I: task sink is active at {}, controlling workers at {}",
+            args.bind,
+            args.controller
+        );
 
         // Wait for start of batch (a message of more than one part, here or below, is not
         // ours: it is logged and dropped)

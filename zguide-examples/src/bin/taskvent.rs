@@ -16,6 +16,7 @@
 
 use clap::Parser;
 use rand::Rng;
+use zguide_examples::bind;
 use zmq_patterns::{interrupt, SocketExt};
 
 #[derive(Parser)]
@@ -43,12 +44,12 @@ fn main() -> std::process::ExitCode {
         // Socket to send messages on
         let sender = ctx.socket(zmq::PUSH)?;
         sender.set_linger(1000)?;
-        sender.bind(&args.bind)?;
+        bind(&sender, &args.bind, "--bind")?;
 
         // Socket to send start of batch message on
         let sink = ctx.socket(zmq::PUSH)?;
         sink.set_linger(1000)?;
-        sink.connect(&args.sink)?;
+        sink.connect_to(&args.sink)?;
 
         print!("Press Enter when the workers are ready: ");
         zguide_examples::flush();

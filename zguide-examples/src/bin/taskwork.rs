@@ -31,12 +31,12 @@ fn main() -> std::process::ExitCode {
 
         // Socket to receive messages on
         let receiver = ctx.socket(zmq::PULL)?;
-        receiver.connect(&args.ventilator)?;
+        receiver.connect_to(&args.ventilator)?;
 
         // Socket to send messages to
         let sender = ctx.socket(zmq::PUSH)?;
         sender.set_linger(0)?;
-        sender.connect(&args.sink)?;
+        sender.connect_to(&args.sink)?;
 
         // Process tasks forever
         loop {

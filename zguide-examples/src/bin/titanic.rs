@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context as _};
 use clap::Parser;
 use zmq_patterns::titanic::{Dispatched, Dispatcher, Store, Uuid};
-use zmq_patterns::{mdp, Msg, Poller};
+use zmq_patterns::{mdp, Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Titanic: stores Majordomo requests on disk and delivers them when it can")]
@@ -200,11 +200,11 @@ fn main() -> std::process::ExitCode {
         let pipe = ctx.socket(zmq::PAIR)?;
         pipe.set_linger(0)?;
         pipe.set_rcvhwm(0)?;
-        pipe.bind(PIPE)?;
+        pipe.bind_to(PIPE)?;
         let peer = ctx.socket(zmq::PAIR)?;
         peer.set_linger(0)?;
         peer.set_sndhwm(0)?;
-        peer.connect(PIPE)?;
+        peer.connect_to(PIPE)?;
 
         let requests = store.clone();
         let replies = store.clone();
@@ -229,6 +229,10 @@ fn main() -> std::process::ExitCode {
             })?,
         ];
 
+        zguide_examples::console!(
+            "I: Titanic is active at the broker {} (titanic.request, titanic.reply, titanic.close)",
+            args.connect
+        );
         let outcome = dispatch(&ctx, &args, &store, &pipe, queue, &mut services);
         // The workers see the interrupt too; give them a moment to say DISCONNECT.
         let deadline = Instant::now() + Duration::from_secs(1);

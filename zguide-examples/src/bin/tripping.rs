@@ -20,6 +20,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use clap::Parser;
+use zguide_examples::bind;
 use zmq_patterns::{clock, Msg, Proxy, SocketExt};
 
 #[derive(Parser)]
@@ -55,7 +56,7 @@ fn client_task(args: &Args) -> anyhow::Result<()> {
     let ctx = zmq::Context::new();
     let client = ctx.socket(zmq::DEALER)?;
     client.set_linger(0)?;
-    client.connect(&args.client_connect)?;
+    client.connect_to(&args.client_connect)?;
     println!("Setting up test...");
     clock::sleep(Duration::from_millis(100))?;
 
@@ -85,7 +86,7 @@ fn worker_task(endpoint: &str) -> anyhow::Result<()> {
     let ctx = zmq::Context::new();
     let worker = ctx.socket(zmq::DEALER)?;
     worker.set_linger(0)?;
-    worker.connect(endpoint)?;
+    worker.connect_to(endpoint)?;
     loop {
         let msg = Msg::recv(&worker)?;
         msg.send(&worker)?;
@@ -100,10 +101,10 @@ fn main() -> std::process::ExitCode {
         let broker_ctx = zmq::Context::new();
         let frontend = broker_ctx.socket(zmq::DEALER)?;
         frontend.set_linger(0)?;
-        frontend.bind(&args.frontend)?;
+        bind(&frontend, &args.frontend, "--frontend")?;
         let backend = broker_ctx.socket(zmq::DEALER)?;
         backend.set_linger(0)?;
-        backend.bind(&args.backend)?;
+        bind(&backend, &args.backend, "--backend")?;
         std::thread::spawn(move || {
             if let Err(e) = Proxy::new(&frontend, &backend).run() {
                 log::debug!("broker: {e}");

@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
         // Socket to talk to server
         println!("Collecting updates from weather server...");
         let subscriber = ctx.socket(zmq::SUB)?;
-        subscriber.connect(&args.connect)?;
+        subscriber.connect_to(&args.connect)?;
         // Subscribe to zipcode, default is NYC, 10001
         subscriber.set_subscribe(args.filter.as_bytes())?;
 

@@ -13,7 +13,8 @@
 //! Ctrl-C stops it (exit status 0).
 
 use clap::Parser;
-use zmq_patterns::Proxy;
+use zguide_examples::bind;
+use zmq_patterns::{Proxy, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Weather proxy: XSUB from the weather server, XPUB to subscribers")]
@@ -33,11 +34,16 @@ fn main() -> std::process::ExitCode {
         // This is where the weather server sits
         let frontend = ctx.socket(zmq::XSUB)?;
         frontend.set_linger(0)?;
-        frontend.connect(&args.frontend)?;
+        frontend.connect_to(&args.frontend)?;
         // This is our public endpoint for subscribers
         let backend = ctx.socket(zmq::XPUB)?;
         backend.set_linger(0)?;
-        backend.bind(&args.backend)?;
+        bind(&backend, &args.backend, "--backend")?;
+        zguide_examples::console!(
+            "I: weather proxy is active: from {} to subscribers at {}",
+            args.frontend,
+            args.backend
+        );
         // Run the proxy until the user interrupts us
         Proxy::new(&frontend, &backend).run()?;
         Ok(())

@@ -12,6 +12,7 @@
 
 use clap::Parser;
 use rand::Rng;
+use zguide_examples::bind;
 use zmq_patterns::{interrupt, SocketExt};
 
 #[derive(Parser)]
@@ -32,13 +33,13 @@ fn main() -> std::process::ExitCode {
         let publisher = ctx.socket(zmq::PUB)?;
         publisher.set_linger(0)?;
         for endpoint in &args.bind {
-            publisher.bind(endpoint)?;
+            bind(&publisher, endpoint, "--bind")?;
         }
 
         // The ipc files we bound (the guide's defaults are in the working directory) go
         // when we return, Ctrl-C included.
         let _ipc_files = zguide_examples::IpcFiles::bound(&args.bind);
-
+        zguide_examples::console!("I: weather server is active at {}", args.bind.join(", "));
         let mut rng = rand::thread_rng();
         loop {
             // A PUB send never blocks, so look for Ctrl-C ourselves.
