@@ -37,8 +37,11 @@ fn run_hwclient(ep: &str, server: &Proc) {
     assert_eq!(lines[REQUESTS * 2], "Received World 2");
 }
 
+/// Starts a server on `ep` and waits for its start-up line.
 fn start_server(server: &str, ep: &str) -> Proc {
-    Proc::start(server, &["--bind", ep, "--work-ms", "10"])
+    let p = Proc::start(server, &["--bind", ep, "--work-ms", "10"]);
+    p.expect("is active at", WAIT);
+    p
 }
 
 #[test]

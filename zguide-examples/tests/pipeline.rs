@@ -59,11 +59,14 @@ fn vent_total(vent: &mut Proc) -> u64 {
     total
 }
 
-/// Checks the sink's one line: `:` on every tenth result, `.` otherwise, then the time.
+/// Checks the sink's lines: its start-up line, then one line of `:` on every tenth result,
+/// `.` otherwise, then the time.
 fn check_sink(sink: &mut Proc) {
-    let lines = sink.lines_until_end(WAIT);
+    let mut lines = sink.lines_until_end(WAIT);
     sink.wait_success(WAIT);
-    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].contains("I: task sink is active at"), "{lines:?}");
+    lines.remove(0);
     let progress: String = (0..TASKS)
         .map(|n| if n % 10 == 0 { ':' } else { '.' })
         .collect();
@@ -128,6 +131,7 @@ fn two_taskworks_both_share_the_batch_and_tasksink_times_it() {
 fn taskvent_and_tasksink_stop_cleanly_on_signals_while_waiting() {
     let (vent_ep, sink_ep) = (tcp_ep(), tcp_ep());
     let mut sink = Proc::start(bin!("tasksink"), &["--bind", &sink_ep]);
+    sink.expect("I: task sink is active at", WAIT);
     // waiting for Enter
     let mut vent =
         Proc::start_with_stdin(bin!("taskvent"), &["--bind", &vent_ep, "--sink", &sink_ep]);

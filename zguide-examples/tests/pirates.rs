@@ -50,13 +50,17 @@ fn client_until_reply(client: &Proc, last: u64) -> Vec<String> {
     read_until(client, &format!("I: server replied OK ({last})"))
 }
 
+/// Starts lpserver with `args` and waits for its start-up line.
+fn lpserver(args: &[&str]) -> Proc {
+    let p = Proc::start(bin!("lpserver"), args);
+    p.expect("I: Lazy Pirate server is active at", WAIT);
+    p
+}
+
 #[test]
 fn lpclient_retries_then_abandons_a_crashed_lpserver() {
     let ep = tcp_ep();
-    let mut server = Proc::start(
-        bin!("lpserver"),
-        &["--bind", &ep, "--work-ms", "0", "--crash-after", "3"],
-    );
+    let mut server = lpserver(&["--bind", &ep, "--work-ms", "0", "--crash-after", "3"]);
     let (status, lines) = run_to_end(
         bin!("lpclient"),
         &["--connect", &ep, "--timeout-ms", "300", "--retries", "3"],
@@ -93,10 +97,7 @@ fn lpclient_retries_then_abandons_a_crashed_lpserver() {
 #[test]
 fn lpclient_carries_on_when_lpserver_is_restarted_in_time() {
     let ep = tcp_ep();
-    let mut first = Proc::start(
-        bin!("lpserver"),
-        &["--bind", &ep, "--work-ms", "0", "--crash-after", "2"],
-    );
+    let mut first = lpserver(&["--bind", &ep, "--work-ms", "0", "--crash-after", "2"]);
     let mut client = Proc::start(
         bin!("lpclient"),
         &[
@@ -114,10 +115,7 @@ fn lpclient_carries_on_when_lpserver_is_restarted_in_time() {
     first.wait_success(WAIT);
     // the client notices, then a new server comes up on the same endpoint
     let mut lines = read_until(&client, RETRYING);
-    let mut second = Proc::start(
-        bin!("lpserver"),
-        &["--bind", &ep, "--work-ms", "0", "--reliable"],
-    );
+    let mut second = lpserver(&["--bind", &ep, "--work-ms", "0", "--reliable"]);
     lines.extend(client.lines_until_end(WAIT));
     client.wait_success(WAIT);
     assert_eq!(replies(&lines), [1, 2, 3, 4, 5], "{lines:?}");
@@ -142,19 +140,16 @@ fn lpclient_carries_on_when_lpserver_is_restarted_in_time() {
 #[test]
 fn lpclient_retries_through_an_lpserver_overload() {
     let ep = tcp_ep();
-    let mut server = Proc::start(
-        bin!("lpserver"),
-        &[
-            "--bind",
-            &ep,
-            "--work-ms",
-            "0",
-            "--overload-after",
-            "2",
-            "--overload-ms",
-            "1200",
-        ],
-    );
+    let mut server = lpserver(&[
+        "--bind",
+        &ep,
+        "--work-ms",
+        "0",
+        "--overload-after",
+        "2",
+        "--overload-ms",
+        "1200",
+    ]);
     let (status, lines) = run_to_end(
         bin!("lpclient"),
         &[
@@ -191,19 +186,16 @@ fn lpclient_retries_through_an_lpserver_overload() {
 fn lpserver_trouble_is_random_after_three_cycles_and_repeats_with_a_seed() {
     let run = || {
         let ep = tcp_ep();
-        let mut server = Proc::start(
-            bin!("lpserver"),
-            &[
-                "--bind",
-                &ep,
-                "--work-ms",
-                "0",
-                "--overload-ms",
-                "0",
-                "--seed",
-                "4242",
-            ],
-        );
+        let mut server = lpserver(&[
+            "--bind",
+            &ep,
+            "--work-ms",
+            "0",
+            "--overload-ms",
+            "0",
+            "--seed",
+            "4242",
+        ]);
         let (status, lines) = run_to_end(
             bin!("lpclient"),
             &["--connect", &ep, "--timeout-ms", "300", "--retries", "2"],

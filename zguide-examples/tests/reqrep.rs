@@ -121,6 +121,7 @@ fn hwclient_gets_ten_worlds_from_mtserver() {
         bin!("mtserver"),
         &["--bind", &ep, "--workers", "3", "--work-ms", "10"],
     );
+    server.expect("I: multithreaded server is active at", WAIT);
     let (status, lines) = run_to_end(bin!("hwclient"), &["--connect", &ep], WAIT);
     assert!(status.success(), "{lines:?}\n{}", server.context());
     assert_eq!(lines.len(), 21, "{lines:?}");
@@ -171,6 +172,7 @@ fn mtrelay_passes_the_signal_through_three_threads() {
 /// Starts `interrupt` and makes one echo round trip (so that it is up and in its loop).
 fn interrupt_server(ep: &str, ctx: &zmq::Context) -> (Proc, zmq::Socket) {
     let server = Proc::start(bin!("interrupt"), &["--bind", ep]);
+    server.expect("I: REP server is active at", WAIT);
     let client = req_socket(ctx, ep);
     client.send("ping 1", 0).unwrap();
     assert_eq!(client.recv_string(0).unwrap(), Ok("ping 1".to_string()));
