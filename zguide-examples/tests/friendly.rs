@@ -1,0 +1,261 @@
+//! Errors that say what failed and how out, and a start-up line from every server, broker and
+//! proxy, so that a person knows it is up before the first message arrives.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Runs `bin args` expecting it to fail at once: exit status 1 within `deadline`, and returns
+/// its `error: ...` line.
+fn fails_with(bin: &str, args: &[&str], deadline: Duration) -> String {
+    let start = Instant::now();
+    let mut p = Proc::start(bin, args);
+    let status = p.wait(deadline);
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "{bin} {args:?}: {status:?} after {:?}\n{}",
+        start.elapsed(),
+        p.context()
+    );
+    p.expect_stderr("error: ", WAIT)
+}
+
+#[test]
+fn a_second_copy_on_the_same_port_names_the_endpoint_and_the_flag() {
+    let ep = tcp_ep();
+    let (fe, be) = (tcp_ep(), tcp_ep());
+    // (binary, the first copy's flags, the second copy's flags, the flag in the hint, its value)
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<&'a str>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            bin!("hwserver"),
+            vec!["--bind", &ep],
+            vec!["--bind", &ep],
+            "--bind",
+            &ep,
+        ),
+        (
+            bin!("mdbroker"),
+            vec!["--bind", &fe],
+            vec!["--bind", &fe],
+            "--bind",
+            &fe,
+        ),
+        (
+            bin!("msgqueue"),
+            vec!["--frontend", &ep, "--backend", &be],
+            vec!["--frontend", &fe, "--backend", &be],
+            "--backend",
+            &be,
+        ),
+    ];
+    for (bin, first_args, second_args, flag, taken) in cases {
+        let first = Proc::start(bin, &first_args);
+        first.expect("is active", WAIT);
+        let line = fails_with(bin, &second_args, WAIT);
+        assert_eq!(
+            line,
+            format!(
+                "error: cannot bind {taken}: Address already in use \
+                 (is another example running? try {flag} ...)"
+            ),
+            "{bin}"
+        );
+        drop(first);
+    }
+}
+
+#[test]
+fn an_endpoint_without_a_transport_shows_the_fix() {
+    let line = fails_with(bin!("hwclient"), &["--connect", "localhost:5555"], WAIT);
+    assert_eq!(
+        line,
+        "error: cannot connect localhost:5555: an endpoint needs a transport, \
+         e.g. tcp://localhost:5555"
+    );
+    let line = fails_with(bin!("hwserver"), &["--bind", "*:5555"], WAIT);
+    assert_eq!(
+        line,
+        "error: cannot bind *:5555: an endpoint needs a transport, e.g. tcp://*:5555"
+    );
+    // Through the library's Majordomo client too
+    let line = fails_with(bin!("mdclient"), &["--connect", "localhost:5555"], WAIT);
+    assert!(line.contains("e.g. tcp://localhost:5555"), "{line}");
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_named_at_once() {
+    let ep = "tcp://no-such-host.invalid:5555";
+    // Without the check each of these waits for ever for a reply (libzmq retries in silence)
+    for (bin, flag) in [
+        (bin!("hwclient"), "--connect"),
+        (bin!("mdclient"), "--connect"),
+        (bin!("mdworker"), "--connect"),
+        (bin!("taskwork"), "--ventilator"),
+    ] {
+        let line = fails_with(bin, &[flag, ep], Duration::from_secs(15));
+        assert!(
+            line.starts_with(&format!(
+                "error: cannot connect {ep}: unknown host no-such-host.invalid"
+            )),
+            "{bin}: {line}"
+        );
+    }
+}
+
+#[test]
+fn every_server_broker_and_proxy_says_it_is_up() {
+    let dir = TempDir::new("friendly");
+    let titanic_dir = dir.path().join("titanic");
+    let titanic_dir = titanic_dir.to_str().unwrap();
+    let (a, b) = (tcp_ep(), tcp_ep());
+    let a_b = [
+        ["--frontend", a.as_str()].as_slice(),
+        ["--backend", b.as_str()].as_slice(),
+    ]
+    .concat();
+    // (binary, its flags, what its first line says); peering brokers use ipc endpoints in
+    // the directory they are started in
+    let cases: Vec<(&str, Vec<&str>, String)> = vec![
+        (
+            bin!("hwserver"),
+            vec!["--bind", &a],
+            format!("I: Hello World server (REP) is active at {a}"),
+        ),
+        (
+            bin!("hwserver2"),
+            vec!["--bind", &a],
+            format!("I: Hello World server (REP) is active at {a}"),
+        ),
+        (
+            bin!("hwserver3"),
+            vec!["--bind", &a],
+            format!("I: Hello World server (ROUTER) is active at {a}"),
+        ),
+        (
+            bin!("hwserver4"),
+            vec!["--bind", &a],
+            format!("I: Hello World server (ROUTER) is active at {a}"),
+        ),
+        (
+            bin!("interrupt"),
+            vec!["--bind", &a],
+            format!("I: REP server is active at {a}"),
+        ),
+        (
+            bin!("wuserver"),
+            vec!["--bind", &a],
+            format!("I: weather server is active at {a}"),
+        ),
+        (
+            bin!("wuproxy"),
+            a_b.clone(),
+            format!("I: weather proxy is active: from {a} to subscribers at {b}"),
+        ),
+        (
+            bin!("psenvpub"),
+            vec!["--bind", &a],
+            format!("I: envelope publisher is active at {a}"),
+        ),
+        (
+            bin!("taskvent"),
+            vec!["--bind", &a, "--sink", &b],
+            "Press Enter when the workers are ready".into(),
+        ),
+        (
+            bin!("tasksink"),
+            vec!["--bind", &a],
+            format!("I: task sink is active at {a}"),
+        ),
+        (
+            bin!("tasksink2"),
+            vec!["--bind", &a, "--controller", &b],
+            format!("I: task sink is active at {a}, controlling workers at {b}"),
+        ),
+        (
+            bin!("rrbroker"),
+            a_b.clone(),
+            format!("I: request-reply broker is active: clients at {a}, workers at {b}"),
+        ),
+        (
+            bin!("msgqueue"),
+            a_b.clone(),
+            format!("I: message queue is active: clients at {a}, workers at {b}"),
+        ),
+        (
+            bin!("mtserver"),
+            vec!["--bind", &a],
+            format!("I: multithreaded server is active at {a} ("),
+        ),
+        (
+            bin!("syncpub"),
+            vec!["--publisher", &a, "--sync", &b],
+            "Waiting for subscribers".into(),
+        ),
+        (
+            bin!("asyncsrv-proxy"),
+            a_b.clone(),
+            format!("I: proxy ready, clients on {a}, servers on {b}"),
+        ),
+        (
+            bin!("asyncsrv-server"),
+            vec!["--connect", &b],
+            format!("worker(s) connected to {b}"),
+        ),
+        (
+            bin!("peering1"),
+            vec!["me", "you"],
+            "I: preparing broker at me...".into(),
+        ),
+        (
+            bin!("peering2"),
+            vec!["me", "you"],
+            "I: preparing broker at me...".into(),
+        ),
+        (
+            bin!("peering3"),
+            vec!["me", "you"],
+            "I: preparing broker at me...".into(),
+        ),
+        (
+            bin!("lpserver"),
+            vec!["--bind", &a],
+            format!("I: Lazy Pirate server is active at {a}"),
+        ),
+        (
+            bin!("spqueue"),
+            a_b.clone(),
+            format!("I: Simple Pirate queue is active: clients at {a}, workers at {b}"),
+        ),
+        (
+            bin!("ppqueue"),
+            a_b.clone(),
+            format!("I: Paranoid Pirate queue is active: clients at {a}, workers at {b}"),
+        ),
+        (
+            bin!("mdbroker"),
+            vec!["--bind", &a],
+            format!("I: MDP broker/0.2.0 is active at {a}"),
+        ),
+        (
+            bin!("titanic"),
+            vec!["--connect", &b, "--dir", titanic_dir],
+            format!("I: Titanic is active at the broker {b} (titanic.request"),
+        ),
+    ];
+    let deadline = Duration::from_secs(10);
+    for (bin, args, expected) in cases {
+        let p = Proc::start_in(dir.path(), bin, &args);
+        let first = p.next_line(deadline);
+        assert!(
+            first.as_deref().is_some_and(|l| l.contains(&expected)),
+            "{bin} {args:?}: first line {first:?} within {deadline:?}, expected one containing \
+             {expected:?}\n{}",
+            p.context()
+        );
+        drop(p); // killed: the next one binds the same endpoints
+    }
+}
