@@ -43,7 +43,7 @@ fn connect(ctx: &zmq::Context, endpoint: &str) -> anyhow::Result<zmq::Socket> {
     println!("I: connecting to server at {endpoint}...");
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
     Ok(client)
 }
 

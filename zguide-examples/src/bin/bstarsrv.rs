@@ -22,9 +22,10 @@
 use std::time::Instant;
 
 use clap::Parser;
+use zguide_examples::bind;
 use zguide_examples::bstar_pair::PairArgs;
 use zmq_patterns::bstar::{Event, Fsm, State};
-use zmq_patterns::{Msg, Poller};
+use zmq_patterns::{Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Binary Star server: one of a primary/backup pair (-p or -b)")]
@@ -51,9 +52,9 @@ fn main() -> std::process::ExitCode {
             s.set_linger(0)?;
         }
         println!("{}", pair.banner());
-        frontend.bind(&pair.frontend)?;
-        statepub.bind(&pair.statepub)?;
-        statesub.connect(&pair.statesub)?;
+        bind(&frontend, &pair.frontend, "--frontend")?;
+        bind(&statepub, &pair.statepub, "--statepub")?;
+        statesub.connect_to(&pair.statesub)?;
 
         let mut fsm = Fsm::new(pair.role, pair.heartbeat, Instant::now());
         // Set timer for next outgoing state message

@@ -34,9 +34,12 @@ fn main() -> std::process::ExitCode {
         let pair = args.pair.pair();
         let ctx = zmq::Context::new();
         println!("{}", pair.banner());
-        let mut server = Server::new(&ctx, pair.role, &pair.statepub, &pair.statesub)?;
+        let mut server = Server::new(&ctx, pair.role, &pair.statepub, &pair.statesub)
+            .map_err(|e| zguide_examples::flag_hint(e, "--statepub"))?;
         server.set_heartbeat(pair.heartbeat);
-        server.bind_voter(&pair.frontend, zmq::ROUTER)?;
+        server
+            .bind_voter(&pair.frontend, zmq::ROUTER)
+            .map_err(|e| zguide_examples::flag_hint(e, "--frontend"))?;
         if let Some(voter) = server.voter() {
             voter.set_maxmsgsize(64 * 1024)?;
         }

@@ -10,6 +10,7 @@ use super::fsm::{Change, Event, Fsm, Refusal, Role, State};
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::reactor::{Flow, Reactor};
+use crate::socket::SocketExt;
 
 /// The guide's heartbeat: each server publishes its state this often, and a peer silent for
 /// twice as long is gone.
@@ -91,13 +92,13 @@ impl Server {
     pub fn new(ctx: &zmq::Context, role: Role, local: &str, remote: &str) -> Result<Server> {
         let statepub = ctx.socket(zmq::PUB)?;
         statepub.set_linger(0)?;
-        statepub.bind(local)?;
+        statepub.bind_to(local)?;
         let statesub = ctx.socket(zmq::SUB)?;
         statesub.set_linger(0)?;
         statesub.set_subscribe(b"")?;
         // A state is one digit: anything much larger is not from a Binary Star peer.
         statesub.set_maxmsgsize(64)?;
-        statesub.connect(remote)?;
+        statesub.connect_to(remote)?;
         log::debug!("bstar: {role:?} publishing state at {local}, peer at {remote}");
         Ok(Server {
             ctx: ctx.clone(),
@@ -144,7 +145,7 @@ impl Server {
         }
         let voter = self.ctx.socket(kind)?;
         voter.set_linger(0)?;
-        voter.bind(endpoint)?;
+        voter.bind_to(endpoint)?;
         log::debug!("bstar: voter bound at {endpoint}");
         self.voter = Some(voter);
         Ok(())
