@@ -111,7 +111,7 @@ fn every_server_broker_and_proxy_says_it_is_up() {
     let dir = TempDir::new("friendly");
     let titanic_dir = dir.path().join("titanic");
     let titanic_dir = titanic_dir.to_str().unwrap();
-    let (a, b) = (tcp_ep(), tcp_ep());
+    let (a, b, c) = (tcp_ep(), tcp_ep(), tcp_ep());
     let a_b = [
         ["--frontend", a.as_str()].as_slice(),
         ["--backend", b.as_str()].as_slice(),
@@ -234,6 +234,16 @@ fn every_server_broker_and_proxy_says_it_is_up() {
             bin!("ppqueue"),
             a_b.clone(),
             format!("I: Paranoid Pirate queue is active: clients at {a}, workers at {b}"),
+        ),
+        (
+            bin!("bstarsrv"),
+            vec!["-p", "--frontend", &a, "--statepub", &b, "--statesub", &c],
+            "I: Primary active, waiting for backup (passive)".into(),
+        ),
+        (
+            bin!("bstarsrv2"),
+            vec!["-b", "--frontend", &a, "--statepub", &b, "--statesub", &c],
+            "I: Backup passive, waiting for primary (active)".into(),
         ),
         (
             bin!("mdbroker"),
