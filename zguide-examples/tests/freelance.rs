@@ -239,3 +239,166 @@ fn flserver2_outlives_malformed_requests_and_serves_right_after() {
     assert!(server.is_running());
     server.stop_with(libc::SIGTERM, WAIT);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Model Three
+
+/// Three verbose flserver3 (each dumps the messages it gets) on fresh ports, ready.
+fn three_flserver3() -> (Vec<String>, Vec<Proc>) {
+    let eps: Vec<String> = (0..3).map(|_| tcp_ep()).collect();
+    let servers: Vec<Proc> = eps
+        .iter()
+        .map(|ep| Proc::start(bin!("flserver3"), &["-v", "--bind", ep]))
+        .collect();
+    for (server, ep) in servers.iter().zip(&eps) {
+        server.expect(&format!("I: service is ready at {ep}"), WAIT);
+    }
+    (eps, servers)
+}
+
+fn flclient3(eps: &[String], extra: &[&str]) -> Proc {
+    let mut args = vec!["--connect"];
+    args.extend(eps.iter().map(String::as_str));
+    args.extend(extra);
+    Proc::start(bin!("flclient3"), &args)
+}
+
+#[test]
+fn flclient3_goes_on_when_two_of_three_servers_are_killed() {
+    let (eps, mut servers) = three_flserver3();
+    let mut client = flclient3(
+        &eps,
+        &[
+            "--requests",
+            "20000",
+            "--try-ms",
+            "300",
+            "--heartbeat-ms",
+            "200",
+        ],
+    );
+    for ep in &eps {
+        client.expect(&format!("I: connecting to {ep}..."), WAIT);
+    }
+    // Requests go to the first server; kill it mid-run, then the one that takes over.
+    servers[0].expect("random name", WAIT);
+    servers[0].kill();
+    servers[1].expect("random name", WAIT);
+    servers[1].kill();
+    servers[2].expect("random name", WAIT);
+    let lines = client.lines_until_end(Duration::from_secs(60));
+    client.wait_success(WAIT);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("Average round trip cost: ") && lines[0].ends_with(" usec"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn flclient3_fails_within_its_timeout_when_all_servers_are_gone() {
+    let (eps, mut servers) = three_flserver3();
+    let mut client = flclient3(&eps, &["--requests", "100000000", "--timeout-ms", "1000"]);
+    servers[0].expect("random name", WAIT);
+    let t = Instant::now();
+    for server in &mut servers {
+        server.kill();
+    }
+    let lines = client.lines_until_end(WAIT);
+    let took = t.elapsed();
+    assert_eq!(client.wait(WAIT).code(), Some(1), "{lines:?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("E: name service not available, aborting"),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("Average")), "{lines:?}");
+    assert!(
+        took < Duration::from_millis(1000 + 1500),
+        "failed {took:?} after the servers were killed"
+    );
+}
+
+#[test]
+fn flclient3_fails_within_its_timeout_when_no_server_ever_ran() {
+    let eps = [dead_ep(), dead_ep()];
+    let t = Instant::now();
+    let mut client = flclient3(&eps, &["--timeout-ms", "500"]);
+    let lines = client.lines_until_end(WAIT);
+    let took = t.elapsed();
+    assert_eq!(client.wait(WAIT).code(), Some(1), "{lines:?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("E: name service not available, aborting")
+    );
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_millis(3000),
+        "{took:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile peers
+
+#[test]
+fn flserver1_outlives_malformed_requests_and_serves_right_after() {
+    let ep = tcp_ep();
+    let mut server = Proc::start(bin!("flserver1"), &[&ep]);
+    server.expect("I: echo service is ready", WAIT);
+    let ctx = zmq::Context::new();
+    let dealer = socket(&ctx, zmq::DEALER);
+    dealer.connect(&ep).unwrap();
+    // No empty delimiter: libzmq's REP drops these before the program sees them.
+    for junk in [vec!["no envelope"], vec!["x", "y"], vec!["\u{0}\u{ff}"]] {
+        Msg::from_iter(junk).send(&dealer).unwrap();
+    }
+    Msg::from_iter(["", "Hello world"]).send(&dealer).unwrap();
+    let reply = Msg::recv(&dealer).unwrap();
+    assert_eq!(texts(&reply), ["", "Hello world"]);
+    server.stop_with(libc::SIGTERM, WAIT);
+}
+
+#[test]
+fn flserver3_outlives_malformed_frames_and_serves_right_after() {
+    let ep = tcp_ep();
+    let mut server = Proc::start(bin!("flserver3"), &["--bind", &ep, "--endpoint", &ep]);
+    server.expect("I: service is ready", WAIT);
+    let ctx = zmq::Context::new();
+    // A DEALER: whatever it sends arrives behind its own address.
+    let dealer = socket(&ctx, zmq::DEALER);
+    dealer.connect(&ep).unwrap();
+    for junk in [
+        vec![""],
+        vec!["HELLO"],
+        vec!["ping"],
+        vec!["PONG"],
+        vec!["\u{0}\u{ff}\u{1}"],
+    ] {
+        Msg::from_iter(junk).send(&dealer).unwrap();
+    }
+    // A ROUTER client as FLP wants: addresses the server by its endpoint.
+    let router = socket(&ctx, zmq::ROUTER);
+    router.set_router_mandatory(true).unwrap();
+    router.connect(&ep).unwrap();
+    assert!(
+        wait_until(WAIT, || Msg::from_iter([ep.as_str(), "PING"])
+            .send(&router)
+            .is_ok()),
+        "never connected to flserver3 at {ep}"
+    );
+    assert_eq!(texts(&Msg::recv(&router).unwrap()), [ep.as_str(), "PONG"]);
+    Msg::from_iter([ep.as_str(), "", ""]).send(&router).unwrap();
+    Msg::from_iter([ep.as_str(), "17", "random name", "more"])
+        .send(&router)
+        .unwrap();
+    assert_eq!(texts(&Msg::recv(&router).unwrap()), [ep.as_str(), "", "OK"]);
+    assert_eq!(
+        texts(&Msg::recv(&router).unwrap()),
+        [ep.as_str(), "17", "OK"]
+    );
+    // The DEALER still gets an answer too.
+    Msg::from_iter(["PING"]).send(&dealer).unwrap();
+    assert_eq!(texts(&Msg::recv(&dealer).unwrap()), ["PONG"]);
+    assert!(server.is_running());
+    server.stop_with(libc::SIGINT, WAIT);
+}
