@@ -15,6 +15,7 @@
 //! | [`reactor::Reactor`] | `zloop` | readers and timers in one loop; handlers may add/remove/reset |
 //! | [`heartbeat`] | `ppqueue`/`ppworker` logic | Paranoid Pirate liveness, back-off, LRU ready queue with expiry |
 //! | [`bstar`] | `bstar`, `bstarsrv` | Binary Star: the high-availability pair's state machine |
+//! | [`freelance`] | `flcliapi`, `flserver3` | Freelance: brokerless failover over a pool of servers (spec 10/FLP) |
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
@@ -59,6 +60,7 @@ pub mod bstar;
 pub mod clock;
 mod error;
 mod frame;
+pub mod freelance;
 pub mod heartbeat;
 pub mod interrupt;
 pub mod mdp;

@@ -9,6 +9,9 @@
 //!   fatal refusal leaves the state as it was);
 //! - Titanic: UUIDs are exactly the 32-hex-digit strings, the services answer any request, and
 //!   the store gives back the frames it was given (in temporary directories, removed after).
+//! - Freelance (spec 10/FLP): any frames make the server's and the client's parsers return `Ok`
+//!   or `Err`, what they accept is exactly PING/PONG or a control frame with a body, and a live
+//!   `freelance::Server` handed any frames drops or answers them and still serves.
 //!
 //! `PROPTEST_CASES` overrides the number of cases (256 here, so that the file runs in seconds).
 
@@ -21,6 +24,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
+use zmq_patterns::freelance::{self, FromServer, ServerInput};
 use zmq_patterns::heartbeat::ReadyQueue;
 use zmq_patterns::mdp::{
     self, client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker,
@@ -669,4 +673,97 @@ proptest! {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Freelance (spec 10/FLP)
+
+/// 0..6 frames, often an address followed by PING, PONG, a sequence number or a body.
+fn flp_frames() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let frame = prop_oneof![
+        Just(Vec::new()),
+        Just(b"PING".to_vec()),
+        Just(b"PONG".to_vec()),
+        Just(b"ping".to_vec()),
+        (0u64..5).prop_map(|n| n.to_string().into_bytes()),
+        bytes(),
+    ];
+    prop_oneof![vec(bytes(), 0..6), vec(frame, 0..6)]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn flp_server_input_parse_never_panics_and_is_exact(frames in flp_frames()) {
+        match ServerInput::parse(msg(&frames)) {
+            Ok(input) => {
+                match &input {
+                    ServerInput::Ping { .. } => {
+                        prop_assert!(frames.len() == 2 && frames[1] == b"PING");
+                    }
+                    ServerInput::Request(r) => prop_assert!(frames.len() >= 3 && !r.body.is_empty()),
+                }
+                prop_assert_eq!(to_vecs(&input.into_msg()), frames);
+            }
+            Err(e) => {
+                said(&e)?;
+                prop_assert!(frames.len() < 3);
+            }
+        }
+    }
+
+    #[test]
+    fn flp_from_server_parse_never_panics_and_is_exact(frames in flp_frames()) {
+        match FromServer::parse(msg(&frames)) {
+            Ok(input) => {
+                if let FromServer::Pong { .. } = input {
+                    prop_assert!(frames.len() == 2 && frames[1] == b"PONG");
+                } else {
+                    prop_assert!(frames.len() >= 3);
+                }
+                prop_assert_eq!(to_vecs(&input.into_msg()), frames);
+            }
+            Err(e) => {
+                said(&e)?;
+                prop_assert!(frames.len() < 3);
+            }
+        }
+    }
+
+    #[test]
+    fn flp_replies_carry_the_control_frame_unmodified(
+        client in bytes(), control in bytes(), body in vec(bytes(), 0..4)
+    ) {
+        let request = freelance::Request { client: Frame::from(&client[..]), control: Frame::from(&control[..]), body: Msg::new() };
+        let reply = request.reply(msg(&body));
+        let back = to_vecs(&reply);
+        prop_assert_eq!(&back[0], &client);
+        prop_assert_eq!(&back[1], &control);
+        prop_assert_eq!(back.len(), 2 + body.len().max(1));
+    }
+}
+
+/// A live server handed any frames (as its ROUTER would) answers PING, drops the rest, and a
+/// well-formed request after them still gets its reply.
+#[test]
+fn flp_server_handles_any_frames_and_still_serves() {
+    let ctx = zmq::Context::new();
+    let ep = "inproc://properties-flp-server";
+    let server = freelance::Server::bind(&ctx, ep, ep).unwrap();
+    check(flp_frames(), |frames| {
+        match server.handle(msg(&frames)) {
+            Ok(Some(request)) => {
+                prop_assert!(frames.len() >= 3 && request.control == frames[1][..])
+            }
+            Ok(None) => prop_assert!(frames.len() < 3),
+            Err(e) => return Err(TestCaseError::fail(format!("handle failed: {e}"))),
+        }
+        Ok(())
+    });
+    let request = server
+        .handle(Msg::from_iter(["client", "7", "random name"]))
+        .unwrap()
+        .unwrap();
+    server.reply(request, Msg::from_iter(["OK"])).unwrap();
 }
