@@ -45,6 +45,20 @@ fn a_second_copy_on_the_same_port_names_the_endpoint_and_the_flag() {
             &fe,
         ),
         (
+            bin!("flserver3"),
+            vec!["--bind", &ep],
+            vec!["--bind", &ep],
+            "--bind",
+            &ep,
+        ),
+        (
+            bin!("flserver1"),
+            vec![&ep],
+            vec![&ep],
+            "another ENDPOINT",
+            &ep,
+        ),
+        (
             bin!("msgqueue"),
             vec!["--frontend", &ep, "--backend", &be],
             vec!["--frontend", &fe, "--backend", &be],
@@ -54,7 +68,7 @@ fn a_second_copy_on_the_same_port_names_the_endpoint_and_the_flag() {
     ];
     for (bin, first_args, second_args, flag, taken) in cases {
         let first = Proc::start(bin, &first_args);
-        first.expect("is active", WAIT);
+        first.expect(" at ", WAIT); // its start-up line
         let line = fails_with(bin, &second_args, WAIT);
         assert_eq!(
             line,
@@ -244,6 +258,21 @@ fn every_server_broker_and_proxy_says_it_is_up() {
             bin!("bstarsrv2"),
             vec!["-b", "--frontend", &a, "--statepub", &b, "--statesub", &c],
             "I: Backup passive, waiting for primary (active)".into(),
+        ),
+        (
+            bin!("flserver1"),
+            vec![&a],
+            format!("I: echo service is ready at {a}"),
+        ),
+        (
+            bin!("flserver2"),
+            vec![&a],
+            format!("I: service is ready at {a}"),
+        ),
+        (
+            bin!("flserver3"),
+            vec!["--bind", &a],
+            format!("I: service is ready at {a}"),
         ),
         (
             bin!("mdbroker"),

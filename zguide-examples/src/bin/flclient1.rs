@@ -16,7 +16,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{Msg, Poller};
+use zmq_patterns::{Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Freelance client, Model One: REQ with retry and failover")]
@@ -42,7 +42,7 @@ fn try_request(
     println!("I: trying echo service at {endpoint}...");
     let client = ctx.socket(zmq::REQ)?;
     client.set_linger(0)?;
-    client.connect(endpoint)?;
+    client.connect_to(endpoint)?;
     request.clone().send(&client)?;
     let mut poller = Poller::new();
     poller.add(&client);

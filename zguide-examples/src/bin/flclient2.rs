@@ -18,7 +18,7 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
-use zmq_patterns::{Msg, Poller};
+use zmq_patterns::{Msg, Poller, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Freelance client, Model Two: DEALER shotgun to every server")]
@@ -55,7 +55,7 @@ impl FlClient {
     }
 
     fn connect(&mut self, endpoint: &str) -> anyhow::Result<()> {
-        self.socket.connect(endpoint)?;
+        self.socket.connect_to(endpoint)?;
         self.servers += 1;
         Ok(())
     }

@@ -28,7 +28,7 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let server = ctx.socket(zmq::REP)?;
         server.set_linger(0)?;
-        server.bind(&args.endpoint)?;
+        zguide_examples::bind(&server, &args.endpoint, "another ENDPOINT")?;
 
         println!("I: echo service is ready at {}", args.endpoint);
         loop {

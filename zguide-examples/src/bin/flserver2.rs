@@ -48,7 +48,7 @@ fn main() -> std::process::ExitCode {
         let ctx = zmq::Context::new();
         let server = ctx.socket(zmq::ROUTER)?;
         server.set_linger(0)?;
-        server.bind(&args.endpoint)?;
+        zguide_examples::bind(&server, &args.endpoint, "another ENDPOINT")?;
 
         println!("I: service is ready at {}", args.endpoint);
         loop {

@@ -44,7 +44,8 @@ fn main() -> std::process::ExitCode {
             .endpoint
             .clone()
             .unwrap_or_else(|| args.bind.replacen('*', "localhost", 1));
-        let server = Server::bind(&ctx, &args.bind, &endpoint)?;
+        let server = Server::bind(&ctx, &args.bind, &endpoint)
+            .map_err(|e| zguide_examples::flag_hint(e, "--bind"))?;
         println!("I: service is ready at {}", args.bind);
 
         loop {

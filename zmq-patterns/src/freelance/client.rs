@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::freelance::protocol::{ping, request, FromServer};
-use crate::{Actor, ActorPipe, Frame, Msg, Poller};
+use crate::{Actor, ActorPipe, Frame, Msg, Poller, SocketExt};
 
 /// Timing of a [`Client`]; the defaults are the guide's.
 ///
@@ -321,7 +321,7 @@ impl Agent {
         if self.servers.iter().any(|s| s.endpoint == endpoint) {
             return Ok(());
         }
-        self.router.connect(endpoint)?;
+        self.router.connect_to(endpoint)?;
         log::debug!("freelance client: connecting to {endpoint}");
         let now = Instant::now();
         self.servers.push(ServerState {

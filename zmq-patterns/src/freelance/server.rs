@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::freelance::protocol::{pong, Request, ServerInput};
-use crate::Msg;
+use crate::{Msg, SocketExt};
 
 /// A Freelance server socket.
 ///
@@ -52,7 +52,7 @@ impl Server {
         let socket = ctx.socket(zmq::ROUTER)?;
         socket.set_linger(0)?;
         socket.set_identity(endpoint.as_bytes())?;
-        socket.bind(bind)?;
+        socket.bind_to(bind)?;
         log::debug!("freelance server {endpoint} bound to {bind}");
         Ok(Server {
             socket,
