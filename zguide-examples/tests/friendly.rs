@@ -83,6 +83,22 @@ fn a_second_copy_on_the_same_port_names_the_endpoint_and_the_flag() {
 }
 
 #[test]
+fn a_port_taken_under_an_actor_is_named_with_its_flag() {
+    // asyncsrv binds inside its server actor: the error comes back through Actor::new as the
+    // bind's own error, so the hint still names the flag
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = tcp(listener.local_addr().unwrap().port());
+    let line = fails_with(bin!("asyncsrv"), &["--bind", &ep, "--connect", &ep], WAIT);
+    assert_eq!(
+        line,
+        format!(
+            "error: cannot bind {ep}: Address already in use \
+             (is another example running? try --bind ...)"
+        )
+    );
+}
+
+#[test]
 fn an_endpoint_without_a_transport_shows_the_fix() {
     let line = fails_with(bin!("hwclient"), &["--connect", "localhost:5555"], WAIT);
     assert_eq!(

@@ -25,7 +25,8 @@ enum Event {
 /// A thread running your closure, with its own end of a PAIR pipe to the parent.
 ///
 /// - [`Actor::new`] returns once the closure has called [`ActorPipe::ready`] (so sockets it
-///   binds are bound), or with an error if the closure ended or panicked first.
+///   binds are bound); if the closure returned an error first, `new` returns that very error
+///   (a failed bind stays [`Error::Endpoint`]); if it panicked or ended, [`Error::Actor`].
 /// - The parent talks to the actor through the pipe: the handle derefs to the parent's
 ///   `zmq::Socket`.
 /// - Dropping the handle sends [`TERM`] without blocking and waits for the thread a bounded
@@ -227,8 +228,9 @@ impl Actor {
                 actor.join();
                 Err(match result {
                     Ok(()) => Error::Actor("actor ended before it was ready".into()),
-                    Err(e @ Error::Actor(_)) => e,
-                    Err(e) => Error::Actor(format!("actor failed before it was ready: {e}")),
+                    // The closure's own error, so that a caller can match its kind (an
+                    // address in use, say) as if it had done the work itself
+                    Err(e) => e,
                 })
             }
             Err(_) => Err(Error::Actor("actor thread vanished".into())),
@@ -401,6 +403,27 @@ mod tests {
         assert!(err.to_string().contains("no start"), "{err}");
         let err = Actor::new(&ctx, |_pipe| Ok(())).err().unwrap();
         assert!(err.to_string().contains("before it was ready"), "{err}");
+    }
+
+    #[test]
+    fn an_error_before_ready_comes_back_as_it_was() {
+        use crate::SocketExt;
+        let ctx = zmq::Context::new();
+        let taken = ctx.socket(zmq::REP).unwrap();
+        taken.bind("inproc://actor-taken").unwrap();
+        let ctx2 = ctx.clone();
+        let err = Actor::new(&ctx, move |pipe| {
+            let s = ctx2.socket(zmq::REP)?;
+            s.bind_to("inproc://actor-taken")?;
+            pipe.ready()
+        })
+        .err()
+        .unwrap();
+        assert!(err.is_address_in_use(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "cannot bind inproc://actor-taken: Address already in use"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub enum Error {
     /// Stored data (a file of a [`titanic::Store`](crate::titanic::Store)) is not what this
     /// crate writes: truncated, corrupt, or not a regular file. The text says which and why.
     Corrupt(String),
-    /// An actor's thread failed: it panicked, returned an error before it was ready, or did not
+    /// An actor's thread failed: it panicked, ended before it was ready, or did not
     /// stop in time.
     Actor(String),
     /// An operating-system error outside libzmq.

@@ -189,7 +189,8 @@ fn main() -> std::process::ExitCode {
             (args.bind.clone(), args.workers, args.max_delay_ms);
         let server = Actor::new(&ctx, move |pipe| {
             server_task(pipe, &endpoint, workers, max_delay_ms)
-        })?;
+        })
+        .map_err(|e| zguide_examples::flag_hint(e, "--bind"))?;
 
         // Run for a while (5 seconds) then quit: clients first, then the server's proxy
         let outcome = clock::sleep(Duration::from_millis(args.duration_ms));
