@@ -2,6 +2,7 @@
 //! that owns a ROUTER socket, addresses servers by endpoint, pings them, forgets the silent
 //! ones, and sends each request to the first live server, failing over to the next.
 
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -89,6 +90,8 @@ pub struct Client {
     actor: Actor,
     config: ClientConfig,
     next_id: u64,
+    /// The agent's error for a CONNECT that failed, as it was (the pipe carries only `ERROR`).
+    connect_errors: mpsc::Receiver<Error>,
 }
 
 impl Client {
@@ -114,14 +117,16 @@ impl Client {
         let router = ctx.socket(zmq::ROUTER)?;
         router.set_linger(0)?;
         router.set_router_mandatory(true)?;
+        let (errors, connect_errors) = mpsc::channel();
         let actor = Actor::new(ctx, move |pipe| {
             pipe.ready()?;
-            Agent::new(router, config).run(&pipe)
+            Agent::new(router, config, errors).run(&pipe)
         })?;
         Ok(Client {
             actor,
             config,
             next_id: 0,
+            connect_errors,
         })
     }
 
@@ -140,10 +145,10 @@ impl Client {
         let mut reply = self.answer(Duration::from_secs(5))?;
         match reply.pop_front_str().as_deref() {
             Some(OK) => Ok(()),
-            _ => Err(match reply.pop_front() {
-                Some(code) => zmq_error(&code),
-                None => Error::Actor("bad answer to CONNECT".into()),
-            }),
+            _ => Err(self
+                .connect_errors
+                .try_recv()
+                .unwrap_or_else(|_| Error::Actor("bad answer to CONNECT".into()))),
         }
     }
 
@@ -192,14 +197,6 @@ impl Client {
     }
 }
 
-/// The error the agent reported for a CONNECT: libzmq's errno as decimal text.
-fn zmq_error(code: &Frame) -> Error {
-    match code.as_str().and_then(|c| c.parse::<i32>().ok()) {
-        Some(errno) => Error::Zmq(zmq::Error::from_raw(errno)),
-        None => Error::Actor(format!("connect failed: {}", code.to_string_lossy())),
-    }
-}
-
 /// One server as the agent sees it.
 struct ServerState {
     endpoint: String,
@@ -226,16 +223,23 @@ struct Agent {
     servers: Vec<ServerState>,
     sequence: u64,
     pending: Option<Pending>,
+    /// Where a failed CONNECT's error goes, before `ERROR` on the pipe.
+    connect_errors: mpsc::Sender<Error>,
 }
 
 impl Agent {
-    fn new(router: zmq::Socket, config: ClientConfig) -> Agent {
+    fn new(
+        router: zmq::Socket,
+        config: ClientConfig,
+        connect_errors: mpsc::Sender<Error>,
+    ) -> Agent {
         Agent {
             router,
             config,
             servers: Vec::new(),
             sequence: 0,
             pending: None,
+            connect_errors,
         }
     }
 
@@ -285,11 +289,10 @@ impl Agent {
                 let answer = self.connect(&endpoint);
                 let reply = match answer {
                     Ok(()) => Msg::from_iter([OK]),
-                    Err(e) => Msg::from_iter([
-                        ERROR.to_string(),
-                        e.zmq()
-                            .map_or_else(|| e.to_string(), |z| z.to_raw().to_string()),
-                    ]),
+                    Err(e) => {
+                        let _ = self.connect_errors.send(e);
+                        Msg::from_iter([ERROR])
+                    }
                 };
                 reply.send(pipe)?;
             }
@@ -588,7 +591,17 @@ mod tests {
         let ctx = zmq::Context::new();
         let mut client = Client::new(&ctx).unwrap();
         let err = client.connect("nonsense").unwrap_err();
-        assert_eq!(err.zmq(), Some(zmq::Error::EINVAL), "{err}");
+        assert_eq!(err.zmq(), None, "{err}");
+        assert_eq!(
+            err.to_string(),
+            "cannot connect nonsense: an endpoint needs a transport, e.g. tcp://nonsense"
+        );
+        let err = client
+            .connect("tcp://no-such-host.invalid:5555")
+            .unwrap_err();
+        assert!(err.is_endpoint(), "{err}");
+        let err = client.connect("bogus://x").unwrap_err();
+        assert_eq!(err.zmq(), Some(zmq::Error::EPROTONOSUPPORT), "{err}");
         client.connect("tcp://127.0.0.1:9").unwrap();
         client.connect("tcp://127.0.0.1:9").unwrap(); // twice is once
     }
