@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use zmq_patterns::bstar::Role;
 
+/// Largest client request the example servers echo, in bytes; the guide's requests are
+/// sequence numbers. libzmq drops a client that sends more.
+pub const MAX_REQUEST: i64 = 64 * 1024;
+
 /// `-p` or `-b`, endpoints and heartbeat.
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("role").required(true).args(["primary", "backup"])))]

@@ -165,6 +165,76 @@ fn a_passive_server_does_not_answer() {
     assert_eq!(req.recv_bytes(0).unwrap(), b"1");
 }
 
+/// Hostile clients on the active server's frontend: multipart, empty and many-part requests
+/// are echoed whole as the guide's echo does; a request past the size limit is not (libzmq
+/// drops that client's connection, and it comes back); an HTTP request instead of ZMTP is
+/// refused. The server serves a normal client right after.
+#[test]
+fn the_frontend_outlives_hostile_clients() {
+    for bin in [bin!("bstarsrv"), bin!("bstarsrv2")] {
+        let ports = Ports::new();
+        let mut primary = ports.server(bin, true);
+        let _backup = ports.server(bin, false);
+        primary.expect("ready active", WAIT);
+        let ctx = zmq::Context::new();
+        let hostile = ctx.socket(zmq::DEALER).unwrap();
+        hostile.set_linger(0).unwrap();
+        hostile.set_rcvtimeo(5000).unwrap();
+        hostile.connect(&ports.primary).unwrap();
+        let many: Vec<Vec<u8>> = (0..100).map(|i| format!("part {i}").into_bytes()).collect();
+        let requests: Vec<Vec<Vec<u8>>> = vec![
+            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()],
+            vec![Vec::new()],
+            many,
+        ];
+        for request in &requests {
+            hostile.send_multipart(request, 0).unwrap();
+            let echo = hostile.recv_multipart(0).unwrap_or_else(|e| {
+                panic!(
+                    "{bin}: no echo of {} parts: {e}\n{}",
+                    request.len(),
+                    primary.context()
+                )
+            });
+            assert_eq!(&echo, request, "{bin}");
+        }
+        // past the limit: not echoed; the client's next request is (its connection is back)
+        let too_big = vec![b'x'; 64 * 1024 + 1];
+        hostile.send(&too_big, 0).unwrap();
+        let mut tries = 0;
+        let echo = loop {
+            hostile.send("after", 0).unwrap();
+            match hostile.recv_bytes(0) {
+                Ok(echo) => break echo,
+                // sent while the connection was down
+                Err(zmq::Error::EAGAIN) if tries < 5 => tries += 1,
+                Err(e) => panic!("{bin}: {e}\n{}", primary.context()),
+            }
+        };
+        assert_eq!(
+            echo.len(),
+            5,
+            "{bin}: the first echo after the large request"
+        );
+        // not ZMTP at all
+        let addr = ports.primary.trim_start_matches("tcp://");
+        let mut http = std::net::TcpStream::connect(addr).unwrap();
+        http.set_read_timeout(Some(WAIT)).unwrap();
+        use std::io::{Read, Write};
+        let _ = http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut rest = Vec::new();
+        let _ = http.read_to_end(&mut rest); // libzmq closes it
+                                             // and a normal client
+        let req = ctx.socket(zmq::REQ).unwrap();
+        req.set_linger(0).unwrap();
+        req.set_rcvtimeo(5000).unwrap();
+        req.connect(&ports.primary).unwrap();
+        req.send("1", 0).unwrap();
+        assert_eq!(req.recv_bytes(0).unwrap(), b"1", "{bin}");
+        assert!(primary.is_running(), "{bin}\n{}", primary.context());
+    }
+}
+
 /// A hostile "peer" publishes garbage states: a `5` (the guide's number for a client request),
 /// text, two parts, a large message. None changes a server's state or keeps its peer alive:
 /// once the only valid state it heard is old, a vote makes the passive backup take over.

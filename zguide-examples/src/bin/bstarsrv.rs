@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::bstar_pair::PairArgs;
+use zguide_examples::bstar_pair::{PairArgs, MAX_REQUEST};
 use zmq_patterns::bstar::{Event, Fsm, State};
 use zmq_patterns::{Msg, Poller, SocketExt};
 
@@ -33,9 +33,6 @@ struct Args {
     #[command(flatten)]
     pair: PairArgs,
 }
-
-/// Largest client request echoed; the guide's are sequence numbers.
-const MAX_REQUEST: i64 = 64 * 1024;
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();

@@ -12,7 +12,7 @@
 //! also shows the library's debug log (states sent and heard, votes dropped).
 
 use clap::Parser;
-use zguide_examples::bstar_pair::PairArgs;
+use zguide_examples::bstar_pair::{PairArgs, MAX_REQUEST};
 use zguide_examples::console;
 use zmq_patterns::bstar::Server;
 use zmq_patterns::reactor::Flow;
@@ -37,12 +37,13 @@ fn main() -> std::process::ExitCode {
         let mut server = Server::new(&ctx, pair.role, &pair.statepub, &pair.statesub)
             .map_err(|e| zguide_examples::flag_hint(e, "--statepub"))?;
         server.set_heartbeat(pair.heartbeat);
-        server
-            .bind_voter(&pair.frontend, zmq::ROUTER)
-            .map_err(|e| zguide_examples::flag_hint(e, "--frontend"))?;
-        if let Some(voter) = server.voter() {
-            voter.set_maxmsgsize(64 * 1024)?;
-        }
+        // Our own voter socket, so that its size limit is set before the bind (where libzmq
+        // takes it): a request is small
+        let voter = ctx.socket(zmq::ROUTER)?;
+        voter.set_linger(0)?;
+        voter.set_maxmsgsize(MAX_REQUEST)?;
+        zguide_examples::bind(&voter, &pair.frontend, "--frontend")?;
+        server.set_voter(voter)?;
         let ran = server.run(
             &mut (),
             // Echo service

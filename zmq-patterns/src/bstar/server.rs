@@ -128,7 +128,8 @@ impl Server {
     }
 
     /// Binds the voter socket, of type `kind` (a ROUTER, usually), at `endpoint`: the socket
-    /// on which clients' requests arrive. One voter per server.
+    /// on which clients' requests arrive. One voter per server. To set socket options first,
+    /// make the socket yourself and hand it over with [`Server::set_voter`].
     ///
     /// ```
     /// # use zmq_patterns::bstar::{Role, Server};
@@ -147,6 +148,30 @@ impl Server {
         voter.set_linger(0)?;
         voter.bind_to(endpoint)?;
         log::debug!("bstar: voter bound at {endpoint}");
+        self.set_voter(voter)
+    }
+
+    /// Takes `voter`, a socket the application made, set up and bound (or connected) itself, as
+    /// the voter: for options that must be set before a bind to count, such as a maximum
+    /// message size (libzmq copies a socket's options into each endpoint when it is bound).
+    /// One voter per server: `EINVAL` if there is one already.
+    ///
+    /// ```
+    /// # use zmq_patterns::bstar::{Role, Server};
+    /// # let ctx = zmq::Context::new();
+    /// let mut server = Server::new(&ctx, Role::Primary, "inproc://doc-sv-p", "inproc://doc-sv-b")?;
+    /// let voter = ctx.socket(zmq::ROUTER)?;
+    /// voter.set_maxmsgsize(64 * 1024)?; // before the bind, so that it holds for every client
+    /// voter.bind("inproc://doc-sv-voter")?;
+    /// server.set_voter(voter)?;
+    /// assert_eq!(server.voter().unwrap().get_maxmsgsize()?, 64 * 1024);
+    /// # Ok::<(), zmq_patterns::Error>(())
+    /// ```
+    pub fn set_voter(&mut self, voter: zmq::Socket) -> Result<()> {
+        if self.voter.is_some() {
+            return Err(Error::Zmq(zmq::Error::EINVAL));
+        }
+        log::debug!("bstar: voter set");
         self.voter = Some(voter);
         Ok(())
     }
