@@ -9,16 +9,20 @@
 #
 #   scripts/bench.sh            # REPS=7, sizes 1 64 1024 65536: about 6.5 minutes on 2 cores, plus the first release build (2-3 minutes)
 #   REPS=3 SIZES="64" scripts/bench.sh
+#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core brokers freelance bstar)
 #
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
+SUITES=" ${SUITES:-core brokers freelance bstar} "
+suite() { [[ $SUITES == *" $1 "* ]]; }
 DOC=${DOC:-docs/benchmarks.md}
 
 cargo build --release -q -p zmq-patterns-perf
-cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy
+cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy \
+    --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli
 B=$PWD/target/release
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -85,11 +89,66 @@ broker() {
     asyncsrv) "$B/broker_thr" --broker asyncsrv --spawn "$B/asyncsrv-proxy" --workers "$2" --requests 100000 ;;
     esac | value "mean throughput"
 }
-record() { echo "$1 $2 $3 $4" >>"$RESULTS"; }
+# freelance MODEL SERVERS -> microseconds per request, flclientN against SERVERS flserverN
+freelance() {
+    local eps=() pids=() i
+    for i in $(seq 1 "$2"); do
+        port=$((port + 1))
+        eps+=("tcp://127.0.0.1:$port")
+        if [ "$1" = 2 ]; then
+            "$B/flserver2" "tcp://127.0.0.1:$port" >/dev/null &
+        else
+            "$B/flserver3" --bind "tcp://127.0.0.1:$port" >/dev/null &
+        fi
+        pids+=($!)
+    done
+    sleep 0.2 # the servers bind; a client's first request would wait for them anyway
+    if [ "$1" = 2 ]; then
+        "$B/flclient2" "${eps[@]}" --requests 10000
+    else
+        "$B/flclient3" --connect "${eps[@]}" --requests 10000
+    fi | sed -n 's/^Average round trip cost: \([0-9]*\) usec$/\1/p'
+    kill "${pids[@]}" 2>/dev/null
+    wait "${pids[@]}" 2>/dev/null || true
+}
+now_ms() { date +%s%3N; }
+# failover HEARTBEAT_MS TIMEOUT_MS SETTLE_MS -> milliseconds from killing the active bstarsrv to the client's
+# first answer from the backup (bstarcli sends every 10 ms)
+failover() {
+    local p1=$((port + 1)) p2=$((port + 2)) p3=$((port + 3)) p4=$((port + 4)) primary backup client t0 i ms=""
+    port=$((port + 4))
+    "$B/bstarsrv" -p --frontend "tcp://127.0.0.1:$p1" --statepub "tcp://127.0.0.1:$p3" \
+        --statesub "tcp://127.0.0.1:$p4" --heartbeat-ms "$1" >/dev/null &
+    primary=$!
+    "$B/bstarsrv" -b --frontend "tcp://127.0.0.1:$p2" --statepub "tcp://127.0.0.1:$p4" \
+        --statesub "tcp://127.0.0.1:$p3" --heartbeat-ms "$1" >/dev/null &
+    backup=$!
+    "$B/bstarcli" --primary "tcp://127.0.0.1:$p1" --backup "tcp://127.0.0.1:$p2" --timeout-ms "$2" \
+        --settle-ms "$3" --interval-ms 10 |
+        while IFS= read -r line; do echo "$(now_ms) $line"; done >"$WORK/cli" &
+    client=$!
+    for i in $(seq 1 300); do # the pair is up and the client has answers (30 s at most)
+        [ "$(grep -c "server replied OK" "$WORK/cli")" -ge 20 ] && break
+        sleep 0.1
+    done
+    t0=$(now_ms)
+    kill $primary
+    for i in $(seq 1 300); do
+        ms=$(awk -v t0="$t0" '$1 >= t0 && /failing over/ { over = 1 } over && /server replied OK/ { print $1 - t0; exit }' "$WORK/cli")
+        [ -n "$ms" ] && break
+        sleep 0.1
+    done
+    kill $backup $client 2>/dev/null
+    pkill -f "bstarcli --primary tcp://127.0.0.1:$p1 " 2>/dev/null || true
+    wait $primary $backup $client 2>/dev/null || true
+    echo "${ms:-}"
+}
+record() { [ -n "$4" ] && echo "$1 $2 $3 $4" >>"$RESULTS"; }
 
 echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
 for rep in $(seq 1 "$REPS"); do
     for t in tcp inproc; do
+        suite core || continue
         for s in $SIZES; do
             out=$(thr $t "$s" raw,frame,msg 1)
             pair "thr1/$t/$s" frame raw "$rep" <<<"$out"
@@ -99,6 +158,7 @@ for rep in $(seq 1 "$REPS"); do
         done
     done
     for w in 1 4; do
+        suite brokers || continue
         # Two pairs per repetition, A B then B A: one process per side, so more samples
         for kind in proxy proxy-capture proxy-steerable; do
             crate=crate${kind#proxy}
@@ -114,6 +174,16 @@ for rep in $(seq 1 "$REPS"); do
         record "lb/tcp/$w" A "$rep" "$(broker lbbroker "$w")"
         record "async/tcp/$w" A "$rep" "$(broker asyncsrv "$w")"
     done
+    if suite freelance; then
+        for servers in 1 3; do
+            record "fl2/tcp/$servers" A "$rep" "$(freelance 2 "$servers")"
+            record "fl3/tcp/$servers" A "$rep" "$(freelance 3 "$servers")"
+        done
+    fi
+    if suite bstar; then
+        record "bstar/tcp/guide" A "$rep" "$(failover 1000 1000 2000)"
+        record "bstar/tcp/fast" A "$rep" "$(failover 100 100 200)"
+    fi
     echo "   repetition $rep of $REPS done"
 done
 
@@ -130,6 +200,21 @@ END {
     for (k = 1; k <= nk; k++) {
         key = order[k]; split(key, p, "/")
         n = 0; m = 0
+        if (p[1] == "fl2" || p[1] == "fl3" || p[1] == "bstar") {
+            for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
+            if (m == 0) continue
+            if (p[1] == "bstar") {
+                if (p[3] == "guide") { unit = "heartbeat 1 s, client timeout 1 s, settle 2 s"; guide = "(by design: about 3 s)" }
+                else { unit = "heartbeat 100 ms, client timeout 100 ms, settle 200 ms"; guide = "(figures)" }
+                printf "| Binary Star failover (ms, kill the active to the first answer from the backup): bstarsrv, bstarcli | tcp | %s | %.0f | – | – | %s |\n", unit, median(a, m), guide
+                continue
+            }
+            model = (p[1] == "fl2") ? "2 (shotgun): flclient2, flserver2" : "3 (router, flcliapi): flclient3, flserver3"
+            if (p[1] == "fl2") guide = (p[3] == 1) ? "guide: about 60" : "guide: about 80"
+            else guide = "(figures)"
+            printf "| Freelance model %s (us per request, 10,000 requests) | tcp | %s servers | %.0f | – | – | %s |\n", model, p[3], median(a, m), guide
+            continue
+        }
         if (p[1] == "mdp" || p[1] == "lb" || p[1] == "async") {
             for (r = 1; r <= 2 * reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
             if (m == 0) continue
