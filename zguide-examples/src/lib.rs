@@ -4,7 +4,7 @@
 //!
 //! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate keeps the examples'
 //! `main` functions alike (one binary per guide example, `src/bin/`), plus the few pieces that
-//! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`], [`bstar_pair`]).
+//! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`], [`bstar_pair`], [`lazy_pirate`]).
 
 use std::process::ExitCode;
 
@@ -12,6 +12,7 @@ pub use zmq_patterns;
 
 pub mod asyncsrv_worker;
 pub mod bstar_pair;
+pub mod lazy_pirate;
 pub mod pirate_trouble;
 
 /// Runs an example's body: sets up logging (see [`init_logging`]), installs the crate's interrupt

@@ -14,7 +14,8 @@
 use std::time::Duration;
 
 use clap::Parser;
-use zmq_patterns::{clock, Msg, Poller, SocketExt};
+use zguide_examples::lazy_pirate::{await_echo, req_socket};
+use zmq_patterns::{clock, SocketExt};
 
 #[derive(Parser)]
 #[command(about = "Binary Star client: Lazy Pirate with failover between two servers")]
@@ -41,10 +42,7 @@ struct Args {
 
 fn connect(ctx: &zmq::Context, endpoint: &str) -> anyhow::Result<zmq::Socket> {
     println!("I: connecting to server at {endpoint}...");
-    let client = ctx.socket(zmq::REQ)?;
-    client.set_linger(0)?;
-    client.connect_to(endpoint)?;
-    Ok(client)
+    req_socket(ctx, endpoint)
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,25 +59,9 @@ fn main() -> std::process::ExitCode {
             sequence += 1;
             let request = sequence.to_string();
             client.send_text(&request)?;
-            loop {
-                // Poll socket for a reply, with timeout
-                let mut poller = Poller::new();
-                poller.add(&client);
-                if poller.poll(Some(Duration::from_millis(args.timeout_ms)))? > 0 {
-                    // We got a reply from the server, must match sequence
-                    let reply = Msg::recv(&client)?;
-                    let text = reply
-                        .front()
-                        .map(|f| f.to_string_lossy())
-                        .unwrap_or_default();
-                    if reply.len() == 1 && text.parse() == Ok(sequence) {
-                        println!("I: server replied OK ({text})");
-                        clock::sleep(Duration::from_millis(args.interval_ms))?; // one a second
-                        break;
-                    }
-                    println!("E: bad reply from server: {text}");
-                    continue;
-                }
+            let timeout = Duration::from_millis(args.timeout_ms);
+            // Wait for the reply that echoes our sequence number
+            while !await_echo(&client, sequence, timeout, "bad")? {
                 // We use a Lazy Pirate strategy: with no reply, close the socket and try the
                 // other server. It is the client's vote that decides which server is active.
                 println!("W: no response from server, failing over");
@@ -90,6 +72,7 @@ fn main() -> std::process::ExitCode {
                 // Send request again, on new socket
                 client.send_text(&request)?;
             }
+            clock::sleep(Duration::from_millis(args.interval_ms))?; // one a second
         }
         Ok(())
     })

@@ -16,7 +16,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]
 #[command(about = "Freelance client, Model One: REQ with retry and failover")]
@@ -40,9 +40,7 @@ fn try_request(
     timeout: Duration,
 ) -> anyhow::Result<Option<Msg>> {
     println!("I: trying echo service at {endpoint}...");
-    let client = ctx.socket(zmq::REQ)?;
-    client.set_linger(0)?;
-    client.connect_to(endpoint)?;
+    let client = zguide_examples::lazy_pirate::req_socket(ctx, endpoint)?;
     request.clone().send(&client)?;
     let mut poller = Poller::new();
     poller.add(&client);

@@ -17,7 +17,8 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{Msg, Poller, SocketExt};
+use zguide_examples::lazy_pirate::{await_echo, req_socket};
+use zmq_patterns::SocketExt;
 
 #[derive(Parser)]
 #[command(about = "Lazy Pirate client: REQ with timeout, retries and reconnects")]
@@ -36,20 +37,12 @@ struct Args {
     requests: u64,
 }
 
-/// A new REQ socket connected to the server; linger 0 so that closing it drops its request.
-fn client_socket(ctx: &zmq::Context, endpoint: &str) -> anyhow::Result<zmq::Socket> {
-    let client = ctx.socket(zmq::REQ)?;
-    client.set_linger(0)?;
-    client.connect_to(endpoint)?;
-    Ok(client)
-}
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(false, || {
         let ctx = zmq::Context::new();
         println!("I: Connecting to server...");
-        let mut client = client_socket(&ctx, &args.connect)?;
+        let mut client = req_socket(&ctx, &args.connect)?;
 
         let mut sequence: u64 = 0;
         while args.requests == 0 || sequence < args.requests {
@@ -59,24 +52,9 @@ fn main() -> std::process::ExitCode {
             client.send_text(&request)?;
 
             let mut retries_left = args.retries;
-            loop {
-                // Poll socket for a reply, with timeout
-                let mut poller = Poller::new();
-                poller.add(&client);
-                if poller.poll(Some(Duration::from_millis(args.timeout_ms)))? > 0 {
-                    // We got a reply from the server, must match sequence
-                    let reply = Msg::recv(&client)?;
-                    let text = reply
-                        .front()
-                        .map(|f| f.to_string_lossy())
-                        .unwrap_or_default();
-                    if reply.len() == 1 && text.parse() == Ok(sequence) {
-                        println!("I: server replied OK ({text})");
-                        break;
-                    }
-                    println!("E: malformed reply from server: {text}");
-                    continue;
-                }
+            let timeout = Duration::from_millis(args.timeout_ms);
+            // Wait for the reply that echoes our sequence number
+            while !await_echo(&client, sequence, timeout, "malformed")? {
                 retries_left -= 1;
                 if retries_left == 0 {
                     println!("E: Server seems to be offline, abandoning");
@@ -90,7 +68,7 @@ fn main() -> std::process::ExitCode {
                 // Old socket is confused; close it and open a new one
                 drop(client);
                 println!("I: reconnecting to server...");
-                client = client_socket(&ctx, &args.connect)?;
+                client = req_socket(&ctx, &args.connect)?;
                 // Send request again, on new socket
                 client.send_text(&request)?;
             }
