@@ -287,11 +287,12 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Zmq(e) => Some(e),
-            Error::Io(e) => Some(e),
-            Error::Bstar(refusal) => Some(refusal),
+            // These print their inner error as their own text: returning it as the source
+            // too would print it twice in a chain (`{:#}` of anyhow: `Address already in use:
+            // Address already in use`). An io::Error's own source, if it has one, is next.
+            Error::Io(e) => std::error::Error::source(e),
             // An endpoint error's text already says why (`cannot bind X: Address already in
-            // use`): a source would print the reason twice in a chain (`{:#}` of anyhow).
+            // use`), the same.
             _ => None,
         }
     }
@@ -368,6 +369,27 @@ mod tests {
         assert!(!Error::from(zmq::Error::EAGAIN).is_shutdown());
         let io = std::io::Error::from(std::io::ErrorKind::Interrupted);
         assert!(Error::from(io).is_interrupted());
+    }
+
+    /// An error chain (`{:#}` of anyhow, or walking `source()`) says each thing once.
+    #[test]
+    fn a_chain_does_not_repeat_the_inner_error() {
+        let errors = [
+            Error::from(zmq::Error::EADDRINUSE),
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                "cannot bind UDP port 9999: Address already in use",
+            )),
+        ];
+        for e in errors {
+            let mut chain = vec![e.to_string()];
+            let mut next = std::error::Error::source(&e);
+            while let Some(inner) = next {
+                chain.push(inner.to_string());
+                next = inner.source();
+            }
+            assert_eq!(chain.len(), 1, "{chain:?}");
+        }
     }
 
     #[test]
