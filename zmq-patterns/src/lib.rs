@@ -56,6 +56,7 @@
 pub use zmq;
 
 pub mod actor;
+pub mod beacon;
 pub mod bstar;
 pub mod clock;
 mod error;

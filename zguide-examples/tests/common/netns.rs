@@ -221,8 +221,9 @@ struct Segment {
 }
 
 impl Segment {
-    /// Connects `host` to this bridge: a veth pair, `ethN` in the host with address `addr`/24,
-    /// `sKpI` in the switch; both ends up.
+    /// Connects `host` to this bridge: a veth pair, `ethN` in the host with address `addr`/24
+    /// and its subnet's broadcast address (as DHCP would give), `sKpI` in the switch; both
+    /// ends up.
     fn plug(&self, host: &Host, addr: Ipv4Addr) -> Port {
         let i = self.ports.fetch_add(1, Ordering::SeqCst) + 1;
         let port = format!("s{}p{i}", self.index);
@@ -251,6 +252,8 @@ impl Segment {
             "addr",
             "add",
             &format!("{addr}/24"),
+            "broadcast",
+            "+",
             "dev",
             &iface,
         ]);
