@@ -387,8 +387,8 @@ impl KvMsg {
             props,
             body,
         } = self;
-        let back = |error: Error, body: Frame, key: String, props: Vec<(String, String)>| {
-            SendError {
+        let back =
+            |error: Error, body: Frame, key: String, props: Vec<(String, String)>| SendError {
                 error,
                 msg: KvMsg {
                     key,
@@ -397,8 +397,7 @@ impl KvMsg {
                     props,
                     body,
                 },
-            }
-        };
+            };
         // libzmq takes the rest of a message once it has taken its first part
         let uuid_bytes: &[u8] = uuid.as_ref().map_or(&[], |u| &u.0[..]);
         let props_frame = encode_props(&props);
@@ -492,7 +491,9 @@ fn parse_props(frame: &Frame) -> Result<Vec<(String, String)>> {
         return Ok(props);
     }
     let Some(lines) = text.strip_suffix('\n') else {
-        return Err(Error::protocol("the last property does not end in a newline"));
+        return Err(Error::protocol(
+            "the last property does not end in a newline",
+        ));
     };
     for line in lines.split('\n') {
         let Some((name, value)) = line.split_once('=') else {

@@ -267,7 +267,10 @@ impl<M: KeyValue> KvMap<M> {
     /// ```
     pub fn subtree<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a M> + 'a {
         self.map
-            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(move |(k, _)| k.starts_with(prefix))
             .map(|(_, m)| m)
     }

@@ -311,7 +311,10 @@ mod tests {
         kvmsg.send(&output).unwrap();
         for _ in 0..2 {
             let got = KvSimple::recv(&input).unwrap();
-            assert_eq!((got.key(), got.sequence(), got.body()), ("key", 1, &b"body"[..]));
+            assert_eq!(
+                (got.key(), got.sequence(), got.body()),
+                ("key", 1, &b"body"[..])
+            );
         }
     }
 
