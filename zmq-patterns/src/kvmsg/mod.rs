@@ -12,7 +12,7 @@
 //! The key is a UTF-8 string of at most [`KEY_MAX`] bytes, the sequence number a big-endian
 //! 64-bit integer. Every parser is strict and reads the whole message: a wrong number of frames,
 //! a sequence frame that is not 8 bytes, a UUID that is neither empty nor 16 bytes, malformed
-//! properties or an oversized key is [`Error::Protocol`](crate::Error::Protocol), never a panic,
+//! properties or an oversized key is [`Error::Protocol`], never a panic,
 //! and nothing is left on the socket. What a parser accepts serialises back to the same frames.
 //!
 //! ```
