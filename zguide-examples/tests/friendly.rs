@@ -291,6 +291,23 @@ fn every_server_broker_and_proxy_says_it_is_up() {
             format!("I: service is ready at {a}"),
         ),
         (
+            bin!("clonesrv1"),
+            vec!["--bind", &a],
+            format!("I: clone server is active at {a}"),
+        ),
+        (
+            bin!("clonesrv2"),
+            vec!["--snapshot", &a, "--publisher", &b],
+            format!("I: clone server is active: snapshots at {a}, updates at {b}"),
+        ),
+        (
+            bin!("clonesrv3"),
+            vec!["--snapshot", &a, "--publisher", &b, "--collector", &c],
+            format!(
+                "I: clone server is active: snapshots at {a}, updates at {b}, collector at {c}"
+            ),
+        ),
+        (
             bin!("mdbroker"),
             vec!["--bind", &a],
             format!("I: MDP broker/0.2.0 is active at {a}"),

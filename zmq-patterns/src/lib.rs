@@ -18,6 +18,7 @@
 //! | [`freelance`] | `flcliapi`, `flserver3` | Freelance: brokerless failover over a pool of servers (spec 10/FLP) |
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
+//! | [`kvmsg`] | `kvsimple`, `kvmsg`, `clonesrv2` | Clone: key-value messages, a bounded map, the snapshot exchange (spec 12/CHP) |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep` | ms clocks, interruptible sleep, timestamped lines |
@@ -64,6 +65,7 @@ mod frame;
 pub mod freelance;
 pub mod heartbeat;
 pub mod interrupt;
+pub mod kvmsg;
 pub mod mdp;
 mod msg;
 mod poller;

@@ -12,6 +12,9 @@
 //! - Freelance (spec 10/FLP): any frames make the server's and the client's parsers return `Ok`
 //!   or `Err`, what they accept is exactly PING/PONG or a control frame with a body, and a live
 //!   `freelance::Server` handed any frames drops or answers them and still serves.
+//! - Clone (`kvmsg`, spec 12/CHP): any frames make the `KvSimple`, `KvMsg` and snapshot-request
+//!   parsers return `Ok` or a protocol error, what they accept serialises back to the same
+//!   frames, valid messages round-trip, and a `KvMap` never grows past its limits.
 //!
 //! `PROPTEST_CASES` overrides the number of cases (256 here, so that the file runs in seconds).
 
@@ -26,6 +29,7 @@ use proptest::test_runner::TestRunner;
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
 use zmq_patterns::freelance::{self, FromServer, ServerInput};
 use zmq_patterns::heartbeat::ReadyQueue;
+use zmq_patterns::kvmsg::{self, KvMap, KvMsg, KvSimple, Limits, SnapshotRequest, KEY_MAX};
 use zmq_patterns::mdp::{
     self, client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker,
 };
@@ -766,4 +770,134 @@ fn flp_server_handles_any_frames_and_still_serves() {
         .unwrap()
         .unwrap();
     server.reply(request, Msg::from_iter(["OK"])).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clone (kvsimple, kvmsg, the snapshot request; spec 12/CHP)
+
+/// A frame a kvmsg parser looks at: a short key, an 8-byte sequence, a 16-byte UUID,
+/// properties (valid or nearly), a command, or any bytes.
+fn kv_frame() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(Vec::new()),
+        "[a-z0-9/]{0,8}".prop_map(String::into_bytes),
+        any::<u64>().prop_map(|n| n.to_be_bytes().to_vec()),
+        any::<[u8; 16]>().prop_map(|u| u.to_vec()),
+        "([a-z]{0,3}=[a-z0-9=]{0,3}\n){0,3}".prop_map(String::into_bytes),
+        "[a-z=\n]{0,8}".prop_map(String::into_bytes),
+        prop::sample::select(vec!["ICANHAZ?", "KTHXBAI", "/client/", "/a//", "HUGZ"])
+            .prop_map(|s| s.as_bytes().to_vec()),
+        vec(any::<u8>(), 0..300),
+    ]
+}
+
+fn kv_frames() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop_oneof![vec(bytes(), 0..7), vec(kv_frame(), 0..7)]
+}
+
+/// A valid property list: distinct names without '=' or newline, values without newline.
+fn kv_props() -> impl Strategy<Value = Vec<(String, String)>> {
+    prop::collection::btree_map("[a-zA-Z0-9_.-]{1,8}", "[^\n]{0,12}", 0..4)
+        .prop_map(|m| m.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn kvsimple_parse_never_panics_and_is_exact(frames in kv_frames()) {
+        match KvSimple::parse(msg(&frames)) {
+            Ok(kv) => {
+                prop_assert!(frames.len() == 3 && frames[1].len() == 8 && frames[0].len() <= KEY_MAX);
+                prop_assert_eq!(to_vecs(&kv.into_msg()), frames);
+            }
+            Err(e) => {
+                said(&e)?;
+                prop_assert!(e.is_protocol());
+            }
+        }
+    }
+
+    #[test]
+    fn kvmsg_parse_never_panics_and_is_exact(frames in kv_frames()) {
+        match KvMsg::parse(msg(&frames)) {
+            Ok(kv) => {
+                prop_assert!(frames.len() == 5 && frames[1].len() == 8);
+                prop_assert!(frames[2].is_empty() || frames[2].len() == 16);
+                prop_assert_eq!(to_vecs(&kv.into_msg()), frames);
+            }
+            Err(e) => {
+                said(&e)?;
+                prop_assert!(e.is_protocol());
+            }
+        }
+    }
+
+    #[test]
+    fn snapshot_request_parse_never_panics(frames in kv_frames()) {
+        match SnapshotRequest::parse(msg(&frames)) {
+            Ok(r) => {
+                prop_assert!((2..=3).contains(&frames.len()) && frames[1] == b"ICANHAZ?");
+                prop_assert_eq!(r.client.as_bytes(), &frames[0][..]);
+                prop_assert_eq!(r.subtree.as_bytes(), frames.get(2).map_or(&[][..], |f| &f[..]));
+                let mut back = kvmsg::snapshot::request(&r.subtree);
+                back.push_front(r.client);
+                // the two-frame form with an empty subtree comes back as the one-frame form
+                if frames.len() == 3 && frames[2].is_empty() {
+                    prop_assert_eq!(to_vecs(&back), &frames[..2]);
+                } else {
+                    prop_assert_eq!(to_vecs(&back), frames);
+                }
+            }
+            Err(e) => said(&e)?,
+        }
+    }
+
+    #[test]
+    fn valid_kvsimple_round_trips(key in "[^\u{0}]{0,60}", seq in any::<u64>(), body in bytes()) {
+        let kv = KvSimple::new(key.clone(), seq, &body[..]).unwrap();
+        let back = KvSimple::parse(kv.to_msg()).unwrap();
+        prop_assert_eq!((back.key(), back.sequence(), back.body()), (&key[..], seq, &body[..]));
+    }
+
+    #[test]
+    fn valid_kvmsg_round_trips(
+        key in "[^\u{0}]{0,60}", seq in any::<u64>(), uuid in prop::option::of(any::<[u8; 16]>()),
+        props in kv_props(), body in bytes()
+    ) {
+        let mut kv = KvMsg::new(key, seq, &body[..]).unwrap();
+        kv.set_uuid_to(uuid.map(kvmsg::Uuid::from));
+        for (name, value) in &props {
+            kv.set_prop(name, value).unwrap();
+        }
+        let back = KvMsg::parse(kv.to_msg()).unwrap();
+        prop_assert_eq!(&back, &kv);
+        let got: Vec<(String, String)> =
+            back.props().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        prop_assert_eq!(got, props);
+    }
+
+    #[test]
+    fn kvmap_stays_within_its_limits(
+        ops in vec(("[a-d]", vec(any::<u8>(), 0..6)), 0..40),
+        max_keys in 0usize..4, max_bytes in 0usize..20
+    ) {
+        let mut map = KvMap::new(Limits { max_keys, max_bytes });
+        let mut model = std::collections::BTreeMap::new();
+        for (key, body) in ops {
+            let stored = map.store(KvSimple::new(key.clone(), 0, &body[..]).unwrap());
+            if body.is_empty() {
+                prop_assert!(stored.is_ok());
+                model.remove(&key);
+            } else if stored.is_ok() {
+                model.insert(key, body);
+            }
+            prop_assert!(map.len() <= max_keys && map.bytes() <= max_bytes);
+            let bytes: usize = model.iter().map(|(k, b)| k.len() + b.len()).sum();
+            prop_assert_eq!((map.len(), map.bytes()), (model.len(), bytes));
+        }
+        for (key, body) in &model {
+            prop_assert_eq!(map.get(key).unwrap().body(), &body[..]);
+        }
+    }
 }
