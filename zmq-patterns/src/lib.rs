@@ -18,6 +18,7 @@
 //! | [`freelance`] | `flcliapi`, `flserver3` | Freelance: brokerless failover over a pool of servers (spec 10/FLP) |
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
+//! | [`credit`] | `fileio3` | credit-based flow control: chunked transfers of any size in bounded memory |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep` | ms clocks, interruptible sleep, timestamped lines |
@@ -58,6 +59,7 @@ pub use zmq;
 pub mod actor;
 pub mod bstar;
 pub mod clock;
+pub mod credit;
 mod error;
 mod frame;
 pub mod freelance;
