@@ -4,7 +4,8 @@
 //!
 //! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate keeps the examples'
 //! `main` functions alike (one binary per guide example, `src/bin/`), plus the few pieces that
-//! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`], [`bstar_pair`], [`lazy_pirate`]).
+//! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`], [`bstar_pair`], [`lazy_pirate`],
+//! [`fileio`]).
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ pub use zmq_patterns;
 
 pub mod asyncsrv_worker;
 pub mod bstar_pair;
+pub mod fileio;
 pub mod lazy_pirate;
 pub mod pirate_trouble;
 
