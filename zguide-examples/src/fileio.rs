@@ -57,7 +57,8 @@ impl Sink {
     /// Appends a chunk (they arrive in order).
     pub fn write(&mut self, data: &[u8]) -> anyhow::Result<()> {
         if let Some(out) = &mut self.0 {
-            out.write_all(data).context("cannot write the output file")?;
+            out.write_all(data)
+                .context("cannot write the output file")?;
         }
         Ok(())
     }
@@ -93,7 +94,9 @@ pub fn run(
             serve(router, file)?;
             return Ok(());
         }
-        server = Some(crate::spawn_vital("server", move || Ok(serve(router, file)?)));
+        server = Some(crate::spawn_vital("server", move || {
+            Ok(serve(router, file)?)
+        }));
     }
 
     {
@@ -106,10 +109,11 @@ pub fn run(
         }
         dealer.connect_to(&args.connect)?;
         let mut sink = Sink(match &args.output {
-            Some(path) => Some(BufWriter::new(
-                File::create(path)
-                    .with_context(|| format!("cannot create {}", path.display()))?,
-            )),
+            Some(path) => {
+                Some(BufWriter::new(File::create(path).with_context(|| {
+                    format!("cannot create {}", path.display())
+                })?))
+            }
             None => None,
         });
         let (chunks, bytes) = fetch(&dealer, &mut sink)?;

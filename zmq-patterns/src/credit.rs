@@ -589,7 +589,10 @@ mod tests {
             Fetch { offset: 0, size: 1 }
         );
         let max = i64::MAX.to_string();
-        assert_eq!(parse(&["fetch", &max, "10"], 10).unwrap().offset, i64::MAX as u64);
+        assert_eq!(
+            parse(&["fetch", &max, "10"], 10).unwrap().offset,
+            i64::MAX as u64
+        );
         for bad in [
             &["fetch", "0"][..],
             &["fetch", "0", "1", ""],
@@ -706,7 +709,10 @@ mod tests {
         assert_eq!(Msg::recv(&dealer).unwrap()[0].as_bytes(), b"89");
         assert_eq!((server.served(), server.dropped()), (1, 5));
         let warn = log::Level::Warn;
-        assert!(cap.has(warn, &["request dropped", "offset is not a decimal number: [001] x"]));
+        assert!(cap.has(
+            warn,
+            &["request dropped", "offset is not a decimal number: [001] x"]
+        ));
         assert!(cap.has(warn, &["request dropped", "size 5 is above 4"]));
         assert!(cap.has(warn, &["request dropped", "1 frames, not 3"]));
     }

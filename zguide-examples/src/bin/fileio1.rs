@@ -42,7 +42,9 @@ fn stream(
     file.seek(SeekFrom::Start(0))?;
     loop {
         let mut data = Vec::with_capacity(chunk_size);
-        file.by_ref().take(chunk_size as u64).read_to_end(&mut data)?;
+        file.by_ref()
+            .take(chunk_size as u64)
+            .read_to_end(&mut data)?;
         let size = data.len();
         Msg::from_iter([identity.clone(), Frame::from(data)]).send(router)?;
         if size == 0 {
