@@ -5,7 +5,7 @@
 //! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate keeps the examples'
 //! `main` functions alike (one binary per guide example, `src/bin/`), plus the few pieces that
 //! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`], [`bstar_pair`],
-//! [`lazy_pirate`], [`clone_model`]).
+//! [`lazy_pirate`], [`clone_model`], [`fileio`]).
 
 use std::process::ExitCode;
 
@@ -14,6 +14,7 @@ pub use zmq_patterns;
 pub mod asyncsrv_worker;
 pub mod bstar_pair;
 pub mod clone_model;
+pub mod fileio;
 pub mod lazy_pirate;
 pub mod pirate_trouble;
 

@@ -19,6 +19,8 @@
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`kvmsg`] | `kvsimple`, `kvmsg`, `clonesrv2` | Clone: key-value messages, a bounded map, the snapshot exchange (spec 12/CHP) |
+//! | [`credit`] | `fileio3` | credit-based flow control: chunked transfers of any size in bounded memory |
+//! | [`beacon`] | `udplib`, `zbeacon` | UDP discovery: a broadcast socket on an interface it picks and names |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep` | ms clocks, interruptible sleep, timestamped lines |
@@ -60,6 +62,7 @@ pub mod actor;
 pub mod beacon;
 pub mod bstar;
 pub mod clock;
+pub mod credit;
 mod error;
 mod frame;
 pub mod freelance;

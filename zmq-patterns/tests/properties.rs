@@ -12,6 +12,9 @@
 //! - Freelance (spec 10/FLP): any frames make the server's and the client's parsers return `Ok`
 //!   or `Err`, what they accept is exactly PING/PONG or a control frame with a body, and a live
 //!   `freelance::Server` handed any frames drops or answers them and still serves.
+//! - Credit (`fileio3`): any frames make `credit::Fetch::parse` return `Ok` or `Err`; what it accepts
+//!   is exactly `["fetch", offset, size]` in canonical decimal with a size from 1 to the maximum and
+//!   serialises back to the same frames; a live `credit::Server` drops what does not parse.
 //! - Clone (`kvmsg`, spec 12/CHP): any frames make the `KvSimple`, `KvMsg` and snapshot-request
 //!   parsers return `Ok` or a protocol error, what they accept serialises back to the same
 //!   frames, valid messages round-trip, and a `KvMap` never grows past its limits.
@@ -27,6 +30,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
+use zmq_patterns::credit::{self, Fetch};
 use zmq_patterns::freelance::{self, FromServer, ServerInput};
 use zmq_patterns::heartbeat::ReadyQueue;
 use zmq_patterns::kvmsg::{self, KvMap, KvMsg, KvSimple, Limits, SnapshotRequest, KEY_MAX};
@@ -900,4 +904,126 @@ proptest! {
             prop_assert_eq!(map.get(key).unwrap().body(), &body[..]);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credit-based flow control (`fileio3`): the sender's request parser.
+
+/// The largest chunk the credit properties allow.
+const MAX_CHUNK: usize = 1000;
+
+/// A frame a fetch parser is likely to meet: the command, numbers near the limits, signs,
+/// spaces, leading zeros, else any bytes.
+fn fetch_frame() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"fetch".to_vec()),
+        any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+        (0usize..=MAX_CHUNK + 2).prop_map(|n| n.to_string().into_bytes()),
+        any::<i64>().prop_map(|n| n.to_string().into_bytes()),
+        prop::sample::select(vec![
+            "",
+            "0",
+            "00",
+            "01",
+            "+1",
+            "-0",
+            " 1",
+            "1 ",
+            "1e3",
+            "0x10",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551616",
+            "FETCH",
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
+        bytes(),
+    ]
+}
+
+/// 0..6 frames, often starting with `fetch`.
+fn fetch_frames() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop_oneof![
+        vec(fetch_frame(), 0..6),
+        vec(fetch_frame(), 0..4).prop_map(|mut f| {
+            f.insert(0, b"fetch".to_vec());
+            f
+        }),
+    ]
+}
+
+fn canonical(frame: &[u8]) -> bool {
+    !frame.is_empty()
+        && frame.iter().all(u8::is_ascii_digit)
+        && (frame[0] != b'0' || frame.len() == 1)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fetch_parse_never_panics_and_is_exact(frames in fetch_frames()) {
+        match Fetch::parse(&msg(&frames), MAX_CHUNK) {
+            Ok(fetch) => {
+                prop_assert_eq!(frames.len(), 3);
+                prop_assert!(canonical(&frames[1]) && canonical(&frames[2]));
+                prop_assert!(fetch.offset <= i64::MAX as u64);
+                prop_assert!((1..=MAX_CHUNK).contains(&fetch.size));
+                prop_assert_eq!(to_vecs(&fetch.to_msg()), frames);
+            }
+            Err(e) => {
+                prop_assert!(e.is_protocol());
+                said(&e)?;
+            }
+        }
+    }
+
+    #[test]
+    fn valid_fetches_round_trip(offset in 0..=i64::MAX as u64, size in 1..=MAX_CHUNK) {
+        let fetch = Fetch { offset, size };
+        let wire = fetch.to_msg();
+        prop_assert_eq!(&wire[0].as_bytes(), &b"fetch");
+        let (offset_text, size_text) = (offset.to_string(), size.to_string());
+        prop_assert_eq!(wire[1].as_bytes(), offset_text.as_bytes());
+        prop_assert_eq!(wire[2].as_bytes(), size_text.as_bytes());
+        prop_assert_eq!(Fetch::parse(&wire, MAX_CHUNK).unwrap(), fetch);
+    }
+}
+
+/// A live `credit::Server` handed any frames after a ROUTER's identity answers exactly the
+/// requests that parse, with at most the size asked for, and drops the rest.
+#[test]
+fn credit_server_handles_any_frames() {
+    let ctx = zmq::Context::new();
+    let router = ctx.socket(zmq::ROUTER).unwrap();
+    router.set_linger(0).unwrap();
+    router.bind("inproc://properties-credit").unwrap();
+    let dealer = ctx.socket(zmq::DEALER).unwrap();
+    dealer.set_linger(0).unwrap();
+    dealer.set_rcvtimeo(5000).unwrap();
+    dealer.set_identity(b"peer").unwrap();
+    dealer.connect("inproc://properties-credit").unwrap();
+    let data: Vec<u8> = (0..3000u32).map(|i| (i % 253) as u8).collect();
+    let server = std::cell::RefCell::new(credit::Server::from_reader(
+        std::io::Cursor::new(data.clone()),
+        MAX_CHUNK,
+    ));
+    check(fetch_frames(), |frames| {
+        let mut wire = msg(&frames);
+        wire.push_front(Frame::from("peer"));
+        let parsed = Fetch::parse(&msg(&frames), MAX_CHUNK).ok();
+        let served = server.borrow_mut().handle(&router, wire);
+        prop_assert_eq!(served.ok(), Some(parsed.is_some()));
+        if let Some(fetch) = parsed {
+            let reply = Msg::recv(&dealer).unwrap();
+            prop_assert_eq!(reply.len(), 1);
+            let from = (fetch.offset.min(data.len() as u64)) as usize;
+            let to = (from + fetch.size).min(data.len());
+            prop_assert_eq!(reply[0].as_bytes(), &data[from..to]);
+        }
+        Ok(())
+    });
+    // Nothing was sent for what was dropped
+    dealer.set_rcvtimeo(0).unwrap();
+    assert!(Msg::recv(&dealer).is_err());
 }
