@@ -24,7 +24,9 @@
 //!   update beyond that is still forwarded but not cached (and removes the topic's older value,
 //!   which is no longer its last one); it is logged (`warn`, now and then). An update that is
 //!   not `[topic][value]` and a message from the XPUB that is not a one-frame (un)subscription
-//!   are logged and dropped, never a crash.
+//!   are logged and dropped, never a crash. A subscriber that sends a message longer than
+//!   `--max-subscription-bytes` is disconnected (libzmq would keep a huge subscription as a
+//!   tree of one node per byte).
 
 use std::collections::HashMap;
 
@@ -51,6 +53,10 @@ struct Args {
     /// Largest value cached, in bytes.
     #[arg(long, default_value_t = 8192)]
     max_value_bytes: usize,
+    /// Largest message a subscriber may send, in bytes (a subscription is one byte and the
+    /// topic): one that sends a larger message is disconnected (`ZMQ_MAXMSGSIZE`).
+    #[arg(long, default_value_t = 4096)]
+    max_subscription_bytes: i64,
 }
 
 /// What [`Cache::store`] did with an update.
@@ -145,6 +151,8 @@ fn main() -> std::process::ExitCode {
         backend.set_linger(0)?;
         // Report every subscription, also a second one to the same topic
         backend.set_xpub_verbose(true)?;
+        // libzmq keeps every subscription in a tree of one node per byte: cap their size
+        backend.set_maxmsgsize(args.max_subscription_bytes)?;
         bind(&backend, &args.backend, "--backend")?;
 
         // Subscribe to every single topic from publisher
