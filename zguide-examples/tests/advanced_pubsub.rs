@@ -29,7 +29,10 @@ fn each_prints_its_help() {
     ] {
         let (status, lines) = run_to_end(bin, &["--help"], WAIT);
         assert!(status.success(), "{bin}: {status:?}");
-        assert!(lines.iter().any(|l| l.starts_with("Usage:")), "{bin}: {lines:?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("Usage:")),
+            "{bin}: {lines:?}"
+        );
     }
 }
 
@@ -133,9 +136,17 @@ fn late_subscribers_get_the_last_value_from_the_cache_at_once() {
     // comes from the cache
     let mut publisher = Proc::start(bin!("pathopub"), &[&fe, "--interval-ms", "600000"]);
     publisher.expect("I: pathological publisher is active", WAIT);
-    let last = Msg::recv(&watcher)
-        .unwrap_or_else(|e| panic!("no topic 999: {e}\n{}\n{}", publisher.context(), cache.context()));
-    assert!(last.len() == 2 && last[0] == "999" && last[1] == "Save Roger", "{last}");
+    let last = Msg::recv(&watcher).unwrap_or_else(|e| {
+        panic!(
+            "no topic 999: {e}\n{}\n{}",
+            publisher.context(),
+            cache.context()
+        )
+    });
+    assert!(
+        last.len() == 2 && last[0] == "999" && last[1] == "Save Roger",
+        "{last}"
+    );
     // The burst is over (updates arrive in order): only the cache can answer now. The first
     // subscriber stays, so the second one's subscription is a repeat, which the XPUB reports
     // only in verbose mode
@@ -182,8 +193,7 @@ fn pathopub_sends_the_burst_then_random_updates_and_stops_on_signals() {
     let ctx = zmq::Context::new();
     let watcher = sub(&ctx, &ep, "", WAIT);
     let recv = |what: &str| {
-        Msg::recv(&watcher)
-            .unwrap_or_else(|e| panic!("no {what}: {e}\n{}", publisher.context()))
+        Msg::recv(&watcher).unwrap_or_else(|e| panic!("no {what}: {e}\n{}", publisher.context()))
     };
     // It waits a second for subscribers: the burst comes whole, in order
     for topic_nbr in 0..1000 {
@@ -219,10 +229,24 @@ fn pathosub_prints_its_topic_only_and_drops_what_is_not() {
     publisher.send("042", 0).unwrap();
     publish(&publisher, b"042", b"Save Roger");
     let line = subscriber.next_line(WAIT);
-    assert_eq!(line.as_deref(), Some("Save Roger"), "{}", subscriber.context());
-    subscriber.expect_stderr("dropping a message that is not [042][value]: 2 frames", WAIT);
-    subscriber.expect_stderr("dropping a message that is not [042][value]: 3 frames", WAIT);
-    subscriber.expect_stderr("dropping a message that is not [042][value]: 1 frames", WAIT);
+    assert_eq!(
+        line.as_deref(),
+        Some("Save Roger"),
+        "{}",
+        subscriber.context()
+    );
+    subscriber.expect_stderr(
+        "dropping a message that is not [042][value]: 2 frames",
+        WAIT,
+    );
+    subscriber.expect_stderr(
+        "dropping a message that is not [042][value]: 3 frames",
+        WAIT,
+    );
+    subscriber.expect_stderr(
+        "dropping a message that is not [042][value]: 1 frames",
+        WAIT,
+    );
     subscriber.stop_with(libc::SIGTERM, WAIT);
 }
 
@@ -365,7 +389,11 @@ fn lvcache_stays_bounded_and_up_under_hostile_peers() {
     publish(&publisher, b"t0001", &[b'v'; 2000]);
     publish(&publisher, &[b'k'; 100], b"x");
     for i in 0..20 {
-        publish(&publisher, format!("big{i}").as_bytes(), &vec![b'B'; 256 * 1024]);
+        publish(
+            &publisher,
+            format!("big{i}").as_bytes(),
+            &vec![b'B'; 256 * 1024],
+        );
     }
     // The marker: once a watcher gets it, lvcache has read everything before it
     let watcher = sub(&ctx, &be, "zz", Duration::from_millis(100));
@@ -501,7 +529,12 @@ fn suisnail_a_subscriber_that_keeps_up_lives_until_ctrl_c() {
     );
     snail.expect_where(|l| l.parse::<i64>().is_ok(), "a timestamp", WAIT);
     let lines = snail.lines_for(Duration::from_millis(1500));
-    assert!(lines.len() > 50, "{} lines\n{}", lines.len(), snail.context());
+    assert!(
+        lines.len() > 50,
+        "{} lines\n{}",
+        lines.len(),
+        snail.context()
+    );
     assert!(snail.is_running(), "{}", snail.context());
     snail.stop_with(libc::SIGINT, WAIT);
 }

@@ -35,8 +35,7 @@ use zguide_examples::bind;
 use zmq_patterns::{Msg, Poller, SocketExt};
 
 #[derive(Parser)]
-#[command(about = "Last value cache: SUB from a publisher, XPUB to subscribers, \
-                   answers each new subscription from its cache")]
+#[command(about = "Last value cache: answers each new subscription with the topic's last value")]
 struct Args {
     /// Endpoint of the publisher (the SUB socket connects here).
     #[arg(long, default_value = "tcp://localhost:5557")]
@@ -240,7 +239,12 @@ fn on_update(
 }
 
 /// Answers one message from the XPUB: a subscription (`1` + topic) with the cached value.
-fn on_event(event: Msg, cache: &Cache, backend: &zmq::Socket, bad: &mut Tally) -> anyhow::Result<()> {
+fn on_event(
+    event: Msg,
+    cache: &Cache,
+    backend: &zmq::Socket,
+    bad: &mut Tally,
+) -> anyhow::Result<()> {
     // Event is one byte 0=unsub or 1=sub, followed by topic
     let data = match (event.len(), event.front()) {
         (1, Some(frame)) => frame.as_bytes(),
@@ -263,7 +267,9 @@ fn on_event(event: Msg, cache: &Cache, backend: &zmq::Socket, bad: &mut Tally) -
                     "dropping a message from a subscriber that is not a subscription \
                      ({} frames, first {}) ({n} so far)",
                     event.len(),
-                    event.front().map_or_else(String::new, |f| format!("{f:.16}"))
+                    event
+                        .front()
+                        .map_or_else(String::new, |f| format!("{f:.16}"))
                 );
             }
         }

@@ -53,8 +53,7 @@ fn main() -> std::process::ExitCode {
                     "dropping a message that is not [{subscription}][value]: {} frames, \
                      first {}",
                     msg.len(),
-                    msg.front()
-                        .map_or_else(String::new, |f| format!("{f:.32}"))
+                    msg.front().map_or_else(String::new, |f| format!("{f:.32}"))
                 ),
             }
         }
