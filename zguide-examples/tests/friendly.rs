@@ -317,6 +317,30 @@ fn every_server_broker_and_proxy_says_it_is_up() {
             vec!["--connect", &b, "--dir", titanic_dir],
             format!("I: Titanic is active at the broker {b} (titanic.request"),
         ),
+        (
+            bin!("espresso"),
+            vec![
+                "--publisher",
+                &a,
+                "--frontend",
+                &a,
+                "--backend",
+                &b,
+                "--subscriber",
+                &b,
+            ],
+            format!("I: espresso proxy is active: from {a} to subscribers at {b}"),
+        ),
+        (
+            bin!("pathopub"),
+            vec![&a],
+            format!("I: pathological publisher is active at {a}"),
+        ),
+        (
+            bin!("lvcache"),
+            a_b.clone(),
+            format!("I: last value cache is active: publisher at {a}, subscribers at {b}"),
+        ),
     ];
     let deadline = Duration::from_secs(10);
     for (bin, args, expected) in cases {
