@@ -18,6 +18,8 @@
 //! - Clone (`kvmsg`, spec 12/CHP): any frames make the `KvSimple`, `KvMsg` and snapshot-request
 //!   parsers return `Ok` or a protocol error, what they accept serialises back to the same
 //!   frames, valid messages round-trip, and a `KvMap` never grows past its limits.
+//! - UDP discovery (`beacon`): any datagram makes `parse_beacon` return an identity only for 16
+//!   bytes or 32 hexadecimal digits, and both forms of any identity parse back to it.
 //!
 //! `PROPTEST_CASES` overrides the number of cases (256 here, so that the file runs in seconds).
 
@@ -29,6 +31,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
+use zmq_patterns::beacon;
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
 use zmq_patterns::credit::{self, Fetch};
 use zmq_patterns::freelance::{self, FromServer, ServerInput};
@@ -1026,4 +1029,47 @@ fn credit_server_handles_any_frames() {
     // Nothing was sent for what was dropped
     dealer.set_rcvtimeo(0).unwrap();
     assert!(Msg::recv(&dealer).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// UDP discovery (`udpping3`): the presence beacon parser.
+
+/// A datagram a presence node may meet: any bytes, 16 of them, or 32 characters that are
+/// hexadecimal digits or nearly.
+fn beacon_datagram() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..64),
+        prop::collection::vec(any::<u8>(), 16..=16),
+        "[0-9a-fA-F]{32}".prop_map(String::into_bytes),
+        "[0-9a-fA-F]{31}[g-z +-]".prop_map(String::into_bytes),
+        "[0-9a-fA-F]{31}".prop_map(String::into_bytes),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn beacon_parse_never_panics_and_is_exact(datagram in beacon_datagram()) {
+        match beacon::parse_beacon(&datagram) {
+            Some(id) if datagram.len() == 16 => prop_assert_eq!(&id[..], &datagram[..]),
+            Some(id) => {
+                prop_assert_eq!(datagram.len(), 32);
+                let text = String::from_utf8(datagram.clone()).unwrap();
+                prop_assert_eq!(beacon::node_id_hex(&id), text.to_uppercase());
+            }
+            None => prop_assert!(
+                datagram.len() != 16
+                    && (datagram.len() != 32 || !datagram.iter().all(u8::is_ascii_hexdigit))
+            ),
+        }
+    }
+
+    #[test]
+    fn beacons_round_trip_in_both_forms(id in any::<[u8; 16]>()) {
+        let hex = beacon::node_id_hex(&id);
+        prop_assert_eq!(beacon::parse_beacon(&id), Some(id));
+        prop_assert_eq!(beacon::parse_beacon(hex.as_bytes()), Some(id));
+        prop_assert_eq!(beacon::parse_beacon(hex.to_lowercase().as_bytes()), Some(id));
+    }
 }
