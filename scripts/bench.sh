@@ -25,7 +25,7 @@ cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy 
     --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli
 B=$PWD/target/release
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 RESULTS=$WORK/results # lines: key variant rep value
 port=$((20000 + RANDOM % 20000))
 
