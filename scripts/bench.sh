@@ -9,20 +9,21 @@
 #
 #   scripts/bench.sh            # REPS=7, sizes 1 64 1024 65536: about 6.5 minutes on 2 cores, plus the first release build (2-3 minutes)
 #   REPS=3 SIZES="64" scripts/bench.sh
-#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core brokers freelance bstar)
+#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core brokers freelance bstar fileio)
 #
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
-SUITES=" ${SUITES:-core brokers freelance bstar} "
+SUITES=" ${SUITES:-core brokers freelance bstar fileio} "
 suite() { [[ $SUITES == *" $1 "* ]]; }
 DOC=${DOC:-docs/benchmarks.md}
 
 cargo build --release -q -p zmq-patterns-perf
 cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy \
-    --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli
+    --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli \
+    --bin mktestdata --bin fileio1 --bin fileio2 --bin fileio3
 B=$PWD/target/release
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -143,6 +144,25 @@ failover() {
     wait $primary $backup $client 2>/dev/null || true
     echo "${ms:-}"
 }
+# fileio MODEL REP: moves the 256 MiB test file with fileioMODEL over loopback; records MB/s and
+# the process's peak memory (MB)
+FILE_MB=256
+fileio() {
+    [ -f "$WORK/testdata" ] || "$B/mktestdata" --file "$WORK/testdata" --size $((FILE_MB << 20))
+    port=$((port + 1))
+    local t0 t1 out
+    t0=$(date +%s%N)
+    out=$("$B/fileio$1" --bind "tcp://127.0.0.1:$port" --connect "tcp://127.0.0.1:$port" \
+        --file "$WORK/testdata" --peak-memory)
+    t1=$(date +%s%N)
+    if ! grep -q " $((FILE_MB << 20)) bytes" <<<"$out"; then
+        # a short transfer is a bug (chunks lost), not a figure
+        echo "FAIL: fileio$1 moved less than $FILE_MB MiB: $(head -n 1 <<<"$out")" >&2
+    else
+        record "file/tcp/$1" A "$2" "$(awk -v mb="$FILE_MB" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", mb * 1048576 / 1e6 / (ns / 1e9) }')"
+        record "filemem/tcp/$1" A "$2" "$(sed -n 's/^peak memory: \([0-9]*\) kB$/\1/p' <<<"$out" | awk '{ printf "%.1f", $1 / 1024 }')"
+    fi
+}
 record() { [ -n "$4" ] && echo "$1 $2 $3 $4" >>"$RESULTS"; }
 
 echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
@@ -180,6 +200,9 @@ for rep in $(seq 1 "$REPS"); do
             record "fl3/tcp/$servers" A "$rep" "$(freelance 3 "$servers")"
         done
     fi
+    if suite fileio; then
+        for model in 1 2 3; do fileio "$model" "$rep"; done
+    fi
     if suite bstar; then
         record "bstar/tcp/guide" A "$rep" "$(failover 1000 1000 2000)"
         record "bstar/tcp/fast" A "$rep" "$(failover 100 100 200)"
@@ -200,6 +223,17 @@ END {
     for (k = 1; k <= nk; k++) {
         key = order[k]; split(key, p, "/")
         n = 0; m = 0
+        if (p[1] == "file" || p[1] == "filemem") {
+            for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
+            if (m == 0) continue
+            if (p[1] == "file") {
+                guide = (p[3] == 3) ? "guide: fileio3 about 0.67 s per GiB (~1600 MB/s)" : "(figures)"
+                printf "| File transfer, 256 MiB over loopback (MB/s): fileio%s | tcp | fileio%s | %.0f | – | – | %s |\n", p[3], p[3], median(a, m), guide
+            } else {
+                printf "| File transfer, 256 MiB: peak memory of the process (MB) | tcp | fileio%s | %.1f | – | – | %s |\n", p[3], median(a, m), (p[3] == 3 ? "bounded (credit)" : "(figures)")
+            }
+            continue
+        }
         if (p[1] == "fl2" || p[1] == "fl3" || p[1] == "bstar") {
             for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
             if (m == 0) continue

@@ -530,6 +530,12 @@ impl Server {
         );
         let mut reply = Msg::from(Frame::from(zmq::Message::from(data)));
         reply.push_front(identity);
+        // A ROUTER drops a message it believes would pass the client's high-water mark, and
+        // its belief of what the client has read is updated only when libzmq processes its
+        // commands, which a busy loop of receives and sends does only now and then: at full
+        // speed it dropped chunks a client within its credit had asked for. Reading the
+        // socket's events processes them now.
+        router.get_events()?;
         reply.send(router)?;
         self.served += 1;
         Ok(true)
