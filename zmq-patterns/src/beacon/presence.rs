@@ -2,20 +2,17 @@
 //! `interface` class, chapter 8).
 
 use std::collections::HashMap;
-use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::beacon::Udp;
-use crate::error::{Error, Result};
+use crate::beacon::actor::count_drop;
+use crate::beacon::{Beacon, Heard};
+use crate::error::Result;
 use crate::{Actor, ActorPipe, Msg, Poller};
 
 /// A node's identity in its beacons: 16 random bytes.
 pub type NodeId = [u8; 16];
-
-/// The largest datagram read whole; anything longer is not a beacon.
-const MAX_DATAGRAM: usize = 512;
 
 /// How a [`Presence`] beacons and when it forgets a silent peer.
 #[derive(Debug, Clone)]
@@ -91,9 +88,9 @@ pub fn node_id_hex(id: &NodeId) -> String {
 }
 
 /// Presence on a network: an actor that broadcasts this node's random identity on a UDP port
-/// at an interval, hears the other nodes' beacons (its own skipped) and reports
-/// `[JOINED][id]` when a node is first heard and `[LEFT][id]` when it has been silent for the
-/// expiry time, ids as 32 hexadecimal digits. The guide's `interface` (`udpping3`).
+/// at an interval (through a [`Beacon`]), hears the other nodes' beacons (its own skipped) and
+/// reports `[JOINED][id]` when a node is first heard and `[LEFT][id]` when it has been silent
+/// for the expiry time, ids as 32 hexadecimal digits. The guide's `interface` (`udpping3`).
 ///
 /// Datagrams that are not beacons (see [`parse_beacon`]) are dropped and counted
 /// ([`Presence::dropped`]); so are beacons of new peers past
@@ -122,7 +119,10 @@ pub struct Presence {
     id: NodeId,
     port: u16,
     interface: Option<crate::beacon::Interface>,
+    /// Datagrams that were not beacons, and new peers past the limit.
     dropped: Arc<AtomicU64>,
+    /// Datagrams the beacon under it dropped (oversized, or the agent too slow).
+    beacon_dropped: Arc<AtomicU64>,
 }
 
 impl Presence {
@@ -138,17 +138,20 @@ impl Presence {
     /// ```
     #[doc(alias = "interface_new")]
     pub fn new(ctx: &zmq::Context, config: PresenceConfig) -> Result<Presence> {
-        let udp = Udp::bind_to(config.port, config.interface.as_deref())?;
-        let port = udp.port();
-        let interface = udp.interface().cloned();
+        let beacon = Beacon::new(ctx, config.port, config.interface.as_deref())?;
         let id: NodeId = rand::random();
+        beacon.publish(&id, config.interval)?;
+        beacon.subscribe(b"")?;
+        let port = beacon.port();
+        let interface = beacon.interface().cloned();
         let dropped = Arc::new(AtomicU64::new(0));
+        let beacon_dropped = beacon.dropped_counter();
         let counter = dropped.clone();
         log::debug!("presence: node {} on port {port}", node_id_hex(&id));
         let actor = Actor::new(ctx, move |pipe| {
             pipe.ready()?;
             Agent {
-                udp,
+                beacon,
                 id,
                 config,
                 peers: HashMap::new(),
@@ -162,6 +165,7 @@ impl Presence {
             port,
             interface,
             dropped,
+            beacon_dropped,
         })
     }
 
@@ -222,7 +226,7 @@ impl Presence {
 
     /// Waits for the next event: `[JOINED][id]` or `[LEFT][id]`. Blocks; poll the presence
     /// (it derefs to its pipe socket) to wait with a timeout beside other sockets.
-    /// [`Error::Interrupted`] on Ctrl-C when the crate's interrupt handling is on.
+    /// [`Error::Interrupted`](crate::Error::Interrupted) on Ctrl-C when the crate's interrupt handling is on.
     ///
     /// ```
     /// # use std::time::Duration;
@@ -251,7 +255,7 @@ impl Presence {
     /// # Ok::<(), zmq_patterns::Error>(())
     /// ```
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.dropped.load(Ordering::Relaxed) + self.beacon_dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -265,7 +269,7 @@ impl std::ops::Deref for Presence {
 
 /// The actor's side.
 struct Agent {
-    udp: Udp,
+    beacon: Beacon,
     id: NodeId,
     config: PresenceConfig,
     /// Peers by identity, with the moment each expires.
@@ -275,15 +279,13 @@ struct Agent {
 
 impl Agent {
     fn run(mut self, pipe: &ActorPipe) -> Result<()> {
-        let mut ping_at = Instant::now();
-        let mut buf = [0u8; MAX_DATAGRAM];
         loop {
             let next_expiry = self.peers.values().min().copied();
-            let wake = next_expiry.map_or(ping_at, |e| e.min(ping_at));
+            let timeout = next_expiry.map(|at| at.saturating_duration_since(Instant::now()));
             let mut poller = Poller::new();
             poller.add(pipe);
-            poller.add_fd(self.udp.as_raw_fd());
-            poller.poll(Some(wake.saturating_duration_since(Instant::now())))?;
+            poller.add(&self.beacon);
+            poller.poll(timeout)?;
             if poller.is_readable(0) {
                 let msg = Msg::recv(pipe)?;
                 if pipe.is_term(&msg) {
@@ -292,59 +294,40 @@ impl Agent {
                 log::warn!("presence: unknown command {msg:?}");
             }
             if poller.is_readable(1) {
-                self.beacon_in(pipe, &mut buf)?;
+                let heard = self.beacon.recv()?;
+                self.beacon_in(pipe, heard)?;
             }
-            let now = Instant::now();
-            if now >= ping_at {
-                // A failed send (an interface going down) is worth a warning, not the end
-                if let Err(e) = self.udp.send(&self.id) {
-                    log::warn!("presence: {e}");
-                }
-                ping_at = now + self.config.interval;
-            }
-            self.reap(pipe, now)?;
+            self.reap(pipe, Instant::now())?;
         }
     }
 
-    /// Reads every waiting datagram; a new peer is reported, a known one kept alive.
-    fn beacon_in(&mut self, pipe: &ActorPipe, buf: &mut [u8]) -> Result<()> {
-        loop {
-            let (n, from) = match self.udp.recv(buf) {
-                Ok(got) => got,
-                Err(Error::Timeout) => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            // (a datagram longer than the buffer was cut: not a beacon either)
-            let datagram = (n <= buf.len()).then(|| &buf[..n]);
-            let Some(id) = datagram.and_then(parse_beacon) else {
-                self.drop_one(&format!("{n} bytes from {from}, not a beacon"));
-                continue;
-            };
-            if id == self.id {
-                continue; // our own
-            }
-            let expires = Instant::now() + self.config.expiry;
-            if let Some(at) = self.peers.get_mut(&id) {
-                *at = expires;
-                continue;
-            }
-            if self.peers.len() >= self.config.max_peers {
-                self.drop_one(&format!("a new peer from {from} past max_peers"));
-                continue;
-            }
-            self.peers.insert(id, expires);
-            let hex = node_id_hex(&id);
-            log::debug!("presence: {hex} joined (from {from})");
-            Msg::from_iter(["JOINED", hex.as_str()]).send(pipe)?;
+    /// A new peer is reported, a known one kept alive.
+    fn beacon_in(&mut self, pipe: &ActorPipe, heard: Heard) -> Result<()> {
+        let from = heard.from;
+        let Some(id) = parse_beacon(&heard.payload) else {
+            let why = format!("{} bytes from {from}, not a beacon", heard.payload.len());
+            count_drop(&self.dropped, "presence", &why);
+            return Ok(());
+        };
+        if id == self.id {
+            return Ok(()); // our own, in the Python form
         }
-    }
-
-    fn drop_one(&self, why: &str) {
-        let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        // 1, 2, 4, 8...: a flood leaves a few lines
-        if n.is_power_of_two() {
-            log::warn!("presence: dropped {why} ({n} dropped so far)");
+        let expires = Instant::now() + self.config.expiry;
+        if let Some(at) = self.peers.get_mut(&id) {
+            *at = expires;
+            return Ok(());
         }
+        if self.peers.len() >= self.config.max_peers {
+            let why = format!("a new peer from {from} past max_peers");
+            count_drop(&self.dropped, "presence", &why);
+            return Ok(());
+        }
+        self.peers.insert(id, expires);
+        let hex = node_id_hex(&id);
+        log::debug!("presence: {hex} joined (from {from})");
+        Msg::from_iter(["JOINED", hex.as_str()])
+            .send(pipe)
+            .map_err(|e| e.error)
     }
 
     /// Reports and forgets the peers whose time is up.
