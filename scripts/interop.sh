@@ -4,7 +4,7 @@
 #
 #   scripts/interop.sh PATH-TO-ZGUIDE-CHECKOUT [SECTION...]
 #
-# SECTIONs (all by default): reqrep queue pipeline pubsub chapter3 chapter4 bstar freelance
+# SECTIONs (all by default): reqrep queue pipeline pubsub chapter3 chapter4 bstar freelance clone
 #
 # Needs: a zguide checkout (git clone https://github.com/booksbyus/zguide), python3 (pyzmq is installed into a
 # throw-away venv if missing; PYTHON=/path/to/python picks another interpreter), and for the C peers gcc with
@@ -45,14 +45,16 @@ PYEX=$ZGUIDE/examples/Python
 # statements and xrange rewritten, and a sitecustomize that lets pyzmq take str where it wants bytes (sends,
 # identities) and lets received frames compare equal to str literals (`command == "CONNECT"`). flcliapi.py also
 # reads a PONG's control frame as a sequence number (int("PONG"): its agent thread dies at the first ping), and
-# bstar.py passes its loop where today's tornado PeriodicCallback takes a jitter; those two lines are fixed too.
+# bstar.py passes its loop where today's tornado PeriodicCallback takes a jitter; those two lines are fixed too, and
+# lvcache.py's connect to tcp://*:5557, which libzmq rejects, goes to tcp://localhost:5557.
 # Nothing else changes.
 PY3EX=$WORK/py3
 mkdir -p "$PY3EX"
-for f in zhelpers bstar bstarsrv bstarsrv2 bstarcli flserver1 flclient1 flserver2 flclient2 flserver3 flclient3 flcliapi; do
+for f in zhelpers bstar bstarsrv bstarsrv2 bstarcli flserver1 flclient1 flserver2 flclient2 flserver3 flclient3 flcliapi \
+    pathopub pathosub lvcache; do
     sed -E -e 's/^([[:space:]]*)print (.*[^,])$/\1print(\2)/' -e 's/^([[:space:]]*)print (.*),$/\1print(\2, end="")/' \
         -e 's/\bxrange\b/range/g' -e 's/if int\(sequence\) == self.sequence:/if sequence != b"PONG" and int(sequence) == self.sequence:/' \
-        -e 's/HEARTBEAT, self.loop\)/HEARTBEAT)/' \
+        -e 's/HEARTBEAT, self.loop\)/HEARTBEAT)/' -e 's|frontend.connect\("tcp://\*:5557"\)|frontend.connect("tcp://localhost:5557")|' \
         "$PYEX/$f.py" >"$PY3EX/$f.py"
 done
 cat >"$PY3EX/sitecustomize.py" <<'PYEOF'
@@ -460,6 +462,23 @@ sleep 1
 timeout 60 "$BIN/flclient3" --connect tcp://localhost:5555 >"$WORK/log"
 result "Rust flclient3 -> Python flserver3" 1 "^Average round trip cost: [0-9]+ usec$" "$WORK/log"
 stop_all
+fi
+
+if section clone "advanced publish-subscribe and Clone (chapter 5)"; then
+# The last value cache between a publisher that sends each topic once and a subscriber that joins late
+"$BIN/lvcache" >"$WORK/cache" &
+$PY3 "$PY3EX/pathopub.py" tcp://*:5557 >"$WORK/pub" &
+sleep 3 # pathopub sends its 1,000 topics a second after it starts
+timeout 3 $PY3 "$PY3EX/pathosub.py" tcp://localhost:5558 >"$WORK/log"
+stop_all
+result "Python pathopub -> Rust lvcache -> late Python pathosub: the cached value at once" 1 "Save Roger" "$WORK/log"
+
+$PY3 "$PY3EX/lvcache.py" >"$WORK/cache" &
+"$BIN/pathopub" tcp://*:5557 >"$WORK/pub" &
+sleep 3
+timeout 3 "$BIN/pathosub" tcp://localhost:5558 >"$WORK/log"
+stop_all
+result "Rust pathopub -> Python lvcache -> late Rust pathosub: the cached value at once" 1 "Save Roger" "$WORK/log"
 fi
 
 echo
