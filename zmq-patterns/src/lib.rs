@@ -19,6 +19,7 @@
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`kvmsg`] | `kvsimple`, `kvmsg`, `clonesrv2` | Clone: key-value messages, a bounded map, the snapshot exchange (spec 12/CHP) |
+//! | [`clone`] | `clonesrv5`, `clonesrv6` | Clone servers' state: sequence numbers, TTL expiry that publishes deletes, the passive server's pending list |
 //! | [`credit`] | `fileio3` | credit-based flow control: chunked transfers of any size in bounded memory |
 //! | [`beacon`] | `udplib`, `zbeacon` | UDP discovery: a broadcast socket on an interface it picks and names, a beacon actor, presence (JOINED/LEFT) |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
@@ -62,6 +63,7 @@ pub mod actor;
 pub mod beacon;
 pub mod bstar;
 pub mod clock;
+pub mod clone;
 pub mod credit;
 mod error;
 mod frame;
