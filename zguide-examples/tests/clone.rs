@@ -739,4 +739,8 @@ fn clonesrv5_drops_malformed_updates_and_requests_and_still_serves() {
         ]
     );
     server.expect("I: publishing update=4", WAIT);
+    let map = dump(&interrupt(&mut server));
+    assert_eq!(map.len(), 2, "{map:?}");
+    assert!(map[0].starts_with("[seq:4][key:/client/"), "{map:?}");
+    assert_eq!(map[1], "[seq:1][key:ok][size:1] [ttl=0;]31");
 }
