@@ -489,6 +489,28 @@ impl Store {
             msg.set_body("");
             deletes.push(msg);
         }
+        self.expire_pending(now);
+        deletes
+    }
+
+    /// Drops the updates on the pending list whose TTL has run out at `now`, and forgets the
+    /// UUIDs remembered for longer than [`PendingLimits::seen_for`]; the map stays as it is.
+    /// For a passive server, which must not delete values itself (it gets the active server's
+    /// deletes). [`Store::expire`] does this too.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use zmq_patterns::clone::Store;
+    /// use zmq_patterns::kvmsg::KvMsg;
+    /// let (t0, mut passive) = (Instant::now(), Store::default());
+    /// let mut update = KvMsg::new("k", 0, "v").unwrap();
+    /// update.set_uuid();
+    /// update.set_prop("ttl", "1").unwrap();
+    /// passive.hold(update, t0).unwrap();
+    /// passive.expire_pending(t0 + Duration::from_secs(1));
+    /// assert_eq!(passive.pending_len(), 0);
+    /// ```
+    pub fn expire_pending(&mut self, now: Instant) {
         self.held.retain(|h| match h.expires {
             Some(at) if at <= now => {
                 log::debug!("pending update {} of {} expired", h.uuid, h.msg.key());
@@ -499,13 +521,13 @@ impl Store {
         let seen_for = self.pending_limits.seen_for;
         self.seen
             .retain(|(_, at)| now.saturating_duration_since(*at) < seen_for);
-        deletes
     }
 
     /// Replaces the map with a snapshot taken from the peer server (model six's passive server,
     /// [`kvmsg::snapshot::recv`](crate::kvmsg::snapshot::recv)), at the snapshot's sequence
     /// number. Ephemeral values expire their `ttl` after `now`; a malformed `ttl` never
-    /// expires (logged). The pending list stays.
+    /// expires (logged). The pending list keeps what the snapshot does not hold: an update
+    /// held with the UUID of a value in the snapshot is applied already, and goes.
     ///
     /// ```
     /// use std::time::{Duration, Instant};
@@ -535,6 +557,9 @@ impl Store {
                 Err(e) => log::warn!("snapshot: {}: {e}", msg.key()),
             }
         }
+        let in_snapshot: std::collections::HashSet<Uuid> =
+            map.iter().filter_map(|m| m.uuid().copied()).collect();
+        self.held.retain(|h| !in_snapshot.contains(&h.uuid));
         self.map = map;
         self.sequence = sequence;
     }
@@ -748,8 +773,17 @@ mod tests {
         let mut snapshot = KvMap::default();
         snapshot.store(kv("x", "1", Some("bad"))).unwrap();
         snapshot.store(kv("y", "1", None)).unwrap();
+        let applied = kv("z", "1", None);
+        snapshot.store(applied.clone()).unwrap();
+        passive.hold(applied, t0).unwrap();
+        passive.hold(kv("z", "2", None), t0).unwrap();
         passive.load(snapshot, 12, t0);
-        assert_eq!((passive.sequence(), passive.map().len()), (12, 2));
+        assert_eq!((passive.sequence(), passive.map().len()), (12, 3));
+        assert_eq!(
+            passive.pending_len(),
+            1,
+            "the update in the snapshot is not pending"
+        );
         assert!(passive.expire(t0 + secs(1000)).is_empty());
     }
 }
