@@ -1,8 +1,8 @@
-//! Chapter 5, the Clone pattern (spec 12/CHP), models one to five: the kvsimple and kvmsg
+//! Chapter 5, the Clone pattern (spec 12/CHP), models one to six: the kvsimple and kvmsg
 //! self-tests, clients whose maps end equal to their server's (compared through `--dump`), a
 //! late joiner and a mid-stream joiner taking the snapshot, three clients updating one server
-//! (on subtrees from model four, with values that expire from model five), and hostile peers on
-//! every socket a server reads.
+//! (on subtrees from model four, with values that expire from model five), a model six backup
+//! taking over with every update once, and hostile peers on every socket a server reads.
 
 mod common;
 use common::*;
@@ -743,4 +743,133 @@ fn clonesrv5_drops_malformed_updates_and_requests_and_still_serves() {
     assert_eq!(map.len(), 2, "{map:?}");
     assert!(map[0].starts_with("[seq:4][key:/client/"), "{map:?}");
     assert_eq!(map[1], "[seq:1][key:ok][size:1] [ttl=0;]31");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model Six
+
+/// A clonesrv6 pair on its own endpoints, heartbeat 200 ms: (primary, backup, [primary's
+/// snapshot, publisher, collector], [the backup's]).
+fn clonesrv6_pair() -> (Proc, Proc, [String; 3], [String; 3]) {
+    let (p_state, b_state) = (tcp_ep(), tcp_ep());
+    let p = [tcp_ep(), tcp_ep(), tcp_ep()];
+    let b = [tcp_ep(), tcp_ep(), tcp_ep()];
+    let start = |role: &str, state: [&String; 2], me: &[String; 3], peer: &[String; 3]| {
+        Proc::start(
+            bin!("clonesrv6"),
+            &[
+                role,
+                "--statepub",
+                state[0],
+                "--statesub",
+                state[1],
+                "--snapshot",
+                &me[0],
+                "--publisher",
+                &me[1],
+                "--collector",
+                &me[2],
+                "--peer-snapshot",
+                &peer[0],
+                "--peer-publisher",
+                &peer[1],
+                "--heartbeat-ms",
+                "200",
+                "--flush-ms",
+                "100",
+                "--dump",
+            ],
+        )
+    };
+    let primary = start("-p", [&p_state, &b_state], &p, &b);
+    let backup = start("-b", [&b_state, &p_state], &b, &p);
+    (primary, backup, p, b)
+}
+
+/// A client update as the guide's clone agent sends it: a UUID and a `ttl`.
+fn agent_update(key: &str, body: &str, ttl: &str) -> Msg {
+    let mut kv = zmq_patterns::kvmsg::KvMsg::new(key, 0, body).unwrap();
+    kv.set_uuid();
+    kv.set_prop("ttl", ttl).unwrap();
+    kv.into_msg()
+}
+
+#[test]
+fn clonesrv6_backup_takes_over_with_every_update_once() {
+    let (mut primary, mut backup, p, b) = clonesrv6_pair();
+    primary.expect("ready active", WAIT);
+    backup.expect("I: received snapshot=0", WAIT);
+    // A raw client: one XPUB publishes to both collectors (it sees each subscribe, so nothing
+    // is sent before both listen)
+    let ctx = zmq::Context::new();
+    let xpub = socket(&ctx, zmq::XPUB);
+    xpub.set_xpub_verbose(true).unwrap(); // each subscribe, not the first only
+    xpub.connect(&p[2]).unwrap();
+    xpub.connect(&b[2]).unwrap();
+    for _ in 0..2 {
+        assert_eq!(xpub.recv_bytes(0).unwrap(), b"\x01");
+    }
+    for i in 0..10 {
+        agent_update(&format!("/client/k{i}"), "v", "0")
+            .send(&xpub)
+            .unwrap();
+    }
+    primary.expect("I: publishing update=10", WAIT);
+    backup.expect("I: received update=10", WAIT);
+
+    // The primary dies; the client's next updates reach the backup alone, which holds them.
+    // The first lives one second, and is over before the backup takes over.
+    primary.kill();
+    agent_update("/client/brief", "v", "1").send(&xpub).unwrap();
+    for i in 0..4 {
+        agent_update(&format!("/client/late{i}"), "v", "0")
+            .send(&xpub)
+            .unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1300)); // the ttl of /client/brief
+
+    // A client's snapshot request is a vote for the backup: once the primary has been silent
+    // for two heartbeats, it takes over and answers
+    let dealer = socket(&ctx, zmq::DEALER);
+    dealer.set_rcvtimeo(500).unwrap();
+    dealer.connect(&b[0]).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let first = loop {
+        assert!(std::time::Instant::now() < deadline, "{}", backup.context());
+        frames(&[b"ICANHAZ?", b""]).send(&dealer).unwrap();
+        if let Ok(msg) = Msg::recv(&dealer) {
+            break msg;
+        }
+    };
+    backup.expect("failover successful, ready active", WAIT);
+    for n in 11..=14 {
+        backup.expect(&format!("I: publishing pending={n}"), WAIT);
+    }
+    let mut keys = Vec::new();
+    let mut msg = first;
+    loop {
+        let texts: Vec<String> = msg.iter().map(|f| f.to_string_lossy()).collect();
+        if texts[0] == "KTHXBAI" {
+            assert_eq!(msg[1].as_bytes(), seq(14), "none lost, none applied twice");
+            break;
+        }
+        keys.push((
+            texts[0].clone(),
+            u64::from_be_bytes(msg[1].as_bytes().try_into().unwrap()),
+        ));
+        msg = Msg::recv(&dealer).unwrap();
+    }
+    keys.sort_by_key(|(_, s)| *s);
+    let mut want: Vec<(String, u64)> = (0..10).map(|i| (format!("/client/k{i}"), i + 1)).collect();
+    want.extend((0..4).map(|i| (format!("/client/late{i}"), i + 11)));
+    assert_eq!(keys, want);
+
+    let lines = interrupt(&mut backup);
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("pending=15") || l.contains("brief")),
+        "{lines:?}"
+    );
+    assert_eq!(dump(&lines).len(), 14, "{lines:?}");
 }
