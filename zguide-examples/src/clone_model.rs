@@ -70,3 +70,21 @@ pub fn wait_for_interrupt() -> zmq_patterns::Result<()> {
         zmq_patterns::clock::sleep(std::time::Duration::from_secs(3600))?;
     }
 }
+
+/// Checks a `--subtree` value as a server will: empty (the whole map), or `/` then path
+/// segments each ending in `/` (`/client/`), at most 240 bytes so that keys under it fit.
+pub fn subtree_arg(value: &str) -> Result<String, String> {
+    if value.len() > 240 {
+        return Err(format!(
+            "a subtree of {} bytes is longer than 240",
+            value.len()
+        ));
+    }
+    let probe = zmq_patterns::Msg::from_iter(["client", zmq_patterns::kvmsg::ICANHAZ, value]);
+    match zmq_patterns::kvmsg::SnapshotRequest::parse(probe) {
+        Ok(request) => Ok(request.subtree),
+        Err(_) => Err(format!(
+            "{value:?} is not a subtree: empty, or /path/ (segments each ending in /)"
+        )),
+    }
+}

@@ -308,6 +308,20 @@ fn every_server_broker_and_proxy_says_it_is_up() {
             ),
         ),
         (
+            bin!("clonesrv4"),
+            vec!["--snapshot", &a, "--publisher", &b, "--collector", &c],
+            format!(
+                "I: clone server is active: snapshots at {a}, updates at {b}, collector at {c}"
+            ),
+        ),
+        (
+            bin!("clonesrv5"),
+            vec!["--snapshot", &a, "--publisher", &b, "--collector", &c],
+            format!(
+                "I: clone server is active: snapshots at {a}, updates at {b}, collector at {c}"
+            ),
+        ),
+        (
             bin!("mdbroker"),
             vec!["--bind", &a],
             format!("I: MDP broker/0.2.0 is active at {a}"),

@@ -19,7 +19,7 @@
 //! | [`mdp`] | `mdbroker`, `mdcliapi`, `mdwrkapi` | Majordomo: typed protocol, embeddable broker, clients, worker |
 //! | [`titanic`] | `titanic` | durable request-reply: validated UUIDs, an atomic disk store, the three services |
 //! | [`kvmsg`] | `kvsimple`, `kvmsg`, `clonesrv2` | Clone: key-value messages, a bounded map, the snapshot exchange (spec 12/CHP) |
-//! | [`clone`] | `clone`, `clonecli6` | Clone model six: the client agent (snapshot, updates, failover between two servers) |
+//! | [`clone`] | `clone`, `clonesrv5`, `clonesrv6`, `clonecli6` | Clone: the client agent (snapshot, updates, `set`/`get`, failover between two servers) and the servers' state (sequence numbers, TTL expiry that publishes deletes, the passive server's pending list) |
 //! | [`credit`] | `fileio3` | credit-based flow control: chunked transfers of any size in bounded memory |
 //! | [`beacon`] | `udplib`, `zbeacon` | UDP discovery: a broadcast socket on an interface it picks and names, a beacon actor, presence (JOINED/LEFT) |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |

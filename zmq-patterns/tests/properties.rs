@@ -18,6 +18,9 @@
 //! - Clone (`kvmsg`, spec 12/CHP): any frames make the `KvSimple`, `KvMsg` and snapshot-request
 //!   parsers return `Ok` or a protocol error, what they accept serialises back to the same
 //!   frames, valid messages round-trip, and a `KvMap` never grows past its limits.
+//! - Clone servers (`clone::Store`): any `ttl` value parses exactly when it is decimal seconds
+//!   (0 never expires), and any run of updates and expiries numbers each update and delete once,
+//!   in order, and leaves no expired key in the map.
 //! - UDP discovery (`beacon`): any datagram makes `parse_beacon` return an identity only for 16
 //!   bytes or 32 hexadecimal digits, and both forms of any identity parse back to it.
 //!
@@ -33,6 +36,7 @@ use proptest::test_runner::TestRunner;
 
 use zmq_patterns::beacon;
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
+use zmq_patterns::clone;
 use zmq_patterns::credit::{self, Fetch};
 use zmq_patterns::freelance::{self, FromServer, ServerInput};
 use zmq_patterns::heartbeat::ReadyQueue;
@@ -905,6 +909,67 @@ proptest! {
         }
         for (key, body) in &model {
             prop_assert_eq!(map.get(key).unwrap().body(), &body[..]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clone servers' store (`clone::Store`): the `ttl` property parser and expiry.
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn ttl_parse_never_panics_and_is_exact(
+        value in prop_oneof![
+            "[0-9]{0,22}",
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[ +0-9a-z.=-]{0,6}",
+            any::<String>(),
+        ]
+    ) {
+        let ttl = clone::parse_ttl(&value);
+        let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+        match value.parse::<u64>() {
+            Ok(n) if digits && value.len() <= 20 => {
+                let want = (n > 0).then(|| Duration::from_secs(n));
+                prop_assert_eq!(ttl.unwrap(), want);
+            }
+            _ => prop_assert!(matches!(ttl, Err(clone::Refused::Ttl(_)))),
+        }
+    }
+
+    #[test]
+    fn store_numbers_every_update_and_delete_and_expires_exactly(
+        ops in vec((0u8..6, prop::option::of(0u64..5), any::<bool>(), 0u64..4), 0..40)
+    ) {
+        // (key, ttl, body or delete, seconds to advance before expiring)
+        let t0 = Instant::now();
+        let mut store = clone::Store::default();
+        let mut now = t0;
+        let mut last = 0;
+        for (key, ttl, set, advance) in ops {
+            let mut update = KvMsg::new(format!("k{key}"), 0, if set { "v" } else { "" }).unwrap();
+            if let Some(ttl) = ttl {
+                update.set_prop("ttl", &ttl.to_string()).unwrap();
+            }
+            let published = store.publish(update, now).unwrap();
+            prop_assert_eq!(published.sequence(), last + 1);
+            last += 1;
+            now += Duration::from_secs(advance);
+            for delete in store.expire(now) {
+                prop_assert!(delete.body().is_empty());
+                prop_assert_eq!(delete.sequence(), last + 1);
+                last += 1;
+            }
+            prop_assert_eq!(store.sequence(), last);
+            for kv in store.map().iter() {
+                // what is left is lasting or has time left
+                prop_assert!(store.expiry(kv.key()).is_none_or(|at| at > now));
+                let ttl = clone::ttl(kv).unwrap();
+                prop_assert_eq!(ttl.is_some(), store.expiry(kv.key()).is_some());
+            }
         }
     }
 }
