@@ -9,21 +9,23 @@
 #
 #   scripts/bench.sh            # REPS=7, sizes 1 64 1024 65536: about 6.5 minutes on 2 cores, plus the first release build (2-3 minutes)
 #   REPS=3 SIZES="64" scripts/bench.sh
-#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core brokers freelance bstar fileio)
+#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core brokers freelance bstar fileio clone)
+#   ZGUIDE=~/zguide scripts/bench.sh   # also the guide's Python Clone model five beside ours (a venv with pyzmq and
+#                                      # tornado is made; its figures are taken once, and use ports 5556-5558)
 #
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
-SUITES=" ${SUITES:-core brokers freelance bstar fileio} "
+SUITES=" ${SUITES:-core brokers freelance bstar fileio clone} "
 suite() { [[ $SUITES == *" $1 "* ]]; }
 DOC=${DOC:-docs/benchmarks.md}
 
 cargo build --release -q -p zmq-patterns-perf
 cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy \
     --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli \
-    --bin mktestdata --bin fileio1 --bin fileio2 --bin fileio3
+    --bin mktestdata --bin fileio1 --bin fileio2 --bin fileio3 --bin clonesrv5
 B=$PWD/target/release
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -163,6 +165,50 @@ fileio() {
         record "filemem/tcp/$1" A "$2" "$(sed -n 's/^peak memory: \([0-9]*\) kB$/\1/p' <<<"$out" | awk '{ printf "%.1f", $1 / 1024 }')"
     fi
 }
+# clone_rust REP: updates/s through clonesrv5 with 1 and 10 clients, snapshot time of 10,000 and 100,000 keys,
+# each on a fresh server
+clone_rust() {
+    local what
+    for what in "updates --clients 1" "updates --clients 10" "snapshot --keys 10000" "snapshot --keys 100000"; do
+        local p=$((port + 1))
+        port=$((port + 3))
+        RUST_LOG=warn "$B/clonesrv5" --snapshot "tcp://127.0.0.1:$p" --publisher "tcp://127.0.0.1:$((p + 1))" \
+            --collector "tcp://127.0.0.1:$((p + 2))" --max-keys 200000 >/dev/null &
+        local pid=$!
+        # shellcheck disable=SC2086 # $what is the tool's arguments
+        clone_figure "$1" A "$p" $what
+        kill $pid 2>/dev/null
+        wait $pid 2>/dev/null || true
+    done
+}
+# clone_python: the same against the guide's clonesrv5.py (ports 5556-5558), once
+clone_python() {
+    local py=python3 what
+    if ! $py -c 'import zmq, tornado' 2>/dev/null; then
+        python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q pyzmq tornado || return 0
+        py=$WORK/venv/bin/python
+    fi
+    for what in "updates --clients 1 --updates 5000" "updates --clients 10 --updates 1000" "snapshot --keys 10000" \
+        "snapshot --keys 100000 --rounds 1"; do
+        (cd "$ZGUIDE/examples/Python" && exec $py clonesrv5.py) >/dev/null 2>&1 &
+        local pid=$!
+        sleep 1 # it binds; the tool waits for it anyway
+        # shellcheck disable=SC2086
+        clone_figure 1 P 5556 $what
+        kill $pid 2>/dev/null
+        wait $pid 2>/dev/null || true
+    done
+}
+# clone_figure REP VARIANT PORT ARGS...: runs clone_thr and records its figure
+clone_figure() {
+    local rep=$1 variant=$2 p=$3 out
+    shift 3
+    out=$(timeout 300 "$B/clone_thr" --port "$p" "$@") || { echo "FAIL: clone_thr $* against port $p" >&2; return 0; }
+    case $1 in
+    updates) record "clone/updates/$3" "$variant" "$rep" "$(value "updates per second" <<<"$out")" ;;
+    snapshot) record "clone/snapshot/$3" "$variant" "$rep" "$(value "snapshot ms" <<<"$out")" ;;
+    esac
+}
 record() { [ -n "$4" ] && echo "$1 $2 $3 $4" >>"$RESULTS"; }
 
 echo "== throughput and latency, $REPS repetitions, sizes $SIZES"
@@ -203,6 +249,10 @@ for rep in $(seq 1 "$REPS"); do
     if suite fileio; then
         for model in 1 2 3; do fileio "$model" "$rep"; done
     fi
+    if suite clone; then
+        clone_rust "$rep"
+        if [ "$rep" = 1 ] && [ -n "${ZGUIDE:-}" ]; then clone_python; fi
+    fi
     if suite bstar; then
         record "bstar/tcp/guide" A "$rep" "$(failover 1000 1000 2000)"
         record "bstar/tcp/fast" A "$rep" "$(failover 100 100 200)"
@@ -232,6 +282,14 @@ END {
             } else {
                 printf "| File transfer, 256 MiB: peak memory of the process (MB) | tcp | fileio%s | %.1f | – | – | %s |\n", p[3], median(a, m), (p[3] == 3 ? "bounded (credit)" : "(figures)")
             }
+            continue
+        }
+        if (p[1] == "clone") {
+            for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
+            if (m == 0) continue
+            py = ((key, "P", 1) in v) ? sprintf("guide'"'"'s Python clonesrv5.py: %.0f", v[key, "P", 1]) : "(figures)"
+            if (p[2] == "updates") printf "| Clone model 5 (updates/s published): clonesrv5, clients pushing kvmsgs | tcp | %s clients | %.0f | – | – | %s |\n", p[3], median(a, m), py
+            else printf "| Clone model 5 (ms for a whole snapshot): clonesrv5, ICANHAZ? to KTHXBAI | tcp | %s keys | %.0f | – | – | %s |\n", p[3], median(a, m), py
             continue
         }
         if (p[1] == "fl2" || p[1] == "fl3" || p[1] == "bstar") {
