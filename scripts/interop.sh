@@ -46,15 +46,17 @@ PYEX=$ZGUIDE/examples/Python
 # identities) and lets received frames compare equal to str literals (`command == "CONNECT"`). flcliapi.py also
 # reads a PONG's control frame as a sequence number (int("PONG"): its agent thread dies at the first ping), and
 # bstar.py passes its loop where today's tornado PeriodicCallback takes a jitter; those two lines are fixed too, and
-# lvcache.py's connect to tcp://*:5557, which libzmq rejects, goes to tcp://localhost:5557.
+# lvcache.py's connect to tcp://*:5557, which libzmq rejects, goes to tcp://localhost:5557, and clonecli5.py's
+# key (str + bytes) and ttl property (an int) are made bytes.
 # Nothing else changes.
 PY3EX=$WORK/py3
 mkdir -p "$PY3EX"
 for f in zhelpers bstar bstarsrv bstarsrv2 bstarcli flserver1 flclient1 flserver2 flclient2 flserver3 flclient3 flcliapi \
-    pathopub pathosub lvcache; do
+    pathopub pathosub lvcache kvmsg clonesrv5 clonecli5 clonesrv6 clonecli6 clone; do
     sed -E -e 's/^([[:space:]]*)print (.*[^,])$/\1print(\2)/' -e 's/^([[:space:]]*)print (.*),$/\1print(\2, end="")/' \
         -e 's/\bxrange\b/range/g' -e 's/if int\(sequence\) == self.sequence:/if sequence != b"PONG" and int(sequence) == self.sequence:/' \
-        -e 's/HEARTBEAT, self.loop\)/HEARTBEAT)/' -e 's|frontend.connect\("tcp://\*:5557"\)|frontend.connect("tcp://localhost:5557")|' \
+        -e 's/HEARTBEAT, self.loop\)/HEARTBEAT)/' -e 's/kvmsg.key = SUBTREE \+ b/kvmsg.key = SUBTREE.encode() + b/' \
+        -e "s/kvmsg\\[b'ttl'\\] = random.randint\\(0,30\\)/kvmsg[b'ttl'] = b'%d' % random.randint(0,30)/" -e 's|frontend.connect\("tcp://\*:5557"\)|frontend.connect("tcp://localhost:5557")|' \
         "$PYEX/$f.py" >"$PY3EX/$f.py"
 done
 cat >"$PY3EX/sitecustomize.py" <<'PYEOF'
@@ -479,6 +481,55 @@ sleep 3
 timeout 3 "$BIN/pathosub" tcp://localhost:5558 >"$WORK/log"
 stop_all
 result "Rust pathopub -> Python lvcache -> late Rust pathosub: the cached value at once" 1 "Save Roger" "$WORK/log"
+
+# Clone model five: ephemeral values through the server, both ways round
+"$BIN/clonesrv5" >"$WORK/srv" &
+sleep 0.5
+timeout 5 $PY3 "$PY3EX/clonecli5.py" >"$WORK/log" 2>&1
+stop_all
+result "Python clonecli5 -> Rust clonesrv5: the server numbers the client's updates" 3 "I: publishing update=[0-9]+$" "$WORK/srv"
+result "Python clonecli5 <- Rust clonesrv5: snapshot, then its own updates back" 3 "^I: received update=[0-9]+$" "$WORK/log"
+
+$PY3 "$PY3EX/clonesrv5.py" >"$WORK/srv" 2>&1 &
+sleep 1
+timeout 5 "$BIN/clonecli5" --interval-ms 200 >"$WORK/log"
+stop_all
+result "Rust clonecli5 -> Python clonesrv5: the server numbers the client's updates" 10 "I: publishing update=[0-9]+$" "$WORK/srv"
+result "Rust clonecli5 <- Python clonesrv5: snapshot, then its own updates back" 1 "^I: received snapshot=[0-9]+$" "$WORK/log"
+result "Rust clonecli5 <- Python clonesrv5: updates" 10 "^I: received update=[0-9]+$" "$WORK/log"
+
+# Clone model six: a Binary Star pair of servers; the client fails over when the primary is killed. The client
+# starts once the pair has settled (a Binary Star server ignores a request until it knows its role, and a clone
+# client asks each server once before it moves on), and after the kill it has its 5 s of silence to notice.
+"$BIN/clonesrv6" -p >"$WORK/primary" &
+primary=$!
+"$BIN/clonesrv6" -b >"$WORK/backup" &
+sleep 3
+$PY3 "$PY3EX/clonecli6.py" >"$WORK/log" 2>&1 &
+sleep 4
+kill $primary
+sleep 10
+stop_all
+result "Python clonecli6 (clone.py) -> Rust clonesrv6 pair: snapshot from the primary" 1 "I: received from .*5556 snapshot=[0-9]+" "$WORK/log"
+result "Python clonecli6 -> Rust clonesrv6: the primary publishes the client's sets" 2 "I: publishing update=[0-9]+$" "$WORK/primary"
+result "Python clonecli6: no HUGZ from the killed primary" 1 "I: server at .*5556 didn't give (hugz|HUGZ)" "$WORK/log"
+result "Python clonecli6 -> Rust clonesrv6 backup: snapshot after the failover" 1 "I: received from .*5566 snapshot=[0-9]+" "$WORK/log"
+result "Rust clonesrv6 backup publishes the client's sets once active" 1 "I: publishing (update|pending)=[0-9]+$" "$WORK/backup"
+
+$PY3 "$PY3EX/clonesrv6.py" -p >"$WORK/primary" 2>&1 &
+primary=$!
+$PY3 "$PY3EX/clonesrv6.py" -b >"$WORK/backup" 2>&1 &
+sleep 3
+"$BIN/clonecli6" --interval-ms 500 >"$WORK/log" &
+sleep 4
+kill $primary
+sleep 10
+stop_all
+result "Rust clonecli6 -> Python clonesrv6 pair: snapshot from the primary" 1 "I: received from .*5556 snapshot=[0-9]+" "$WORK/log"
+result "Rust clonecli6 -> Python clonesrv6: the primary publishes the client's sets" 2 "I: publishing update=[0-9]+$" "$WORK/primary"
+result "Rust clonecli6: no HUGZ from the killed primary" 1 "I: server at .*5556 didn't give HUGZ" "$WORK/log"
+result "Rust clonecli6 -> Python clonesrv6 backup: snapshot after the failover" 1 "I: received from .*5566 snapshot=[0-9]+" "$WORK/log"
+result "Python clonesrv6 backup publishes the client's sets once active" 1 "I: publishing (update|pending)=[0-9]+$" "$WORK/backup"
 fi
 
 echo
