@@ -1181,14 +1181,14 @@ fn zap_frame() -> impl Strategy<Value = Vec<u8>> {
 fn mechanism() -> impl Strategy<Value = auth::Mechanism> {
     prop_oneof![
         Just(auth::Mechanism::Null),
-        (".{0,16}", ".{0,16}")
+        ("[ -~]{0,16}", "[ -~]{0,16}")
             .prop_map(|(username, password)| auth::Mechanism::Plain { username, password }),
         any::<[u8; 32]>().prop_map(|public_key| auth::Mechanism::Curve { public_key }),
     ]
 }
 
 fn zap_request() -> impl Strategy<Value = auth::ZapRequest> {
-    (bytes(), ".{0,12}", ".{0,12}", bytes(), mechanism()).prop_map(
+    (bytes(), "[ -~]{0,12}", "[ -~]{0,12}", bytes(), mechanism()).prop_map(
         |(request_id, domain, address, identity, mechanism)| auth::ZapRequest {
             request_id,
             domain,
@@ -1216,12 +1216,17 @@ fn zap_reply() -> impl Strategy<Value = auth::ZapReply> {
         auth::Status::AuthFailure,
         auth::Status::InternalError,
     ]);
-    (bytes(), status, ".{0,16}", ".{0,16}", metadata()).prop_map(
+    (bytes(), status, "[ -~]{0,16}", "[ -~]{0,16}", metadata()).prop_map(
         |(request_id, status, status_text, user_id, metadata)| auth::ZapReply {
             request_id,
             status,
             status_text,
-            user_id,
+            // "For other statuses, it SHALL be empty."
+            user_id: if status == auth::Status::Success {
+                user_id
+            } else {
+                String::new()
+            },
             metadata,
         },
     )

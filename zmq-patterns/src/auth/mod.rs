@@ -20,4 +20,6 @@ pub use authenticator::Authenticator;
 pub use metadata::{metadata_name_is_valid, Metadata, NAME_MAX};
 pub use passwords::Passwords;
 pub use policy::ANY_DOMAIN;
-pub use zap::{Mechanism, Status, ZapReply, ZapRequest, CURVE_KEY_LEN, ZAP_ENDPOINT, ZAP_VERSION};
+pub use zap::{
+    Mechanism, Status, ZapReply, ZapRequest, CURVE_KEY_LEN, FIELD_MAX, ZAP_ENDPOINT, ZAP_VERSION,
+};

@@ -99,20 +99,41 @@ pub struct ZapRequest {
     pub mechanism: Mechanism,
 }
 
+/// The longest string field, and the longest identity, in bytes: "All string fields are at
+/// most 255 characters and are ASCII only."
+pub const FIELD_MAX: usize = 255;
+
+/// A string field: ASCII, at most [`FIELD_MAX`] bytes.
 fn text(msg: &Msg, index: usize, what: &str) -> Result<String> {
     let frame = msg
         .get(index)
         .ok_or_else(|| Error::protocol(format!("zap: no {what} frame")))?;
-    frame
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::protocol(format!("zap: the {what} is not UTF-8")))
+    if frame.len() > FIELD_MAX {
+        return Err(Error::protocol(format!(
+            "zap: a {what} of {} bytes, at most {FIELD_MAX}",
+            frame.len()
+        )));
+    }
+    match frame.as_str() {
+        Some(s) if s.is_ascii() => Ok(s.to_string()),
+        _ => Err(Error::protocol(format!("zap: the {what} is not ASCII"))),
+    }
+}
+
+/// `text` made fit for a string field: ASCII (others become `?`), at most [`FIELD_MAX`].
+fn fit(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii() { c } else { '?' })
+        .take(FIELD_MAX)
+        .collect()
 }
 
 impl ZapRequest {
     /// Parses a request strictly: version `1.0`; a domain, address and mechanism that are
-    /// UTF-8; mechanism `NULL` with no credential frame, `PLAIN` with two (UTF-8), `CURVE` with
-    /// one of exactly 32 bytes. Anything else is [`Error::Protocol`] saying what is wrong
+    /// ASCII strings of at most 255 bytes, an identity of at most 255; mechanism `NULL` with no
+    /// credential frame, `PLAIN` with two (strings as the others), `CURVE` with one of exactly
+    /// 32 bytes. An empty domain is accepted: libzmq sends one for a server socket without a
+    /// ZAP domain, although the spec asks for a non-empty string. Anything else is [`Error::Protocol`] saying what is wrong
     /// (answer it with [`ZapReply::malformed`]); never a panic.
     ///
     /// ```
@@ -149,6 +170,12 @@ impl ZapRequest {
         let domain = text(msg, 2, "domain")?;
         let address = text(msg, 3, "address")?;
         let identity = msg[4].to_vec();
+        if identity.len() > FIELD_MAX {
+            return Err(Error::protocol(format!(
+                "zap: an identity of {} bytes, at most {FIELD_MAX}",
+                identity.len()
+            )));
+        }
         let name = text(msg, 5, "mechanism")?;
         let credentials = msg.len() - 6;
         let count = |wanted: usize| {
@@ -304,7 +331,7 @@ pub struct ZapReply {
 }
 
 impl ZapReply {
-    /// A `200 OK` for `user_id`, with these properties.
+    /// A `200 OK` for `user_id` (made ASCII and at most 255 bytes), with these properties.
     ///
     /// ```
     /// let reply = zmq_patterns::auth::ZapReply::success(vec![], "", Default::default());
@@ -315,12 +342,12 @@ impl ZapReply {
             request_id,
             status: Status::Success,
             status_text: "OK".into(),
-            user_id: user_id.into(),
+            user_id: fit(user_id),
             metadata,
         }
     }
 
-    /// A `400` with this text.
+    /// A `400` with this text (made ASCII and at most 255 bytes), no user id.
     ///
     /// ```
     /// let reply = zmq_patterns::auth::ZapReply::denied(b"9".to_vec(), "No access");
@@ -330,7 +357,7 @@ impl ZapReply {
         ZapReply {
             request_id,
             status: Status::AuthFailure,
-            status_text: why.into(),
+            status_text: fit(why),
             user_id: String::new(),
             metadata: Metadata::new(),
         }
@@ -372,7 +399,8 @@ impl ZapReply {
     }
 
     /// Parses a reply strictly: six frames, version `1.0`, one of the four status codes,
-    /// UTF-8 text and user id, well-formed metadata; [`Error::Protocol`] otherwise.
+    /// ASCII status text and user id of at most 255 bytes, no user id unless the status is
+    /// `200`, well-formed metadata; [`Error::Protocol`] otherwise.
     ///
     /// ```
     /// use zmq_patterns::{auth::ZapReply, Msg};
@@ -395,11 +423,18 @@ impl ZapReply {
                 msg[2].to_string_lossy()
             ))
         })?;
+        let user_id = text(msg, 4, "user id")?;
+        if status != Status::Success && !user_id.is_empty() {
+            return Err(Error::protocol(format!(
+                "zap: a user id with status {}",
+                status.code()
+            )));
+        }
         Ok(ZapReply {
             request_id: msg[1].to_vec(),
             status,
             status_text: text(msg, 3, "status text")?,
-            user_id: text(msg, 4, "user id")?,
+            user_id,
             metadata: Metadata::parse(&msg[5])?,
         })
     }
@@ -428,6 +463,9 @@ mod tests {
         assert!(with(b"PLAIN", &[b"u"]).is_err());
         assert!(with(b"PLAIN", &[b"u", b"p", b"x"]).is_err());
         assert!(with(b"PLAIN", &[b"\xff", b"p"]).is_err());
+        assert!(with(b"PLAIN", &["é".as_bytes(), b"p"]).is_err()); // UTF-8, not ASCII
+        assert!(with(b"PLAIN", &[b"u", &[b'p'; 256]]).is_err());
+        assert!(with(b"PLAIN", &[b"u", &[b'p'; 255]]).is_ok());
         assert!(with(b"CURVE", &[&[7; 32]]).is_ok());
         assert!(with(b"CURVE", &[&[7; 31]]).is_err());
         assert!(with(b"CURVE", &[&[7; 32], b""]).is_err());
@@ -456,5 +494,12 @@ mod tests {
         }
         assert!(ZapReply::parse(&msg(&[b"1.1", b"", b"200", b"", b"", b""])).is_err());
         assert!(ZapReply::parse(&msg(&[b"1.0", b"", b"200", b"", b""])).is_err());
+        // "For other statuses, it SHALL be empty."
+        assert!(ZapReply::parse(&msg(&[b"1.0", b"", b"200", b"", b"joe", b""])).is_ok());
+        assert!(ZapReply::parse(&msg(&[b"1.0", b"", b"400", b"", b"joe", b""])).is_err());
+        // What the handler builds always parses, whatever text it is given
+        let reply = ZapReply::denied(vec![], &"é".repeat(300));
+        assert_eq!(ZapReply::parse(&reply.to_msg()).unwrap(), reply);
+        assert_eq!(reply.status_text.len(), FIELD_MAX);
     }
 }
