@@ -378,6 +378,34 @@ mod tests {
         auth.stop().unwrap();
     }
 
+    /// "A terminal handler ... MUST accept an address envelope consisting of N routing ID
+    /// frames followed by an empty address delimiter frame ... and MUST send the same envelope
+    /// back with the reply."
+    #[test]
+    fn an_envelope_of_several_hops_comes_back_with_the_reply() {
+        let ctx = zmq::Context::new();
+        let _auth = Authenticator::new(&ctx).unwrap();
+        let zap = zap_client(&ctx);
+        let frames: [&[u8]; 9] = [
+            b"hop1", b"hop2", b"", b"1.0", b"3", b"", b"::1", b"", b"NULL",
+        ];
+        Msg::from_iter(frames).send(&zap).unwrap();
+        let reply = Msg::recv(&zap).expect("a reply within 5 s");
+        assert!(
+            reply[0] == "hop1" && reply[1] == "hop2" && reply[2] == "",
+            "{reply:?}"
+        );
+        let mut reply = reply;
+        for _ in 0..3 {
+            reply.pop_front();
+        }
+        let reply = ZapReply::parse(&reply).unwrap();
+        assert_eq!(
+            (reply.status, &reply.request_id[..]),
+            (Status::Success, &b"3"[..])
+        );
+    }
+
     #[test]
     fn address_lists_and_plain_over_raw_requests() {
         let ctx = zmq::Context::new();

@@ -472,6 +472,12 @@ mod tests {
         assert!(with(b"CURVE", &[]).is_err());
         assert!(with(b"null", &[]).is_err());
         assert!(ZapRequest::parse(&Msg::new()).is_err());
+        // An identity of at most 255 bytes
+        let long = [7u8; 256];
+        let id: &[&[u8]] = &[b"1.0", b"1", b"", b"::1", &long[..255], b"NULL"];
+        assert!(ZapRequest::parse(&msg(id)).is_ok());
+        let id: &[&[u8]] = &[b"1.0", b"1", b"", b"::1", &long, b"NULL"];
+        assert!(ZapRequest::parse(&msg(id)).is_err());
     }
 
     #[test]

@@ -31,9 +31,8 @@ pub(crate) fn require_curve(what: &str) -> Result<()> {
     }
     Err(Error::Unsupported(format!(
         "{what} needs CURVE, which this libzmq lacks (the zmq crate's own build of libzmq has no \
-         libsodium): link a system libzmq built with libsodium instead, for example Debian's \
-         libzmq3-dev, through a `[target.<triple>.zmq]` override in .cargo/config.toml (see the \
-         zmq-patterns README)"
+         libsodium): link a system libzmq built with libsodium instead (Debian's libzmq3-dev), \
+         with `[target.<triple>.zmq] rustc-link-lib = [\"zmq\"]` in .cargo/config.toml"
     )))
 }
 
