@@ -128,3 +128,21 @@ pub fn recv_or_refused(
         }
     }
 }
+
+/// `Ok` when the linked libzmq has CURVE; else the error a CURVE example ends with (status 1):
+/// `CURVE is not available in this libzmq ...`, saying how to get it.
+///
+/// ```
+/// let curve = zguide_examples::security::require_curve("ironhouse");
+/// assert_eq!(curve.is_ok(), zmq_patterns::cert::curve_available());
+/// ```
+pub fn require_curve(program: &str) -> anyhow::Result<()> {
+    if zmq_patterns::cert::curve_available() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "CURVE is not available in this libzmq, and {program} needs it: the zmq crate builds \
+         libzmq without libsodium; link a system libzmq built with it (Debian's libzmq3-dev) \
+         through `[target.<triple>.zmq] rustc-link-lib = [\"zmq\"]` in .cargo/config.toml"
+    )
+}

@@ -1,5 +1,7 @@
 //! The security examples ported from CZMQ's `examples/security`: `grasslands` (none),
-//! `strawhouse` (an address allow list), `woodhouse` (PLAIN). Each runs server and client in
+//! `strawhouse` (an address allow list), `woodhouse` (PLAIN), `stonehouse` (CURVE, any client)
+//! and `ironhouse` (CURVE, known clients); the last two check their CURVE run only against a
+//! libzmq with CURVE (`skipped: ...` on stderr otherwise) and their error without it. Each runs server and client in
 //! one process and says what happened; these tests run the real binaries on their own ports
 //! and check that what should be refused is refused, not only that the happy path prints.
 
@@ -188,4 +190,62 @@ fn woodhouse_without_its_password_file_says_so() {
         "error: cannot read the password file /nonexistent/passwords",
         WAIT,
     );
+}
+
+/// True when the linked libzmq has CURVE; otherwise says, past the harness's capture, that
+/// the calling test's CURVE half is skipped.
+fn curve_or_skip(test: &str) -> bool {
+    if zmq::has("curve") == Some(true) {
+        return true;
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: the CURVE run of {test}: no CURVE in this libzmq"
+    );
+    false
+}
+
+/// Without CURVE: status 1 at once, one line that says so and how to get it, nothing on
+/// stdout. With CURVE: the client gets Hello.
+#[test]
+fn stonehouse_runs_with_curve_or_says_it_is_missing() {
+    let (code, lines, p) = run(bin!("stonehouse"), &[]);
+    if curve_or_skip("stonehouse_runs_with_curve_or_says_it_is_missing") {
+        assert_eq!(lines, ["Stonehouse test OK"], "{}", p.context());
+        assert_eq!(code, Some(0));
+    } else {
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(code, Some(1), "{}", p.context());
+        let line = p.expect_stderr("error: CURVE is not available in this libzmq", WAIT);
+        assert!(line.contains("libsodium"), "{line}");
+    }
+}
+
+/// As stonehouse; with CURVE the client certificate is in the store directory, without it
+/// nothing is written.
+#[test]
+fn ironhouse_runs_with_curve_or_says_it_is_missing() {
+    let dir = TempDir::new("ironhouse");
+    let certs = dir.path().join("certs");
+    let (code, lines, p) = run(bin!("ironhouse"), &["--certs", certs.to_str().unwrap()]);
+    if curve_or_skip("ironhouse_runs_with_curve_or_says_it_is_missing") {
+        assert_eq!(lines, ["Ironhouse test OK"], "{}", p.context());
+        assert_eq!(code, Some(0));
+        let text = std::fs::read_to_string(certs.join("testcert.pub")).unwrap();
+        assert!(
+            text.contains("name = \"Client test certificate\""),
+            "{text}"
+        );
+        assert!(!text.contains("secret-key"), "{text}");
+    } else {
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(code, Some(1), "{}", p.context());
+        p.expect_stderr("error: CURVE is not available in this libzmq", WAIT);
+        assert!(
+            !certs.exists(),
+            "ironhouse wrote {} without CURVE",
+            certs.display()
+        );
+    }
 }
