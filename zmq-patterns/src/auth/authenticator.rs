@@ -392,7 +392,7 @@ mod tests {
         Msg::from_iter(frames).send(&zap).unwrap();
         let reply = Msg::recv(&zap).expect("a reply within 5 s");
         assert!(
-            reply[0] == "hop1" && reply[1] == "hop2" && reply[2] == "",
+            reply[0] == "hop1" && reply[1] == "hop2" && reply[2].is_empty(),
             "{reply:?}"
         );
         let mut reply = reply;
