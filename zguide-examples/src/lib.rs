@@ -5,7 +5,7 @@
 //! Everything about ZeroMQ itself lives in `zmq-patterns`; this crate keeps the examples'
 //! `main` functions alike (one binary per guide example, `src/bin/`), plus the few pieces that
 //! several example binaries share ([`pirate_trouble`], [`asyncsrv_worker`], [`bstar_pair`],
-//! [`lazy_pirate`], [`clone_model`], [`fileio`]).
+//! [`lazy_pirate`], [`clone_model`], [`fileio`], [`security`]).
 
 use std::process::ExitCode;
 
@@ -17,6 +17,7 @@ pub mod clone_model;
 pub mod fileio;
 pub mod lazy_pirate;
 pub mod pirate_trouble;
+pub mod security;
 
 /// Runs an example's body: sets up logging (see [`init_logging`]), installs the crate's interrupt
 /// handling, then maps the outcome to an exit status.

@@ -39,6 +39,16 @@ pub enum Error {
     Actor(String),
     /// An operating-system error outside libzmq.
     Io(std::io::Error),
+    /// The linked libzmq cannot do what was asked: CURVE security in a libzmq built without
+    /// libsodium, as the one the `zmq` crate compiles by default is. The text says what was
+    /// asked and how to get it.
+    ///
+    /// ```
+    /// use zmq_patterns::Error;
+    /// let e = Error::Unsupported("CURVE".into());
+    /// assert!(e.is_unsupported());
+    /// ```
+    Unsupported(String),
     /// A Binary Star pair is broken ([`bstar::Refusal::DualActives`] or
     /// [`bstar::Refusal::DualPassives`](crate::bstar::Refusal)): the server must stop.
     ///
@@ -202,6 +212,19 @@ impl Error {
         matches!(self, Error::Corrupt(_))
     }
 
+    /// True when this error is [`Error::Unsupported`]: the linked libzmq lacks a capability
+    /// (CURVE).
+    ///
+    /// ```
+    /// let e = zmq_patterns::cert::KeyPair::generate();
+    /// if zmq::has("curve") != Some(true) {
+    ///     assert!(e.unwrap_err().is_unsupported());
+    /// }
+    /// ```
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported(_))
+    }
+
     /// The Binary Star refusal, when this error is [`Error::Bstar`].
     ///
     /// ```
@@ -263,6 +286,7 @@ impl fmt::Display for Error {
             Error::Corrupt(what) => write!(f, "corrupt data: {what}"),
             Error::Actor(what) => write!(f, "actor failed: {what}"),
             Error::Io(e) => write!(f, "{e}"),
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
             Error::Bstar(refusal) => write!(f, "{refusal}"),
             Error::Endpoint {
                 action,

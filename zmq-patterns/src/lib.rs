@@ -22,6 +22,8 @@
 //! | [`clone`] | `clone`, `clonesrv5`, `clonesrv6`, `clonecli6` | Clone: the client agent (snapshot, updates, `set`/`get`, failover between two servers) and the servers' state (sequence numbers, TTL expiry that publishes deletes, the passive server's pending list) |
 //! | [`credit`] | `fileio3` | credit-based flow control: chunked transfers of any size in bounded memory |
 //! | [`beacon`] | `udplib`, `zbeacon` | UDP discovery: a broadcast socket on an interface it picks and names, a beacon actor, presence (JOINED/LEFT) |
+//! | [`auth`] | `zauth`, ThreadAuthenticator | a ZAP handler (spec 27/ZAP): address lists, PLAIN passwords, CURVE certificates, per domain |
+//! | [`cert`] | `zcert`, `zcertstore` | Z85 CURVE keys, certificates in CZMQ's file format, a directory store that notices changes |
 //! | [`Proxy`] | `zmq_proxy_steerable`, `zproxy` | frontend/backend forwarding, capture, control |
 //! | [`interrupt`] | `s_catch_signals`, `zsys_interrupted` | opt-in Ctrl-C handling that wakes blocked calls |
 //! | [`clock`] | `zclock`, `s_clock`, `s_sleep` | ms clocks, interruptible sleep, timestamped lines |
@@ -60,8 +62,10 @@
 pub use zmq;
 
 pub mod actor;
+pub mod auth;
 pub mod beacon;
 pub mod bstar;
+pub mod cert;
 pub mod clock;
 pub mod clone;
 pub mod credit;

@@ -21,6 +21,11 @@
 //! - Clone servers (`clone::Store`): any `ttl` value parses exactly when it is decimal seconds
 //!   (0 never expires), and any run of updates and expiries numbers each update and delete once,
 //!   in order, and leaves no expired key in the map.
+//! - Authentication (`auth`, spec 27/ZAP, and `cert`): any frames make the ZAP request and reply
+//!   parsers return `Ok` or an error, what they accept builds back to the same frames, valid
+//!   requests and replies round-trip, a live `Authenticator` answers anything (400 for what
+//!   does not parse) and still serves; any text makes the certificate, Z85 and password
+//!   parsers return, never panic, and certificates round-trip through their files' text.
 //! - UDP discovery (`beacon`): any datagram makes `parse_beacon` return an identity only for 16
 //!   bytes or 32 hexadecimal digits, and both forms of any identity parse back to it.
 //!
@@ -34,8 +39,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
+use zmq_patterns::auth;
 use zmq_patterns::beacon;
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
+use zmq_patterns::cert::{z85, z85_key, Certificate, KeyPair, PublicKey, SecretKey};
 use zmq_patterns::clone;
 use zmq_patterns::credit::{self, Fetch};
 use zmq_patterns::freelance::{self, FromServer, ServerInput};
@@ -1137,4 +1144,243 @@ proptest! {
         prop_assert_eq!(beacon::parse_beacon(hex.as_bytes()), Some(id));
         prop_assert_eq!(beacon::parse_beacon(hex.to_lowercase().as_bytes()), Some(id));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (9) Authentication (spec 27/ZAP) and certificates: any frames make the ZAP parsers return
+// `Ok` or an error, what they accept builds back to the same frames, valid requests and
+// replies round-trip; any text makes the certificate and password parsers return, and valid
+// certificates round-trip through their files' text.
+
+/// A ZAP-looking frame: a version, a mechanism, a status code, an address, a key, else bytes.
+fn zap_frame() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "1.0",
+            "1.1",
+            "NULL",
+            "PLAIN",
+            "CURVE",
+            "GSSAPI",
+            "200",
+            "300",
+            "400",
+            "500",
+            "201",
+            "127.0.0.1",
+            "::1",
+            "global",
+            "",
+        ])
+        .prop_map(|s| s.as_bytes().to_vec()),
+        any::<[u8; 32]>().prop_map(|k| k.to_vec()),
+        bytes(),
+    ]
+}
+
+fn mechanism() -> impl Strategy<Value = auth::Mechanism> {
+    prop_oneof![
+        Just(auth::Mechanism::Null),
+        ("[ -~]{0,16}", "[ -~]{0,16}")
+            .prop_map(|(username, password)| auth::Mechanism::Plain { username, password }),
+        any::<[u8; 32]>().prop_map(|public_key| auth::Mechanism::Curve { public_key }),
+    ]
+}
+
+fn zap_request() -> impl Strategy<Value = auth::ZapRequest> {
+    (bytes(), "[ -~]{0,12}", "[ -~]{0,12}", bytes(), mechanism()).prop_map(
+        |(request_id, domain, address, identity, mechanism)| auth::ZapRequest {
+            request_id,
+            domain,
+            address,
+            identity,
+            mechanism,
+        },
+    )
+}
+
+fn metadata() -> impl Strategy<Value = auth::Metadata> {
+    vec(("[A-Za-z0-9._+-]{1,12}", bytes()), 0..4).prop_map(|props| {
+        let mut meta = auth::Metadata::new();
+        for (name, value) in props {
+            meta.insert(&name, value).unwrap();
+        }
+        meta
+    })
+}
+
+fn zap_reply() -> impl Strategy<Value = auth::ZapReply> {
+    let status = prop::sample::select(vec![
+        auth::Status::Success,
+        auth::Status::TemporaryError,
+        auth::Status::AuthFailure,
+        auth::Status::InternalError,
+    ]);
+    (bytes(), status, "[ -~]{0,16}", "[ -~]{0,16}", metadata()).prop_map(
+        |(request_id, status, status_text, user_id, metadata)| auth::ZapReply {
+            request_id,
+            status,
+            status_text,
+            // "For other statuses, it SHALL be empty."
+            user_id: if status == auth::Status::Success {
+                user_id
+            } else {
+                String::new()
+            },
+            metadata,
+        },
+    )
+}
+
+/// Certificate-file-like text: lines from a certificate, broken or not, in any order.
+fn cert_text() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        Just("curve".to_string()),
+        Just("metadata".to_string()),
+        Just("    public-key = \"0000000000000000000000000000000000000000\"".to_string()),
+        Just("    secret-key = \"HelloWorldHelloWorldHelloWorldHelloWorld\"".to_string()),
+        Just("    public-key = \"#####\"".to_string()),
+        "    [a-z-]{1,8} = [\"']?[ -~]{0,20}[\"']?",
+        "[ -~]{0,30}",
+        "#[ -~]{0,20}",
+        ".{0,12}",
+    ];
+    vec(line, 0..8).prop_map(|lines| lines.join("\n"))
+}
+
+fn certificate() -> impl Strategy<Value = Certificate> {
+    (
+        any::<[u8; 32]>(),
+        prop::option::of(any::<[u8; 32]>()),
+        vec(("[A-Za-z0-9._+-]{1,12}", "[ -&(-~]{0,20}"), 0..4),
+    )
+        .prop_map(|(public, secret, meta)| {
+            let mut cert = match secret {
+                Some(s) => Certificate::from_pair(KeyPair {
+                    public: PublicKey(public),
+                    secret: SecretKey(s),
+                }),
+                None => Certificate::from_public(PublicKey(public)),
+            };
+            for (name, value) in meta {
+                cert.set_meta(&name, &value).unwrap();
+            }
+            cert
+        })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn zap_request_parse_never_panics_and_is_exact(frames in vec(zap_frame(), 0..10)) {
+        let m = msg(&frames);
+        match auth::ZapRequest::parse(&m) {
+            Ok(request) => prop_assert_eq!(to_vecs(&request.to_msg()), frames),
+            Err(e) => {
+                said(&e)?;
+                // The 400 answer echoes the id, if there was one, and is itself valid
+                let reply = auth::ZapReply::malformed(&m, &e);
+                prop_assert_eq!(reply.status, auth::Status::AuthFailure);
+                prop_assert_eq!(&reply.request_id, &frames.get(1).cloned().unwrap_or_default());
+                prop_assert_eq!(auth::ZapReply::parse(&reply.to_msg())?, reply);
+            }
+        }
+    }
+
+    #[test]
+    fn zap_reply_parse_never_panics_and_is_exact(frames in vec(zap_frame(), 0..8)) {
+        match auth::ZapReply::parse(&msg(&frames)) {
+            Ok(reply) => prop_assert_eq!(to_vecs(&reply.to_msg()), frames),
+            Err(e) => said(&e)?,
+        }
+    }
+
+    #[test]
+    fn zap_requests_round_trip(request in zap_request()) {
+        prop_assert_eq!(auth::ZapRequest::parse(&request.to_msg())?, request);
+    }
+
+    #[test]
+    fn zap_replies_round_trip(reply in zap_reply()) {
+        prop_assert_eq!(auth::ZapReply::parse(&reply.to_msg())?, reply);
+    }
+
+    #[test]
+    fn metadata_parse_never_panics_and_is_exact(wire in vec(any::<u8>(), 0..48)) {
+        if let Ok(meta) = auth::Metadata::parse(&wire) {
+            prop_assert_eq!(meta.encode(), wire);
+        }
+    }
+
+    #[test]
+    fn certificate_parse_never_panics(text in cert_text()) {
+        match Certificate::parse(&text) {
+            // What parses has a public key and saves to text that parses to it again
+            Ok(cert) => {
+                let again = Certificate::parse(&cert.to_public_text())?;
+                prop_assert_eq!(again.public_key(), cert.public_key());
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn certificates_round_trip_through_their_text(cert in certificate()) {
+        if cert.secret_key().is_some() {
+            prop_assert_eq!(Certificate::parse(&cert.to_secret_text()?)?, cert.clone());
+        }
+        let public = Certificate::parse(&cert.to_public_text())?;
+        prop_assert_eq!(public.public_key(), cert.public_key());
+        prop_assert_eq!(public.metadata().collect::<Vec<_>>(), cert.metadata().collect::<Vec<_>>());
+        prop_assert!(public.secret_key().is_none());
+    }
+
+    #[test]
+    fn z85_keys_round_trip_and_any_text_is_safe(key in any::<[u8; 32]>(), text in ".{0,48}") {
+        prop_assert_eq!(z85_key(&z85(&key))?, key);
+        if let Ok(decoded) = z85_key(&text) {
+            prop_assert_eq!(z85(&decoded), text);
+        }
+    }
+
+    #[test]
+    fn password_files_parse_any_text(text in ".{0,64}(\n.{0,32}){0,4}") {
+        let passwords = auth::Passwords::parse(&text);
+        for user in passwords.users() {
+            prop_assert!(!user.is_empty() && !user.starts_with('#') && !user.contains('='));
+        }
+    }
+}
+
+/// A live Authenticator handed any frames on its ZAP endpoint answers each with a valid reply
+/// (a malformed request with 400) and still serves a valid request afterwards.
+#[test]
+fn authenticator_answers_any_frames_and_still_serves() {
+    let ctx = zmq::Context::new();
+    let _auth = auth::Authenticator::new(&ctx).unwrap();
+    let zap = ctx.socket(zmq::REQ).unwrap();
+    zap.set_linger(0).unwrap();
+    zap.set_rcvtimeo(5000).unwrap();
+    zap.connect(auth::ZAP_ENDPOINT).unwrap();
+    let ask = |frames: &[Vec<u8>]| -> auth::ZapReply {
+        let mut m = msg(frames);
+        if m.is_empty() {
+            m.push_back(Frame::empty()); // a REQ sends at least one frame
+        }
+        m.send(&zap).unwrap();
+        auth::ZapReply::parse(&Msg::recv(&zap).expect("a reply within 5 s")).unwrap()
+    };
+    check(vec(zap_frame(), 0..10), |frames| {
+        let reply = ask(&frames);
+        if auth::ZapRequest::parse(&msg(&frames)).is_err() {
+            prop_assert_eq!(reply.status, auth::Status::AuthFailure);
+        }
+        let null: Vec<Vec<u8>> = ["1.0", "x", "", "127.0.0.1", "", "NULL"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        prop_assert_eq!(ask(&null).status, auth::Status::Success);
+        Ok(())
+    });
 }

@@ -1,0 +1,25 @@
+//! Authentication (spec 27/ZAP): the protocol between libzmq and a handler as types
+//! ([`ZapRequest`], [`ZapReply`], [`Metadata`]), and [`Authenticator`], a handler actor with
+//! address lists, PLAIN passwords ([`Passwords`]) and CURVE certificates
+//! ([`crate::cert`]), configured per domain: CZMQ's `zauth`, pyzmq's `ThreadAuthenticator`.
+//!
+//! NULL and PLAIN work with every libzmq. CURVE needs a libzmq built with libsodium, which the
+//! `zmq` crate's own build is not: the CURVE calls return
+//! [`Error::Unsupported`](crate::Error::Unsupported) there ([`crate::cert::curve_available`]).
+//!
+//! The guide's security examples (CZMQ's `examples/security`) are ported on this module:
+//! `grasslands`, `strawhouse`, `woodhouse`.
+
+mod authenticator;
+mod metadata;
+mod passwords;
+mod policy;
+mod zap;
+
+pub use authenticator::Authenticator;
+pub use metadata::{metadata_name_is_valid, Metadata, NAME_MAX};
+pub use passwords::Passwords;
+pub use policy::ANY_DOMAIN;
+pub use zap::{
+    Mechanism, Status, ZapReply, ZapRequest, CURVE_KEY_LEN, FIELD_MAX, ZAP_ENDPOINT, ZAP_VERSION,
+};
