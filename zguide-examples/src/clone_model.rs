@@ -36,6 +36,64 @@ impl MapArgs {
     }
 }
 
+/// The flags of the Clone servers of models three to five: their three endpoints (the guide's
+/// ports), `--dump` and the map's bounds.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Endpoint the ROUTER snapshot socket binds to.
+    #[arg(long, default_value = "tcp://*:5556")]
+    pub snapshot: String,
+    /// Endpoint the PUB socket binds to.
+    #[arg(long, default_value = "tcp://*:5557")]
+    pub publisher: String,
+    /// Endpoint the PULL collector socket binds to.
+    #[arg(long, default_value = "tcp://*:5558")]
+    pub collector: String,
+    /// Print the map at the end.
+    #[arg(long)]
+    pub dump: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub map: MapArgs,
+}
+
+/// The sockets of a Clone server of models three to five, bound.
+pub struct ServerSockets {
+    /// ROUTER: answers `ICANHAZ?` with snapshots (room for a whole one).
+    pub snapshot: zmq::Socket,
+    /// PUB: the numbered updates go out here.
+    pub publisher: zmq::Socket,
+    /// PULL: the clients' updates come in here.
+    pub collector: zmq::Socket,
+}
+
+impl ServerArgs {
+    /// Binds the three sockets and prints the guide's `I: clone server is active: ...` line.
+    pub fn bind(&self, ctx: &zmq::Context) -> anyhow::Result<ServerSockets> {
+        let snapshot = ctx.socket(zmq::ROUTER)?;
+        snapshot.set_linger(0)?;
+        snapshot.set_sndhwm(self.map.snapshot_hwm())?;
+        crate::bind(&snapshot, &self.snapshot, "--snapshot")?;
+        let publisher = ctx.socket(zmq::PUB)?;
+        publisher.set_linger(1000)?;
+        crate::bind(&publisher, &self.publisher, "--publisher")?;
+        let collector = ctx.socket(zmq::PULL)?;
+        collector.set_linger(0)?;
+        crate::bind(&collector, &self.collector, "--collector")?;
+        crate::console!(
+            "I: clone server is active: snapshots at {}, updates at {}, collector at {}",
+            self.snapshot,
+            self.publisher,
+            self.collector
+        );
+        Ok(ServerSockets {
+            snapshot,
+            publisher,
+            collector,
+        })
+    }
+}
+
 /// A random update as the guide's servers and clients make them: key `randof(keys)`, body
 /// `randof(1000000)`, both in decimal.
 pub fn random_update(rng: &mut impl Rng, keys: u32, sequence: u64) -> KvSimple {

@@ -24,27 +24,15 @@
 use std::time::Duration;
 
 use clap::Parser;
-use zguide_examples::clone_model::{self, MapArgs};
+use zguide_examples::clone_model::{self, ServerArgs, ServerSockets};
 use zmq_patterns::kvmsg::{snapshot, KvSimple, SnapshotRequest};
 use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]
 #[command(about = "Clone server, Model Three: collects, numbers and republishes client updates")]
 struct Args {
-    /// Endpoint the ROUTER snapshot socket binds to.
-    #[arg(long, default_value = "tcp://*:5556")]
-    snapshot: String,
-    /// Endpoint the PUB socket binds to.
-    #[arg(long, default_value = "tcp://*:5557")]
-    publisher: String,
-    /// Endpoint the PULL collector socket binds to.
-    #[arg(long, default_value = "tcp://*:5558")]
-    collector: String,
-    /// Print the map at the end.
-    #[arg(long)]
-    dump: bool,
     #[command(flatten)]
-    map: MapArgs,
+    server: ServerArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,27 +40,16 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(false, || {
         // Prepare our context and sockets
         let ctx = zmq::Context::new();
-        let snapshot = ctx.socket(zmq::ROUTER)?;
-        snapshot.set_linger(0)?;
-        snapshot.set_sndhwm(args.map.snapshot_hwm())?;
-        zguide_examples::bind(&snapshot, &args.snapshot, "--snapshot")?;
-        let publisher = ctx.socket(zmq::PUB)?;
-        publisher.set_linger(1000)?;
-        zguide_examples::bind(&publisher, &args.publisher, "--publisher")?;
-        let collector = ctx.socket(zmq::PULL)?;
-        collector.set_linger(0)?;
-        zguide_examples::bind(&collector, &args.collector, "--collector")?;
-        zguide_examples::console!(
-            "I: clone server is active: snapshots at {}, updates at {}, collector at {}",
-            args.snapshot,
-            args.publisher,
-            args.collector
-        );
+        let ServerSockets {
+            snapshot,
+            publisher,
+            collector,
+        } = args.server.bind(&ctx)?;
 
         // The body of the main task collects updates from clients and publishes them back out
         // to clients
         let mut sequence = 0u64;
-        let mut kvmap = args.map.map::<KvSimple>();
+        let mut kvmap = args.server.map.map::<KvSimple>();
         let mut poller = Poller::new();
         poller.add(&collector);
         poller.add(&snapshot);
@@ -117,7 +94,7 @@ fn main() -> std::process::ExitCode {
             other => other?,
         }
         println!(" Interrupted\n{sequence} messages handled");
-        if args.dump {
+        if args.server.dump {
             clone_model::print_dump(&kvmap);
         }
         Ok(())

@@ -36,7 +36,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use zguide_examples::clone_model::{self, MapArgs};
+use zguide_examples::clone_model::{self, ServerArgs, ServerSockets};
 use zmq_patterns::clone::Store;
 use zmq_patterns::kvmsg::{snapshot, KvMsg, SnapshotRequest};
 use zmq_patterns::{Msg, Poller};
@@ -44,23 +44,11 @@ use zmq_patterns::{Msg, Poller};
 #[derive(Parser)]
 #[command(about = "Clone server, Model Five: ephemeral values, deletes published")]
 struct Args {
-    /// Endpoint the ROUTER snapshot socket binds to.
-    #[arg(long, default_value = "tcp://*:5556")]
-    snapshot: String,
-    /// Endpoint the PUB socket binds to.
-    #[arg(long, default_value = "tcp://*:5557")]
-    publisher: String,
-    /// Endpoint the PULL collector socket binds to.
-    #[arg(long, default_value = "tcp://*:5558")]
-    collector: String,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Time between two flushes of expired values, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     flush_ms: u64,
-    /// Print the map at the end.
-    #[arg(long)]
-    dump: bool,
-    #[command(flatten)]
-    map: MapArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,24 +56,13 @@ fn main() -> std::process::ExitCode {
     zguide_examples::run(false, || {
         // Set up our clone server sockets
         let ctx = zmq::Context::new();
-        let snapshot = ctx.socket(zmq::ROUTER)?;
-        snapshot.set_linger(0)?;
-        snapshot.set_sndhwm(args.map.snapshot_hwm())?;
-        zguide_examples::bind(&snapshot, &args.snapshot, "--snapshot")?;
-        let publisher = ctx.socket(zmq::PUB)?;
-        publisher.set_linger(1000)?;
-        zguide_examples::bind(&publisher, &args.publisher, "--publisher")?;
-        let collector = ctx.socket(zmq::PULL)?;
-        collector.set_linger(0)?;
-        zguide_examples::bind(&collector, &args.collector, "--collector")?;
-        zguide_examples::console!(
-            "I: clone server is active: snapshots at {}, updates at {}, collector at {}",
-            args.snapshot,
-            args.publisher,
-            args.collector
-        );
+        let ServerSockets {
+            snapshot,
+            publisher,
+            collector,
+        } = args.server.bind(&ctx)?;
 
-        let mut store = Store::new(args.map.limits());
+        let mut store = Store::new(args.server.map.limits());
         let flush = Duration::from_millis(args.flush_ms);
         let mut next_flush = Instant::now() + flush;
         let mut poller = Poller::new();
@@ -142,7 +119,7 @@ fn main() -> std::process::ExitCode {
             Err(e) if e.is_interrupted() => {}
             other => other?,
         }
-        if args.dump {
+        if args.server.dump {
             clone_model::print_dump(store.map());
         }
         Ok(())
