@@ -1,0 +1,307 @@
+//! A scenario file: its format, its checks on load, and the expansion of roles into instances.
+
+use anyhow::{bail, Context, Result};
+use regex::Regex;
+use serde::Deserialize;
+use std::path::Path;
+
+/// One scenario, as written in `workshop/scenarios/NAME.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// One line for `workshop list` and the run's header.
+    pub title: String,
+    /// The guide's chapter.
+    pub chapter: u32,
+    /// The run ends at this time at the latest.
+    pub end_ms: u64,
+    /// The run ends as soon as every instance of these roles has exited (and `end_ms` is a bound).
+    #[serde(default)]
+    pub end_when_exited: Vec<String>,
+    /// The programs; each starts at 0 ms unless the timeline starts it.
+    #[serde(rename = "role")]
+    pub roles: Vec<Role>,
+    /// What happens when.
+    #[serde(default, rename = "timeline")]
+    pub timeline: Vec<Event>,
+    /// What must hold at the end.
+    #[serde(default, rename = "check")]
+    pub checks: Vec<Check>,
+}
+
+/// One kind of program in a scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// `broker`; with `count` > 1 the instances are `worker-1`, `worker-2`, ...
+    pub name: String,
+    /// A binary of zguide-examples.
+    pub bin: String,
+    /// Its arguments; `{port}`, `{port+N}` and `{i}` (instance number) are filled in.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// How many of this role.
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One step of the timeline.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// When, from the start of the run.
+    pub at_ms: u64,
+    /// What.
+    pub action: Action,
+    /// On which role (all its instances) or instance (`worker-2`).
+    pub role: String,
+    /// For `type`: the line typed on the role's stdin (a newline is added).
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// What a timeline step does.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Start it (a role the timeline starts does not start at 0 ms).
+    Start,
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGSTOP: frozen, its peers see silence.
+    Stop,
+    /// SIGCONT: thawed.
+    Cont,
+    /// SIGKILL if running, then start again.
+    Restart,
+    /// Type `text` and Enter on its stdin.
+    Type,
+}
+
+/// One check on the run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// The role (all its instances together) or instance it looks at.
+    pub role: String,
+    /// A regex that lines of its output (stdout and stderr) must match...
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// ...at least this many lines (default 1)...
+    #[serde(default)]
+    pub at_least: Option<u32>,
+    /// ...and at most this many.
+    #[serde(default)]
+    pub at_most: Option<u32>,
+    /// A regex that no line of its output may match.
+    #[serde(default)]
+    pub not_contains: Option<String>,
+    /// The exit status each instance must have ended with, by itself, before the end.
+    #[serde(default)]
+    pub exit: Option<i32>,
+}
+
+impl Scenario {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let scenario: Scenario =
+            toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        scenario
+            .validate()
+            .with_context(|| format!("in {}", path.display()))?;
+        Ok(scenario)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.roles.is_empty() {
+            bail!("no [[role]]");
+        }
+        let mut names = Vec::new();
+        for role in &self.roles {
+            if role.count == 0 {
+                bail!("role {}: count must be at least 1", role.name);
+            }
+            if role.name.is_empty() || role.name.contains(char::is_whitespace) {
+                bail!("role name {:?}: one word", role.name);
+            }
+            names.push(role.name.clone());
+            for i in 1..=role.count {
+                for arg in &role.args {
+                    expand(arg, 0, i).with_context(|| format!("role {}", role.name))?;
+                }
+            }
+        }
+        let instances: Vec<String> = self.instances(0)?.into_iter().map(|i| i.label).collect();
+        let known = |target: &str| {
+            names.iter().any(|n| n == target) || instances.iter().any(|n| n == target)
+        };
+        let mut seen = std::collections::HashSet::new();
+        for label in &instances {
+            if !seen.insert(label) {
+                bail!("two instances are called {label}");
+            }
+        }
+        for event in &self.timeline {
+            if !known(&event.role) {
+                bail!(
+                    "timeline at {} ms: no role or instance {}",
+                    event.at_ms,
+                    event.role
+                );
+            }
+            if (event.action == Action::Type) != event.text.is_some() {
+                bail!(
+                    "timeline at {} ms: `text` goes with action `type`, and only there",
+                    event.at_ms
+                );
+            }
+        }
+        for name in &self.end_when_exited {
+            if !known(name) {
+                bail!("end_when_exited: no role or instance {name}");
+            }
+        }
+        for check in &self.checks {
+            if !known(&check.role) {
+                bail!("check: no role or instance {}", check.role);
+            }
+            let kinds = [
+                check.contains.is_some(),
+                check.not_contains.is_some(),
+                check.exit.is_some(),
+            ];
+            if kinds.iter().filter(|k| **k).count() != 1 {
+                bail!(
+                    "check on {}: one of contains, not_contains, exit",
+                    check.role
+                );
+            }
+            if (check.at_least.is_some() || check.at_most.is_some()) && check.contains.is_none() {
+                bail!("check on {}: at_least/at_most go with contains", check.role);
+            }
+            for re in [&check.contains, &check.not_contains].into_iter().flatten() {
+                Regex::new(re).with_context(|| format!("check on {}", check.role))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every program the scenario runs, with its arguments for this port base.
+    pub fn instances(&self, port_base: u16) -> Result<Vec<Instance>> {
+        let mut out = Vec::new();
+        for role in &self.roles {
+            for i in 1..=role.count {
+                let label = if role.count == 1 {
+                    role.name.clone()
+                } else {
+                    format!("{}-{i}", role.name)
+                };
+                let args = role
+                    .args
+                    .iter()
+                    .map(|a| expand(a, port_base, i))
+                    .collect::<Result<Vec<_>>>()?;
+                out.push(Instance {
+                    role: role.name.clone(),
+                    label,
+                    bin: role.bin.clone(),
+                    args,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One program of a scenario, its role expanded.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The role's name.
+    pub role: String,
+    /// The name in the output: the role's, or `role-N`.
+    pub label: String,
+    /// The binary's name.
+    pub bin: String,
+    /// Its arguments, placeholders filled in.
+    pub args: Vec<String>,
+}
+
+impl Instance {
+    /// Whether a timeline step or check naming `target` means this instance.
+    pub fn is(&self, target: &str) -> bool {
+        self.role == target || self.label == target
+    }
+}
+
+/// Fills `{port}`, `{port+N}` and `{i}` in one argument.
+fn expand(arg: &str, port_base: u16, i: u32) -> Result<String> {
+    let mut out = String::new();
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(len) = rest[open..].find('}') else {
+            bail!("unclosed {{ in {arg:?}");
+        };
+        let name = &rest[open + 1..open + len];
+        let value = match name {
+            "port" => port_base.to_string(),
+            "i" => i.to_string(),
+            _ => match name.strip_prefix("port+").and_then(|n| n.parse::<u16>().ok()) {
+                Some(n) => port_base
+                    .checked_add(n)
+                    .with_context(|| format!("{{{name}}} is past port 65535"))?
+                    .to_string(),
+                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}})"),
+            },
+        };
+        out.push_str(&value);
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(
+            expand("tcp://127.0.0.1:{port}", 7000, 1).unwrap(),
+            "tcp://127.0.0.1:7000"
+        );
+        assert_eq!(expand("{port+2}/{i}", 7000, 3).unwrap(), "7002/3");
+        assert!(expand("{nope}", 7000, 1).is_err());
+        assert!(expand("{port", 7000, 1).is_err());
+        assert!(expand("{port+1}", 65535, 1).is_err());
+    }
+
+    #[test]
+    fn a_typo_is_an_error() {
+        let bad = "title='t'\nchapter=1\nend_ms=1\n[[role]]\nname='a'\nbin='b'\nargz=[]\n";
+        assert!(toml::from_str::<Scenario>(bad).is_err());
+        let unknown_role = "title='t'\nchapter=1\nend_ms=1\n[[role]]\nname='a'\nbin='b'\n\
+                            [[check]]\nrole='c'\nexit=0\n";
+        let s: Scenario = toml::from_str(unknown_role).unwrap();
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn counted_roles_are_numbered() {
+        let text = "title='t'\nchapter=1\nend_ms=1\n[[role]]\nname='w'\nbin='b'\ncount=2\n\
+                    args=['{port+1}','{i}']\n";
+        let s: Scenario = toml::from_str(text).unwrap();
+        s.validate().unwrap();
+        let inst = s.instances(100).unwrap();
+        assert_eq!(inst[1].label, "w-2");
+        assert_eq!(inst[1].args, ["101", "2"]);
+        assert!(inst[1].is("w") && inst[1].is("w-2") && !inst[1].is("w-1"));
+    }
+}

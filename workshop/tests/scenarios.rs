@@ -1,0 +1,211 @@
+//! Every scenario in `workshop/scenarios/` runs and holds, so the workshop cannot rot; and a
+//! scenario whose check cannot hold fails.
+//!
+//! The runner starts the zguide-examples binaries from its own directory. Cargo builds a
+//! package's own binaries for its tests, not another package's, so the test first runs
+//! `cargo build -p zguide-examples --bins` itself (in the same profile and target dir): a no-op
+//! when `cargo test --workspace` has built them, and never a stale binary under test.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// No scenario may take longer (each bounds itself with `end_ms` well below this).
+const RUN_BOUND: Duration = Duration::from_secs(90);
+
+fn runner() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_workshop"))
+}
+
+fn bin_dir() -> &'static Path {
+    runner().parent().expect("the runner has a directory")
+}
+
+fn build_examples() {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "zguide-examples", "--bins"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if bin_dir().file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        // bin_dir is TARGET/debug (or release): build into that TARGET
+        let target = bin_dir().parent().expect("a target directory");
+        cmd.env("CARGO_TARGET_DIR", target);
+        let status = cmd.status().expect("cannot run cargo");
+        assert!(
+            status.success(),
+            "cargo build -p zguide-examples --bins failed"
+        );
+    });
+}
+
+/// A base with ten free ports after it (scenarios use `{port}` to `{port+9}`).
+fn free_port_base(salt: u32) -> u16 {
+    let mut n = std::process::id()
+        .wrapping_mul(7919)
+        .wrapping_add(salt * 131);
+    for _ in 0..1000 {
+        let base = 20000 + (n % 2000) as u16 * 10;
+        n = n.wrapping_add(17);
+        if (base..base + 10).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no ten free ports in 20000..40000");
+}
+
+/// Runs the runner to its end (bounded), with its output.
+fn run(scenario: &Path, port_base: u16) -> Output {
+    let mut child = Command::new(runner())
+        .args([
+            "run",
+            &scenario.to_string_lossy(),
+            "--port-base",
+            &port_base.to_string(),
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start the runner");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + RUN_BOUND;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // SIGKILL: the runner's programs die with it (PR_SET_PDEATHSIG)
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} still runs after {RUN_BOUND:?}", scenario.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenarios directory")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_scenario_holds() {
+    build_examples();
+    let files = scenario_files();
+    assert!(files.len() >= 7, "expected the scenarios, found {files:?}");
+    let mut failed = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let output = run(file, free_port_base(i as u32));
+        if !output.status.success() {
+            eprintln!(
+                "==== {} failed ({}):\n{}{}",
+                file.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            failed.push(
+                file.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "scenarios failed: {failed:?} (output above)"
+    );
+}
+
+#[test]
+fn a_check_that_cannot_hold_fails_the_run() {
+    build_examples();
+    let dir = std::env::temp_dir().join(format!("workshop-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("impossible.toml");
+    // Two requests cannot give three replies, and a server that runs on does not exit 0
+    std::fs::write(
+        &file,
+        r#"
+title = "impossible"
+chapter = 1
+end_ms = 10000
+end_when_exited = ["client"]
+
+[[role]]
+name = "server"
+bin = "hwserver"
+args = ["--bind", "tcp://127.0.0.1:{port}", "--work-ms", "10"]
+
+[[role]]
+name = "client"
+bin = "hwclient"
+args = ["--connect", "tcp://127.0.0.1:{port}", "--requests", "2"]
+
+[[check]]
+role = "client"
+contains = "^Received World"
+at_least = 2
+
+[[check]]
+role = "client"
+contains = "^Received World"
+at_least = 3
+
+[[check]]
+role = "server"
+exit = 0
+"#,
+    )
+    .expect("write the scenario");
+    let output = run(&file, free_port_base(99));
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "want exit status 1:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("PASS client: 2 lines match /^Received World/ (want at least 2)"),
+        "the possible check holds:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL client: 2 lines match /^Received World/ (want at least 3)"),
+        "the impossible check fails:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL server: want exit status 0, but server was still running"),
+        "a server the runner stopped did not exit by itself:\n{stdout}"
+    );
+}
