@@ -256,3 +256,43 @@ fn clonecli6_fails_over_to_the_backup_when_the_primary_is_silent() {
     let msg = Msg::recv(&backup.collector).expect("a set at the backup");
     well_formed(msg);
 }
+
+#[test]
+fn clonecli6_dumps_its_map_on_ctrl_c() {
+    let ctx = zmq::Context::new();
+    let primary = Fake::new(&ctx);
+    let nobody = tcp(three_ports());
+    let mut client = Proc::start(
+        bin!("clonecli6"),
+        &[
+            "--primary",
+            &primary.name(),
+            "--backup",
+            &nobody,
+            "--updates",
+            "0",
+            "--dump",
+        ],
+    );
+    let address = primary.request();
+    primary.snapshot(&address, &[("/client/a", 3, "1")], 3);
+    client.expect(
+        &format!("I: received from {} snapshot=3", primary.name()),
+        WAIT,
+    );
+    primary.subscribed("/client/");
+    primary.publish(("/client/c", 4, "2"));
+    client.expect("update=4", WAIT);
+    client.signal(libc::SIGINT);
+    let lines = client.lines_until_end(WAIT);
+    client.wait_success(WAIT);
+    assert_eq!(
+        lines,
+        [
+            "[seq:3][key:/client/a][size:1] 31",
+            "[seq:4][key:/client/c][size:1] 32"
+        ],
+        "{}",
+        client.context()
+    );
+}

@@ -141,7 +141,7 @@ fn main() -> std::process::ExitCode {
             }
         }
         if args.dump {
-            // (after Ctrl-C the agent has stopped, and there is nothing to dump)
+            // (after Ctrl-C, the map the agent held as it stopped)
             match clone.to_map() {
                 Ok(map) => clone_model::print_dump(&map),
                 Err(e) => log::debug!("no dump: {e}"),

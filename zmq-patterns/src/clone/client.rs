@@ -4,7 +4,7 @@
 //! server to the other when the first goes silent.
 
 use std::collections::VecDeque;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
@@ -200,6 +200,8 @@ pub struct Client {
     next_id: u64,
     replies: mpsc::Receiver<Reply>,
     events: mpsc::Receiver<Event>,
+    /// The map the agent held when it stopped (set as it stops).
+    left: Arc<Mutex<Option<KvMap<KvMsg>>>>,
 }
 
 impl Client {
@@ -234,6 +236,8 @@ impl Client {
         publisher.set_linger(1000)?;
         let (reply_tx, replies) = mpsc::channel();
         let (event_tx, events) = mpsc::sync_channel(EVENTS_MAX);
+        let left = Arc::new(Mutex::new(None));
+        let agent_left = left.clone();
         let agent_ctx = ctx.clone();
         let actor = Actor::new(ctx, move |pipe| {
             pipe.ready()?;
@@ -253,9 +257,12 @@ impl Client {
                 replies: reply_tx,
                 events: event_tx,
                 dropped: 0,
+                left: agent_left,
             }
             .run(&pipe)
         })?;
+        // A command to an agent that has stopped fails after a while rather than wait for ever
+        actor.set_sndtimeo(duration_ms(ANSWER_MARGIN))?;
         Ok(Client {
             actor,
             config,
@@ -263,6 +270,7 @@ impl Client {
             next_id: 0,
             replies,
             events,
+            left,
         })
     }
 
@@ -374,6 +382,8 @@ impl Client {
     }
 
     /// A copy of this client's map, in key order (for a dump, or to compare with a server's).
+    /// Once the agent has stopped (on Ctrl-C, when the [interrupt](crate::interrupt) handlers
+    /// are installed), the map it held as it stopped.
     ///
     /// ```
     /// use std::time::Duration;
@@ -384,11 +394,35 @@ impl Client {
     /// assert_eq!(map.get("/client/1").unwrap().prop("ttl"), Some("0"));
     /// # Ok::<(), zmq_patterns::Error>(())
     /// ```
+    ///
+    /// ```
+    /// // (in a test process of its own: Ctrl-C is process-wide)
+    /// # if false {
+    /// # use std::time::Duration;
+    /// zmq_patterns::interrupt::install()?;
+    /// let ctx = zmq::Context::new();
+    /// let mut client = zmq_patterns::clone::Client::new(&ctx)?;
+    /// client.set("/client/1", "v", Duration::ZERO)?;
+    /// zmq_patterns::interrupt::raise(); // the agent stops...
+    /// assert!(client.to_map()?.get("/client/1").is_some()); // ...and leaves its map
+    /// # }
+    /// # Ok::<(), zmq_patterns::Error>(())
+    /// ```
     pub fn to_map(&mut self) -> Result<KvMap<KvMsg>> {
-        match self.call(MAP, std::iter::empty(), ANSWER_MARGIN)? {
-            Answer::Map(map) => Ok(map),
-            _ => Err(Error::Actor("the clone agent answered MAP wrongly".into())),
+        if let Some(map) = self.left_map() {
+            return Ok(map);
         }
+        match self.call(MAP, std::iter::empty(), ANSWER_MARGIN) {
+            Ok(Answer::Map(map)) => Ok(map),
+            Ok(_) => Err(Error::Actor("the clone agent answered MAP wrongly".into())),
+            // (it stopped while we asked)
+            Err(e) => self.left_map().ok_or(e),
+        }
+    }
+
+    /// The map the agent left when it stopped, if it has.
+    fn left_map(&self) -> Option<KvMap<KvMsg>> {
+        self.left.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The agent's next [`Event`] if there is one. At most 1,024 are kept for a reader; later
@@ -462,6 +496,11 @@ impl Client {
     }
 }
 
+/// `duration` in whole milliseconds for a socket option, at most `i32::MAX`.
+fn duration_ms(duration: Duration) -> i32 {
+    i32::try_from(duration.as_millis()).unwrap_or(i32::MAX)
+}
+
 /// `ttl` in whole seconds, rounded up: a millisecond is one second, not "for ever".
 fn ttl_seconds(ttl: Duration) -> u64 {
     ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)
@@ -514,10 +553,20 @@ struct Agent {
     events: mpsc::SyncSender<Event>,
     /// Malformed messages dropped so far.
     dropped: u64,
+    /// Where the agent leaves its map when it stops, for [`Client::to_map`].
+    left: Arc<Mutex<Option<KvMap<KvMsg>>>>,
 }
 
 impl Agent {
+    /// Serves until `$TERM` or an error (Ctrl-C), then leaves the map behind.
     fn run(mut self, pipe: &ActorPipe) -> Result<()> {
+        let result = self.serve(pipe);
+        let map = std::mem::replace(&mut self.kvmap, KvMap::new(self.config.limits));
+        *self.left.lock().unwrap_or_else(|e| e.into_inner()) = Some(map);
+        result
+    }
+
+    fn serve(&mut self, pipe: &ActorPipe) -> Result<()> {
         loop {
             if matches!(self.state, State::Initial) && !self.servers.is_empty() {
                 self.ask_for_snapshot()?;
