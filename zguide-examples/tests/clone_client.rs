@@ -296,3 +296,50 @@ fn clonecli6_dumps_its_map_on_ctrl_c() {
         client.context()
     );
 }
+
+/// The C clonecli6 set its first value at once, before its connection to the collector was
+/// up, and lost it; this one sets nothing before its first snapshot, then `/client/0`, ... with
+/// `--counter`.
+#[test]
+fn clonecli6_sets_nothing_before_its_snapshot_and_loses_no_set() {
+    let ctx = zmq::Context::new();
+    let primary = Fake::new(&ctx);
+    let nobody = tcp(three_ports());
+    let _client = Proc::start(
+        bin!("clonecli6"),
+        &[
+            "--primary",
+            &primary.name(),
+            "--backup",
+            &nobody,
+            "--interval-ms",
+            "50",
+            "--updates",
+            "3",
+            "--counter",
+            "--max-ttl",
+            "1",
+        ],
+    );
+    let address = primary.request();
+    // The request shows that the client is connected: a set made now would arrive
+    primary.collector.set_rcvtimeo(500).unwrap();
+    assert!(
+        Msg::recv(&primary.collector).is_err(),
+        "a set before the snapshot"
+    );
+    primary.snapshot(&address, &[], 0);
+    primary
+        .collector
+        .set_rcvtimeo(WAIT.as_millis() as i32)
+        .unwrap();
+    for n in 0..3 {
+        let set = Msg::recv(&primary.collector).expect("a set");
+        let texts: Vec<String> = set.iter().map(|f| f.to_string_lossy()).collect();
+        assert_eq!(texts[0], format!("/client/{n}"), "{texts:?}");
+        assert_eq!(
+            (texts[3].as_str(), texts[4].as_str()),
+            ("ttl=0\n", &*n.to_string())
+        );
+    }
+}

@@ -7,7 +7,9 @@
 //! `tcp://localhost:5556` (`--primary`) and `tcp://localhost:5566` (`--backup`): each server's
 //! snapshot socket is at that port, its publisher at port + 1 and its collector at port + 2.
 //! Every second (`--interval-ms`) it sets a random key `/client/0`..`/client/9999` (`--keys`)
-//! to a random number with a random TTL of 0..29 s, sent to both servers. It prints what its
+//! to a random number with a random TTL of 0..29 s (`--max-ttl`), sent to both servers; with
+//! `--counter` it sets `/client/0`, `/client/1`... in turn, each to its own number, so that a
+//! test can tell that every update arrived once. It prints what its
 //! agent does, as the guide's agent logs it: `I: adding server tcp://localhost:5556...`,
 //! `I: waiting for server at tcp://localhost:5556...`, `I: received from tcp://localhost:5556
 //! snapshot=N`, `I: received from ... update=N`, and when the current server sends nothing
@@ -26,7 +28,8 @@
 //! program does not call it); a snapshot is applied only whole (the C merged the part a dying server had sent), a late answer to an earlier snapshot
 //! request is never taken for the current one, a malformed message from a server is logged and
 //! dropped where the C crashed, and `HUGZ` is never stored; the map is bounded (`--max-keys`,
-//! `--max-bytes`).
+//! `--max-bytes`); the first value is set once the first snapshot has come (the C set it at
+//! once, before its connections to the servers' collectors were up, and so lost it).
 
 use std::time::{Duration, Instant};
 
@@ -65,6 +68,12 @@ struct Args {
     /// Keys are the subtree and a number from 0..N.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     keys: u32,
+    /// Set the keys 0, 1, 2... in turn, each to its own number, instead of random ones.
+    #[arg(long)]
+    counter: bool,
+    /// Each value lives 0..N-1 seconds (its `ttl`; 0 never expires).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    max_ttl: u64,
     /// Print the map at the end.
     #[arg(long)]
     dump: bool,
@@ -109,6 +118,8 @@ fn main() -> std::process::ExitCode {
         let mut rng = rand::thread_rng();
         let mut next_set = Instant::now();
         let mut sent = 0u64;
+        // (no value is set before the first snapshot: a set before the client's connections to
+        // the servers' collectors are up is lost)
         let mut sequence = None;
         while !interrupt::is_interrupted() {
             let setting = args.updates.is_none_or(|updates| sent < updates);
@@ -118,18 +129,25 @@ fn main() -> std::process::ExitCode {
             if reached && !setting {
                 break;
             }
-            if setting && Instant::now() >= next_set {
-                let key = format!("{}{}", args.subtree, rng.gen_range(0..args.keys));
-                let value = rng.gen_range(0..1_000_000u32).to_string();
-                let ttl = Duration::from_secs(rng.gen_range(0..30));
+            if setting && sequence.is_some() && Instant::now() >= next_set {
+                let (key, value) = if args.counter {
+                    (format!("{}{sent}", args.subtree), sent.to_string())
+                } else {
+                    let key = format!("{}{}", args.subtree, rng.gen_range(0..args.keys));
+                    (key, rng.gen_range(0..1_000_000u32).to_string())
+                };
+                let ttl = Duration::from_secs(rng.gen_range(0..args.max_ttl));
                 clone.set(&key, value, ttl)?;
                 sent += 1;
                 next_set = Instant::now() + interval;
             }
             // Print what the agent does until the next value is due
-            let wait = next_set
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(100));
+            let wait = if setting && sequence.is_some() {
+                next_set.saturating_duration_since(Instant::now())
+            } else {
+                Duration::MAX
+            }
+            .min(Duration::from_millis(100));
             if let Some(event) = clone.event_timeout(wait) {
                 match &event {
                     Event::Snapshot { sequence: s, .. } | Event::Update { sequence: s, .. } => {
