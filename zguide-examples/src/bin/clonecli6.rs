@@ -8,8 +8,8 @@
 //! snapshot socket is at that port, its publisher at port + 1 and its collector at port + 2.
 //! Every second (`--interval-ms`) it sets a random key `/client/0`..`/client/9999` (`--keys`)
 //! to a random number with a random TTL of 0..29 s (`--max-ttl`), sent to both servers; with
-//! `--counter` it sets `/client/0`, `/client/1`... in turn, each to its own number, so that a
-//! test can tell that every update arrived once. It prints what its
+//! `--counter` it sets `/client/0`, `/client/1`... in turn (`--counter a/`: `/client/a/0`...),
+//! each to its own number, so that a test can tell that every update arrived once. It prints what its
 //! agent does, as the guide's agent logs it: `I: adding server tcp://localhost:5556...`,
 //! `I: waiting for server at tcp://localhost:5556...`, `I: received from tcp://localhost:5556
 //! snapshot=N`, `I: received from ... update=N`, and when the current server sends nothing
@@ -68,9 +68,10 @@ struct Args {
     /// Keys are the subtree and a number from 0..N.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     keys: u32,
-    /// Set the keys 0, 1, 2... in turn, each to its own number, instead of random ones.
-    #[arg(long)]
-    counter: bool,
+    /// Set the keys PREFIX0, PREFIX1, PREFIX2... (under the subtree) in turn, each to its own
+    /// number, instead of random ones (clients with different prefixes set different keys).
+    #[arg(long, value_name = "PREFIX", num_args = 0..=1, default_missing_value = "")]
+    counter: Option<String>,
     /// Each value lives 0..N-1 seconds (its `ttl`; 0 never expires).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     max_ttl: u64,
@@ -130,8 +131,8 @@ fn main() -> std::process::ExitCode {
                 break;
             }
             if setting && sequence.is_some() && Instant::now() >= next_set {
-                let (key, value) = if args.counter {
-                    (format!("{}{sent}", args.subtree), sent.to_string())
+                let (key, value) = if let Some(prefix) = &args.counter {
+                    (format!("{}{prefix}{sent}", args.subtree), sent.to_string())
                 } else {
                     let key = format!("{}{}", args.subtree, rng.gen_range(0..args.keys));
                     (key, rng.gen_range(0..1_000_000u32).to_string())

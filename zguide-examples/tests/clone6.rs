@@ -1,0 +1,300 @@
+//! Chapter 5, Clone model six with its own two programs: a `clonesrv6` pair and `clonecli6`
+//! clients converge (a late one too) and lose the values that expire; the clients fail over to
+//! the backup when the primary dies, with every update once, and the primary comes back with
+//! the backup's snapshot; the same on three test hosts whose primary is cut off the network;
+//! and a `clonesrv6` fed junk on every socket it reads keeps serving.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Binary Star heartbeat and HUGZ interval of the test pairs: the peer is gone after 400 ms.
+const HEARTBEAT_MS: &str = "200";
+
+/// Three consecutive free ports (a Clone server's snapshot, publisher and collector, as a
+/// model six client finds them); returns the first.
+fn three_ports() -> u16 {
+    // (tests run in parallel: one at a time here, or each takes every other port)
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..100 {
+        let p = free_port();
+        if free_port() == p + 1 && free_port() == p + 2 {
+            return p;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+/// The `--dump` lines among a program's output.
+fn dump(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("[seq:"))
+        .cloned()
+        .collect()
+}
+
+/// Stops a program with SIGINT and returns what it prints from then on.
+fn interrupt(p: &mut Proc) -> Vec<String> {
+    p.signal(libc::SIGINT);
+    let lines = p.lines_until_end(WAIT);
+    p.wait_success(WAIT);
+    lines
+}
+
+/// The sequence number in a line ending `=N`.
+fn number_after_eq(line: &str) -> u64 {
+    line.rsplit('=')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {line:?}"))
+}
+
+/// A dump line's sequence number, key and body (hex, as `kvmsg_dump` prints a body that is not
+/// text... or the text).
+fn parse_dump(line: &str) -> (u64, String, String) {
+    let seq = line
+        .strip_prefix("[seq:")
+        .and_then(|r| r.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let key = line
+        .split("[key:")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_string();
+    let body = line.rsplit(']').next().unwrap_or_default().to_string();
+    (seq, key, body)
+}
+
+/// A body as `--dump` prints it: hex, as the guide's `kvmsg_dump` prints numbers.
+fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Where the two servers of a pair are, and how they reach each other. On one machine all are
+/// 127.0.0.1; on test hosts each server has an address for its peer and one for the client.
+struct Pair {
+    /// Snapshot ports (publisher + 1, collector + 2).
+    ports: [u16; 2],
+    state_ports: [u16; 2],
+    /// Each server's address as its peer sees it.
+    peer_addr: [String; 2],
+}
+
+impl Pair {
+    fn local() -> Pair {
+        Pair {
+            ports: [three_ports(), three_ports()],
+            state_ports: {
+                let s = three_ports();
+                [s, s + 1]
+            },
+            peer_addr: ["127.0.0.1".into(), "127.0.0.1".into()],
+        }
+    }
+
+    /// The arguments of the primary (0) or the backup (1).
+    fn args(&self, me: usize) -> Vec<String> {
+        let peer = 1 - me;
+        let (port, peer_port) = (self.ports[me], self.ports[peer]);
+        let peer_addr = &self.peer_addr[peer];
+        #[rustfmt::skip]
+        let args = [
+            if me == 0 { "-p" } else { "-b" }.to_string(),
+            "--statepub".into(), format!("tcp://*:{}", self.state_ports[me]),
+            "--statesub".into(), format!("tcp://{peer_addr}:{}", self.state_ports[peer]),
+            "--snapshot".into(), format!("tcp://*:{port}"),
+            "--publisher".into(), format!("tcp://*:{}", port + 1),
+            "--collector".into(), format!("tcp://*:{}", port + 2),
+            "--peer-snapshot".into(), format!("tcp://{peer_addr}:{peer_port}"),
+            "--peer-publisher".into(), format!("tcp://{peer_addr}:{}", peer_port + 1),
+            "--heartbeat-ms".into(), HEARTBEAT_MS.into(),
+            "--flush-ms".into(), "100".into(),
+            "--dump".into(),
+        ];
+        args.to_vec()
+    }
+
+    fn server(&self, me: usize) -> Proc {
+        let args = self.args(me);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Proc::start(bin!("clonesrv6"), &args)
+    }
+
+    /// The primary's (0) or backup's (1) name as a client on this machine names it.
+    fn name(&self, me: usize) -> String {
+        tcp(self.ports[me])
+    }
+
+    /// A clonecli6 of this pair, with `--dump`.
+    fn client(&self, extra: &[&str]) -> Proc {
+        let (primary, backup) = (self.name(0), self.name(1));
+        let mut args = vec!["--primary", &primary, "--backup", &backup, "--dump"];
+        args.extend_from_slice(extra);
+        Proc::start(bin!("clonecli6"), &args)
+    }
+}
+
+/// Starts a pair and waits until the primary is active and the backup has its snapshot.
+fn start_pair(pair: &Pair) -> (Proc, Proc) {
+    let primary = pair.server(0);
+    let backup = pair.server(1);
+    primary.expect("I: connected to backup (passive), ready active", WAIT);
+    backup.expect("I: connected to primary (active), ready passive", WAIT);
+    backup.expect("I: received snapshot=0", WAIT);
+    (primary, backup)
+}
+
+#[test]
+fn three_clonecli6_and_a_late_one_converge_with_the_pair_and_expired_values_go() {
+    let pair = Pair::local();
+    let (mut primary, mut backup) = start_pair(&pair);
+    // 20 values each, 100 ms apart, on 8 keys the clients share, each living 0..2 s
+    #[rustfmt::skip]
+    let extra = [
+        "--interval-ms", "100", "--updates", "20", "--keys", "8", "--max-ttl", "3",
+        "--server-ttl-ms", "3000",
+    ];
+    let mut clients: Vec<Proc> = (0..3).map(|_| pair.client(&extra)).collect();
+    let snapshot_from_primary = format!("I: received from {} snapshot=", pair.name(0));
+    for c in &clients {
+        c.expect(&snapshot_from_primary, WAIT);
+    }
+    // Watch the primary number them; a fourth client joins when 30 are in, and sets 10 more
+    let (mut updates, mut last) = (0, 0);
+    let mut deletes = 0;
+    while updates < 70 {
+        let line = primary.expect("I: publishing ", WAIT);
+        updates += usize::from(line.contains("I: publishing update="));
+        deletes += usize::from(line.contains("I: publishing delete="));
+        last = number_after_eq(&line);
+        if updates == 30 && clients.len() == 3 {
+            #[rustfmt::skip]
+            let late = pair.client(&[
+                "--interval-ms", "100", "--updates", "10", "--keys", "8", "--max-ttl", "3",
+                "--server-ttl-ms", "3000",
+            ]);
+            clients.push(late);
+        }
+    }
+    assert_eq!(updates, 70, "more updates than the clients set");
+    // Every value with a ttl is gone 2 s (and a flush) after the last update: watch the deletes
+    for line in primary.lines_for(Duration::from_millis(3000)) {
+        assert!(line.contains("I: publishing delete="), "{line}");
+        deletes += 1;
+        last = number_after_eq(&line);
+    }
+    assert!(deletes > 0, "nothing expired");
+    let want = format!("update={last}");
+    let mut dumps = Vec::new();
+    for c in &mut clients {
+        c.expect(&want, WAIT);
+        let lines = interrupt(c);
+        dumps.push(dump(&lines));
+    }
+    backup.expect(&format!("I: received update={last}"), WAIT);
+    let map = dump(&interrupt(&mut primary));
+    let backup_map = dump(&interrupt(&mut backup));
+    assert!(!map.is_empty(), "the lasting values are gone too");
+    for line in &map {
+        assert!(
+            line.contains(" [ttl=0;]"),
+            "an expired value is left: {line}"
+        );
+    }
+    assert_eq!(backup_map, map, "the backup's map is not the primary's");
+    for (i, d) in dumps.iter().enumerate() {
+        assert_eq!(d, &map, "client {i}'s map is not the server's");
+    }
+}
+
+/// Client `i` sets `/client/i/0` .. `/client/i/{n-1}`, each to its number, with no ttl: the
+/// map that holds each once, as `--dump` prints it, without the sequence numbers.
+fn counted(clients: std::ops::Range<usize>, n: usize) -> BTreeMap<String, String> {
+    clients
+        .flat_map(|i| (0..n).map(move |k| (format!("/client/{i}/{k}"), hex(&k.to_string()))))
+        .collect()
+}
+
+/// A dump as key → body, checking that no sequence number is above `top` nor given twice.
+fn keys_and_bodies(dump: &[String], top: u64) -> BTreeMap<String, String> {
+    let mut seqs = std::collections::BTreeSet::new();
+    let mut map = BTreeMap::new();
+    for line in dump {
+        let (seq, key, body) = parse_dump(line);
+        assert!(seq <= top && seqs.insert(seq), "sequence {seq}: {dump:?}");
+        map.insert(key, body);
+    }
+    map
+}
+
+#[test]
+fn clients_fail_over_to_the_backup_with_every_update_once_and_the_primary_comes_back() {
+    let pair = Pair::local();
+    let (mut primary, mut backup) = start_pair(&pair);
+    // Three clients, 100 updates each on keys of their own; each ends once update 300 is in
+    // (so none can end if one is lost, and one applied twice would number past 300)
+    let prefixes: Vec<String> = (0..3).map(|i| format!("{i}/")).collect();
+    let mut clients: Vec<Proc> = prefixes
+        .iter()
+        .map(|prefix| {
+            #[rustfmt::skip]
+            let c = pair.client(&[
+                "--counter", prefix, "--max-ttl", "1", "--interval-ms", "30",
+                "--updates", "100", "--last", "300", "--server-ttl-ms", "1000",
+            ]);
+            c
+        })
+        .collect();
+    // The primary dies a fifth of the way
+    primary.expect("I: publishing update=60", WAIT);
+    primary.kill();
+    let silent = format!("I: server at {} didn't give HUGZ", pair.name(0));
+    let snapshot_from_backup = format!("I: received from {} snapshot=", pair.name(1));
+    let mut dumps = Vec::new();
+    for c in &mut clients {
+        c.expect(&silent, WAIT);
+        c.expect(&snapshot_from_backup, WAIT);
+        let lines = c.lines_until_end(WAIT);
+        c.wait_success(WAIT);
+        assert!(lines.iter().any(|l| l.ends_with("update=300")), "{lines:?}");
+        dumps.push(dump(&lines));
+    }
+    backup.expect("I: failover successful, ready active", WAIT);
+    for (i, d) in dumps.iter().enumerate() {
+        assert_eq!(keys_and_bodies(d, 300), counted(0..3, 100), "client {i}");
+    }
+
+    // The primary comes back: passive, with the backup's snapshot
+    let mut primary = pair.server(0);
+    primary.expect("I: connected to backup (active), ready passive", WAIT);
+    primary.expect("I: received snapshot=300", WAIT);
+    // and it follows the backup: a late client asks the (passive) primary first, goes on to the
+    // backup, and sets 5 values the primary receives
+    #[rustfmt::skip]
+    let mut late = pair.client(&[
+        "--counter", "3/", "--max-ttl", "1", "--interval-ms", "30",
+        "--updates", "5", "--last", "305", "--server-ttl-ms", "1000",
+    ]);
+    late.expect(&snapshot_from_backup, WAIT);
+    primary.expect("I: received update=305", WAIT);
+    let late_lines = late.lines_until_end(WAIT);
+    late.wait_success(WAIT);
+    let primary_map = dump(&interrupt(&mut primary));
+    let backup_lines = interrupt(&mut backup);
+    let map = dump(&backup_lines);
+    assert!(
+        !backup_lines.iter().any(|l| l.contains("=306")),
+        "{backup_lines:?}"
+    );
+    let mut want = counted(0..3, 100);
+    want.extend((0..5).map(|k| (format!("/client/3/{k}"), hex(&k.to_string()))));
+    assert_eq!(keys_and_bodies(&map, 305), want, "none lost, none twice");
+    assert_eq!(primary_map, map, "the primary's map is not the backup's");
+    assert_eq!(dump(&late_lines), map, "the late client's map");
+}
