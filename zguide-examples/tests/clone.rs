@@ -604,12 +604,29 @@ fn three_clonecli5_converge_with_clonesrv5_and_expired_values_go_everywhere() {
     let mut clients: Vec<Proc> = (0..3)
         .map(|_| clone_client(bin!("clonecli5"), &eps, &extra))
         .collect();
+    // A fourth client sets values that always live for ever (ttl 0..0) on keys of its own
+    // (`/client/keep/N`), so some values are sure to last: with random ttls alone, every key's
+    // last value expired in about one run in twenty and the map came out empty.
+    let keeper = [
+        "--interval-ms",
+        "100",
+        "--updates",
+        "3",
+        "--max-ttl",
+        "1",
+        "--keys",
+        "8",
+        "--subtree",
+        "/client/keep/",
+    ];
+    let mut keeper = clone_client(bin!("clonecli5"), &eps, &keeper);
+    keeper.expect("I: received snapshot=", WAIT);
     for c in &clients {
         c.expect("I: received snapshot=", WAIT);
     }
     let mut updates = 0;
     let mut last = 0;
-    while updates < 30 {
+    while updates < 33 {
         let line = server.expect("I: publishing ", WAIT);
         updates += usize::from(line.contains("update="));
         last = number_after_eq(&line);
@@ -634,7 +651,11 @@ fn three_clonecli5_converge_with_clonesrv5_and_expired_values_go_everywhere() {
 
     let map = dump(&interrupt(&mut server));
     // ttl=0 values never expire (zguide #425: the guide's model six deleted them at once)
-    assert!(!map.is_empty(), "the lasting values are gone too");
+    assert!(
+        map.iter().any(|l| l.contains("[key:/client/keep/")),
+        "the lasting values are gone too: {map:?}"
+    );
+    interrupt(&mut keeper);
     for line in &map {
         assert!(
             line.contains(" [ttl=0;]"),
