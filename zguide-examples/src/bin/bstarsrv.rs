@@ -56,6 +56,7 @@ fn main() -> std::process::ExitCode {
         let mut fsm = Fsm::new(pair.role, pair.heartbeat, Instant::now());
         // Set timer for next outgoing state message
         let mut send_state_at = Instant::now() + pair.heartbeat;
+        let mut relinked = Instant::now();
         loop {
             let mut poller = Poller::new();
             poller.add(&frontend);
@@ -105,6 +106,13 @@ fn main() -> std::process::ExitCode {
             if Instant::now() >= send_state_at {
                 statepub.send(fsm.state().as_wire(), 0)?;
                 send_state_at = Instant::now() + pair.heartbeat;
+                // A state over the size limit makes libzmq end the connection for good: connect
+                // again while the peer is silent, or a vote could make us a second active server
+                if fsm.peer_is_gone(Instant::now()) && relinked.elapsed() >= 2 * pair.heartbeat {
+                    relinked = Instant::now();
+                    let _ = statesub.disconnect(&pair.statesub);
+                    statesub.connect_to(&pair.statesub)?;
+                }
             }
         }
     })

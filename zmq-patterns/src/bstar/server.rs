@@ -75,6 +75,8 @@ pub struct Server {
     started: Cell<bool>,
     statepub: zmq::Socket,
     statesub: zmq::Socket,
+    remote: String,
+    relinked: Cell<Instant>,
     voter: Option<zmq::Socket>,
 }
 
@@ -96,7 +98,9 @@ impl Server {
         let statesub = ctx.socket(zmq::SUB)?;
         statesub.set_linger(0)?;
         statesub.set_subscribe(b"")?;
-        // A state is one digit: anything much larger is not from a Binary Star peer.
+        // A state is one digit: anything much larger is not from a Binary Star peer. libzmq
+        // ends a connection that breaks this limit and, on a connecting socket, never makes it
+        // again: the heartbeat relinks a peer that stays silent (see `relink_if_silent`).
         statesub.set_maxmsgsize(64)?;
         statesub.connect_to(remote)?;
         log::debug!("bstar: {role:?} publishing state at {local}, peer at {remote}");
@@ -108,6 +112,8 @@ impl Server {
             started: Cell::new(false),
             statepub,
             statesub,
+            remote: remote.to_string(),
+            relinked: Cell::new(Instant::now()),
             voter: None,
         })
     }
@@ -230,6 +236,7 @@ impl Server {
         self.publish()?;
         reactor.add_timer(self.heartbeat, 0, move |_, _| {
             self.publish()?;
+            self.relink_if_silent(Instant::now())?;
             Ok(Flow::Continue)
         });
 
@@ -323,6 +330,25 @@ impl Server {
         let mut reactor = Reactor::new();
         self.register(&mut reactor, on_vote, on_change)?;
         reactor.run(app)
+    }
+
+    /// Makes a new connection to the peer's state publisher when the peer has been silent for
+    /// its whole lease (two heartbeats), at most once a lease. A peer that is down costs a
+    /// reconnection attempt; a connection that libzmq ended for good (a state message over
+    /// the size limit is a protocol error, after which a connecting socket does not reconnect)
+    /// comes back, instead of leaving this server deaf to a live peer, which would let a
+    /// client's vote make it a second active server.
+    fn relink_if_silent(&self, now: Instant) -> Result<()> {
+        let lease = self.heartbeat.saturating_mul(2);
+        if !self.fsm.borrow().peer_is_gone(now) || now.duration_since(self.relinked.get()) < lease {
+            return Ok(());
+        }
+        self.relinked.set(now);
+        log::debug!("bstar: peer silent, connecting again to {}", self.remote);
+        // ENOENT when libzmq has already dropped the endpoint: connect all the same.
+        let _ = self.statesub.disconnect(&self.remote);
+        self.statesub.connect_to(&self.remote)?;
+        Ok(())
     }
 
     fn publish(&self) -> Result<()> {
@@ -515,5 +541,45 @@ mod tests {
         let (result, _) = run_until(&backup, 5 * HB, |_| false);
         result.unwrap();
         assert_eq!(voting.join().unwrap(), "1");
+    }
+
+    /// Over tcp, one state message above the size limit makes libzmq end the connection for
+    /// good; the server must hear its peer again all the same (else a vote could make it a
+    /// second active server while the peer is active).
+    #[test]
+    fn an_oversized_state_message_does_not_deafen_the_server_for_good() {
+        let ctx = zmq::Context::new();
+        let peer = ctx.socket(zmq::PUB).unwrap();
+        peer.bind("tcp://127.0.0.1:*").unwrap();
+        let peer_endpoint = peer.get_last_endpoint().unwrap().unwrap();
+        let mut backup =
+            Server::new(&ctx, Role::Backup, "tcp://127.0.0.1:*", &peer_endpoint).unwrap();
+        backup.set_heartbeat(HB);
+        backup
+            .bind_voter("inproc://bs-oversized-voter", zmq::ROUTER)
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let hostile = std::thread::spawn(move || {
+            // oversized until the backup has surely read one (its connection is then gone),
+            // then an active primary's state, as a live peer sends it
+            for _ in 0..10 {
+                peer.send(vec![b'3'; 1000], 0).unwrap();
+                std::thread::sleep(HB);
+            }
+            while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                peer.send("3", 0).unwrap();
+                std::thread::sleep(HB);
+            }
+        });
+        let (result, seen) = run_until(&backup, Duration::from_secs(5), |s| !s.is_empty());
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        hostile.join().unwrap();
+        result.unwrap();
+        assert_eq!(
+            seen.first().map(|c| c.to),
+            Some(State::Passive),
+            "the backup never heard its active peer again"
+        );
     }
 }
