@@ -52,6 +52,26 @@ impl Drop for Procs {
     }
 }
 
+/// The run's own directory (`{dir}`), removed at the end, also on an error.
+struct RunDir(std::path::PathBuf);
+
+impl RunDir {
+    fn new() -> Result<RunDir> {
+        let path = std::env::temp_dir().join(format!("workshop-{}", std::process::id()));
+        // Left over by an earlier runner of the same pid that was killed
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(RunDir(path))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 struct Printer {
     colour: bool,
 }
@@ -76,7 +96,8 @@ impl Printer {
 
 /// Runs a scenario to its end; true if every check holds (or the run was interrupted).
 pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> {
-    let instances = scenario.instances(port_base)?;
+    let dir = RunDir::new()?;
+    let instances = scenario.instances(port_base, &dir.0.to_string_lossy())?;
     for inst in &instances {
         let path = bin_dir.join(&inst.bin);
         if !path.is_file() {

@@ -80,7 +80,8 @@ pub struct Role {
     pub name: String,
     /// A binary of zguide-examples.
     pub bin: String,
-    /// Its arguments; `{port}`, `{port+N}` and `{i}` (instance number) are filled in.
+    /// Its arguments; `{port}`, `{port+N}`, `{i}` (instance number) and `{dir}` (a directory of
+    /// this run, empty at its start and removed at its end) are filled in.
     #[serde(default)]
     pub args: Vec<String>,
     /// How many of this role.
@@ -183,11 +184,11 @@ impl Scenario {
             names.push(role.name.clone());
             for i in 1..=role.count {
                 for arg in &role.args {
-                    expand(arg, 0, i).with_context(|| format!("role {}", role.name))?;
+                    expand(arg, 0, i, "").with_context(|| format!("role {}", role.name))?;
                 }
             }
         }
-        let instances: Vec<String> = self.instances(0)?.into_iter().map(|i| i.label).collect();
+        let instances: Vec<String> = self.instances(0, "")?.into_iter().map(|i| i.label).collect();
         let known = |target: &str| {
             names.iter().any(|n| n == target) || instances.iter().any(|n| n == target)
         };
@@ -298,8 +299,8 @@ impl Scenario {
         Ok(())
     }
 
-    /// Every program the scenario runs, with its arguments for this port base.
-    pub fn instances(&self, port_base: u16) -> Result<Vec<Instance>> {
+    /// Every program the scenario runs, with its arguments for this port base and run directory.
+    pub fn instances(&self, port_base: u16, dir: &str) -> Result<Vec<Instance>> {
         let mut out = Vec::new();
         for role in &self.roles {
             for i in 1..=role.count {
@@ -311,7 +312,7 @@ impl Scenario {
                 let args = role
                     .args
                     .iter()
-                    .map(|a| expand(a, port_base, i))
+                    .map(|a| expand(a, port_base, i, dir))
                     .collect::<Result<Vec<_>>>()?;
                 out.push(Instance {
                     role: role.name.clone(),
@@ -388,8 +389,8 @@ pub fn tally<'a>(kind: CountKind, regex: &Regex, lines: impl IntoIterator<Item =
     n
 }
 
-/// Fills `{port}`, `{port+N}` and `{i}` in one argument.
-fn expand(arg: &str, port_base: u16, i: u32) -> Result<String> {
+/// Fills `{port}`, `{port+N}`, `{i}` and `{dir}` in one argument.
+fn expand(arg: &str, port_base: u16, i: u32, dir: &str) -> Result<String> {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(open) = rest.find('{') {
@@ -401,12 +402,13 @@ fn expand(arg: &str, port_base: u16, i: u32) -> Result<String> {
         let value = match name {
             "port" => port_base.to_string(),
             "i" => i.to_string(),
+            "dir" => dir.to_string(),
             _ => match name.strip_prefix("port+").and_then(|n| n.parse::<u16>().ok()) {
                 Some(n) => port_base
                     .checked_add(n)
                     .with_context(|| format!("{{{name}}} is past port 65535"))?
                     .to_string(),
-                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}})"),
+                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}}, {{dir}})"),
             },
         };
         out.push_str(&value);
@@ -423,13 +425,14 @@ mod tests {
     #[test]
     fn placeholders() {
         assert_eq!(
-            expand("tcp://127.0.0.1:{port}", 7000, 1).unwrap(),
+            expand("tcp://127.0.0.1:{port}", 7000, 1, "/d").unwrap(),
             "tcp://127.0.0.1:7000"
         );
-        assert_eq!(expand("{port+2}/{i}", 7000, 3).unwrap(), "7002/3");
-        assert!(expand("{nope}", 7000, 1).is_err());
-        assert!(expand("{port", 7000, 1).is_err());
-        assert!(expand("{port+1}", 65535, 1).is_err());
+        assert_eq!(expand("{port+2}/{i}", 7000, 3, "/d").unwrap(), "7002/3");
+        assert_eq!(expand("{dir}/f", 7000, 3, "/d").unwrap(), "/d/f");
+        assert!(expand("{nope}", 7000, 1, "").is_err());
+        assert!(expand("{port", 7000, 1, "").is_err());
+        assert!(expand("{port+1}", 65535, 1, "").is_err());
     }
 
     #[test]
@@ -516,7 +519,7 @@ mod tests {
                     args=['{port+1}','{i}']\n";
         let s: Scenario = toml::from_str(text).unwrap();
         s.validate().unwrap();
-        let inst = s.instances(100).unwrap();
+        let inst = s.instances(100, "").unwrap();
         assert_eq!(inst[1].label, "w-2");
         assert_eq!(inst[1].args, ["101", "2"]);
         assert!(inst[1].is("w") && inst[1].is("w-2") && !inst[1].is("w-1"));
