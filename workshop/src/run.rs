@@ -118,8 +118,9 @@ pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> 
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let printer = Printer { colour };
     printer.note(&format!(
-        "{} (chapter {}), ports from {port_base}",
-        scenario.title, scenario.chapter
+        "{} ({}), ports from {port_base}",
+        scenario.title,
+        scenario.source()
     ));
 
     let now = Instant::now();

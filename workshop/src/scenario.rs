@@ -11,7 +11,7 @@ use std::path::Path;
 pub struct Scenario {
     /// One line for `workshop list` and the run's header.
     pub title: String,
-    /// The guide's chapter.
+    /// The guide's chapter; 0 for examples from outside its chapters (CZMQ's security ones).
     pub chapter: u32,
     /// The run ends at this time at the latest.
     pub end_ms: u64,
@@ -157,6 +157,14 @@ pub struct Check {
 }
 
 impl Scenario {
+    /// `chapter 4`, or where the examples come from when they are not in a chapter.
+    pub fn source(&self) -> String {
+        match self.chapter {
+            0 => "outside the guide's chapters".to_string(),
+            n => format!("chapter {n}"),
+        }
+    }
+
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
         let text = std::fs::read_to_string(path)
