@@ -196,7 +196,11 @@ impl Scenario {
                 }
             }
         }
-        let instances: Vec<String> = self.instances(0, "")?.into_iter().map(|i| i.label).collect();
+        let instances: Vec<String> = self
+            .instances(0, "")?
+            .into_iter()
+            .map(|i| i.label)
+            .collect();
         let known = |target: &str| {
             names.iter().any(|n| n == target) || instances.iter().any(|n| n == target)
         };
