@@ -65,8 +65,9 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             for path in scenario_files(&dir)? {
                 let name = path.file_stem().unwrap_or_default().to_string_lossy();
                 match scenario::Scenario::load(&path) {
-                    Ok(s) => println!("{name:<20} ch.{} {}", s.chapter, s.title),
-                    Err(e) => println!("{name:<20} (broken: {e:#})"),
+                    Ok(s) if s.chapter == 0 => println!("{name:<24} ch.- {}", s.title),
+                    Ok(s) => println!("{name:<24} ch.{} {}", s.chapter, s.title),
+                    Err(e) => println!("{name:<24} (broken: {e:#})"),
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -1,6 +1,6 @@
 //! Running a scenario: start the roles, play the timeline, label their output, check, clean up.
 
-use crate::scenario::{Action, Check, Instance, Scenario};
+use crate::scenario::{parse_expr, tally, Action, Check, Instance, Scenario};
 use anyhow::{bail, Context, Result};
 use regex::Regex;
 use std::io::{IsTerminal, Read, Write};
@@ -52,6 +52,26 @@ impl Drop for Procs {
     }
 }
 
+/// The run's own directory (`{dir}`), removed at the end, also on an error.
+struct RunDir(std::path::PathBuf);
+
+impl RunDir {
+    fn new() -> Result<RunDir> {
+        let path = std::env::temp_dir().join(format!("workshop-{}", std::process::id()));
+        // Left over by an earlier runner of the same pid that was killed
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(RunDir(path))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 struct Printer {
     colour: bool,
 }
@@ -76,7 +96,8 @@ impl Printer {
 
 /// Runs a scenario to its end; true if every check holds (or the run was interrupted).
 pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> {
-    let instances = scenario.instances(port_base)?;
+    let dir = RunDir::new()?;
+    let instances = scenario.instances(port_base, &dir.0.to_string_lossy())?;
     for inst in &instances {
         let path = bin_dir.join(&inst.bin);
         if !path.is_file() {
@@ -97,8 +118,9 @@ pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> 
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let printer = Printer { colour };
     printer.note(&format!(
-        "{} (chapter {}), ports from {port_base}",
-        scenario.title, scenario.chapter
+        "{} ({}), ports from {port_base}",
+        scenario.title,
+        scenario.source()
     ));
 
     let now = Instant::now();
@@ -215,19 +237,79 @@ pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> 
         }
     }
 
+    let counts = count(scenario, &procs.0);
+    if !counts.is_empty() {
+        printer.note("counts:");
+        let width = counts.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        let mut shown: Vec<&(String, i64)> = counts.iter().collect();
+        // The usual ones in the order of a request's life, then the scenario's own
+        const ORDER: [&str; 5] = ["sent", "answered", "retried", "lost", "duplicated"];
+        shown.sort_by_key(|(n, _)| ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()));
+        for (name, n) in shown {
+            printer.note(&format!("  {name:<width$} {n}"));
+        }
+    }
     let mut all_ok = true;
     printer.note("checks:");
     for check in &scenario.checks {
-        let (ok, says) = evaluate(check, &procs.0);
+        let (ok, says) = evaluate(check, &procs.0, &counts);
         all_ok &= ok;
         printer.note(&format!("  {} {says}", if ok { "PASS" } else { "FAIL" }));
     }
-    printer.note(if all_ok {
-        "every check holds"
-    } else {
-        "a check failed"
+    printer.note(&match (&scenario.promise, all_ok) {
+        (Some(promise), true) => format!("promise held: {promise}"),
+        (Some(promise), false) => format!("promise broken: {promise} (a check failed)"),
+        (None, true) => "every check holds".to_string(),
+        (None, false) => "a check failed".to_string(),
     });
     Ok(all_ok)
+}
+
+/// The lines a role (all its instances) or instance printed, stdout and stderr.
+fn lines_of(procs: &[Proc], target: &str) -> Vec<String> {
+    procs
+        .iter()
+        .filter(|p| p.inst.is(target))
+        .flat_map(|p| {
+            p.transcript.iter().flat_map(|t| {
+                String::from_utf8_lossy(t)
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect()
+}
+
+/// The scenario's counts, in its order.
+fn count(scenario: &Scenario, procs: &[Proc]) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for c in &scenario.counts {
+        // Checked when the scenario was loaded: either role and matches, or expr of earlier counts
+        let n = match (&c.role, &c.matches, &c.expr) {
+            (Some(role), Some(re), _) => match Regex::new(re) {
+                Ok(regex) => tally(
+                    c.kind,
+                    &regex,
+                    lines_of(procs, role).iter().map(String::as_str),
+                ),
+                Err(_) => 0,
+            },
+            (_, _, Some(expr)) => parse_expr(expr)
+                .map(|terms| {
+                    terms
+                        .iter()
+                        .map(|(sign, name)| {
+                            sign * out.iter().find(|(n, _)| n == name).map_or(0, |(_, v)| *v)
+                        })
+                        .sum()
+                })
+                .unwrap_or(0),
+            _ => 0,
+        };
+        out.push((c.name.clone(), n));
+    }
+    out
 }
 
 fn signal(child: &Child, sig: libc::c_int) {
@@ -249,6 +331,7 @@ fn start(
 ) -> Result<()> {
     let mut cmd = Command::new(bin_dir.join(&p.inst.bin));
     cmd.args(&p.inst.args)
+        .envs(p.inst.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -263,8 +346,14 @@ fn start(
             Ok(())
         });
     }
+    let env: String = p
+        .inst
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v} "))
+        .collect();
     printer.note(&format!(
-        "start {}: {} {}",
+        "start {}: {env}{} {}",
         p.inst.label,
         p.inst.bin,
         p.inst.args.join(" ")
@@ -465,19 +554,26 @@ fn describe(status: ExitStatus) -> String {
 }
 
 /// Whether a check holds, and a line that says why.
-fn evaluate(check: &Check, procs: &[Proc]) -> (bool, String) {
+fn evaluate(check: &Check, procs: &[Proc], counts: &[(String, i64)]) -> (bool, String) {
     let mine: Vec<&Proc> = procs.iter().filter(|p| p.inst.is(&check.role)).collect();
-    let lines = || {
-        mine.iter().flat_map(|p| {
-            p.transcript.iter().flat_map(|t| {
-                String::from_utf8_lossy(t)
-                    .lines()
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-        })
-    };
-    if let Some(re) = &check.contains {
+    let lines = || lines_of(procs, &check.role).into_iter();
+    if let Some(name) = &check.count {
+        let n = counts
+            .iter()
+            .find(|(c, _)| c == name)
+            .map_or(0, |(_, v)| *v);
+        let least = i64::from(check.at_least.unwrap_or(0));
+        let most = check.at_most.map_or(i64::MAX, i64::from);
+        let want = match (check.at_least, check.at_most) {
+            (_, Some(m)) if i64::from(m) == least => format!("{m}"),
+            (_, Some(m)) => format!("{least} to {m}"),
+            _ => format!("at least {least}"),
+        };
+        (
+            (least..=most).contains(&n),
+            format!("{name} is {n} (want {want})"),
+        )
+    } else if let Some(re) = &check.contains {
         // Checked when the scenario was loaded
         let Ok(regex) = Regex::new(re) else {
             return (false, format!("{}: bad regex /{re}/", check.role));

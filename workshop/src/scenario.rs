@@ -11,7 +11,7 @@ use std::path::Path;
 pub struct Scenario {
     /// One line for `workshop list` and the run's header.
     pub title: String,
-    /// The guide's chapter.
+    /// The guide's chapter; 0 for examples from outside its chapters (CZMQ's security ones).
     pub chapter: u32,
     /// The run ends at this time at the latest.
     pub end_ms: u64,
@@ -27,6 +27,49 @@ pub struct Scenario {
     /// What must hold at the end.
     #[serde(default, rename = "check")]
     pub checks: Vec<Check>,
+    /// What the run counts from its programs' output, shown in the summary.
+    #[serde(default, rename = "count")]
+    pub counts: Vec<Count>,
+    /// The chapter's promise in a few words ("every request answered once"): the summary says
+    /// `promise held: ...` when every check holds, `promise broken: ...` when one fails.
+    #[serde(default)]
+    pub promise: Option<String>,
+}
+
+/// One number of the summary: counted from a role's output, or computed from earlier counts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Count {
+    /// `sent`, `answered`, `retried`, `lost`, `duplicated`, or any one word.
+    pub name: String,
+    /// The role (all its instances together) or instance whose output is counted.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// A regex for lines of its output (stdout and stderr); `distinct`, `repeated` and `sum`
+    /// look at its first group.
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// How matching lines are counted (default `lines`).
+    #[serde(default)]
+    pub kind: CountKind,
+    /// Instead of `role` and `matches`: earlier counts added and subtracted, `sent - answered`.
+    #[serde(default)]
+    pub expr: Option<String>,
+}
+
+/// How a count counts the lines its regex matches.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CountKind {
+    /// Every matching line.
+    #[default]
+    Lines,
+    /// The different values of the first group (request 3 answered twice counts once).
+    Distinct,
+    /// Matching lines whose first group was seen before (a duplicate: request 3 again).
+    Repeated,
+    /// The first group's numbers added up (`^(\d+) requests/replies processed`).
+    Sum,
 }
 
 /// One kind of program in a scenario.
@@ -37,12 +80,16 @@ pub struct Role {
     pub name: String,
     /// A binary of zguide-examples.
     pub bin: String,
-    /// Its arguments; `{port}`, `{port+N}` and `{i}` (instance number) are filled in.
+    /// Its arguments; `{port}`, `{port+N}`, `{i}` (instance number) and `{dir}` (a directory of
+    /// this run, empty at its start and removed at its end) are filled in.
     #[serde(default)]
     pub args: Vec<String>,
     /// How many of this role.
     #[serde(default = "one")]
     pub count: u32,
+    /// Environment variables for it, `{ RUST_LOG = "zmq_patterns::mdp=debug" }`.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -86,8 +133,12 @@ pub enum Action {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Check {
-    /// The role (all its instances together) or instance it looks at.
+    /// The role (all its instances together) or instance it looks at (not with `count`).
+    #[serde(default)]
     pub role: String,
+    /// A count of the summary that must be within `at_least` (default 0 here) and `at_most`.
+    #[serde(default)]
+    pub count: Option<String>,
     /// A regex that lines of its output (stdout and stderr) must match...
     #[serde(default)]
     pub contains: Option<String>,
@@ -106,6 +157,14 @@ pub struct Check {
 }
 
 impl Scenario {
+    /// `chapter 4`, or where the examples come from when they are not in a chapter.
+    pub fn source(&self) -> String {
+        match self.chapter {
+            0 => "outside the guide's chapters".to_string(),
+            n => format!("chapter {n}"),
+        }
+    }
+
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario> {
         let text = std::fs::read_to_string(path)
@@ -133,11 +192,15 @@ impl Scenario {
             names.push(role.name.clone());
             for i in 1..=role.count {
                 for arg in &role.args {
-                    expand(arg, 0, i).with_context(|| format!("role {}", role.name))?;
+                    expand(arg, 0, i, "").with_context(|| format!("role {}", role.name))?;
                 }
             }
         }
-        let instances: Vec<String> = self.instances(0)?.into_iter().map(|i| i.label).collect();
+        let instances: Vec<String> = self
+            .instances(0, "")?
+            .into_iter()
+            .map(|i| i.label)
+            .collect();
         let known = |target: &str| {
             names.iter().any(|n| n == target) || instances.iter().any(|n| n == target)
         };
@@ -167,23 +230,79 @@ impl Scenario {
                 bail!("end_when_exited: no role or instance {name}");
             }
         }
+        let mut counted: Vec<&str> = Vec::new();
+        for count in &self.counts {
+            let name = &count.name;
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                bail!("count {name:?}: one word");
+            }
+            if counted.contains(&name.as_str()) {
+                bail!("two counts are called {name}");
+            }
+            match (&count.role, &count.matches, &count.expr) {
+                (Some(role), Some(re), None) => {
+                    if !known(role) {
+                        bail!("count {name}: no role or instance {role}");
+                    }
+                    let regex = Regex::new(re).with_context(|| format!("count {name}"))?;
+                    if count.kind != CountKind::Lines && regex.captures_len() < 2 {
+                        bail!(
+                            "count {name}: kind {:?} needs a (group) in the regex",
+                            count.kind
+                        );
+                    }
+                }
+                (None, None, Some(expr)) => {
+                    if count.kind != CountKind::Lines {
+                        bail!("count {name}: kind goes with matches, not expr");
+                    }
+                    let known_counts = counted.clone();
+                    parse_expr(expr)
+                        .and_then(|terms| {
+                            for (_, term) in &terms {
+                                if !known_counts.contains(&term.as_str()) {
+                                    bail!("{term} is not an earlier count");
+                                }
+                            }
+                            Ok(())
+                        })
+                        .with_context(|| format!("count {name}: expr {expr:?}"))?;
+                }
+                _ => bail!("count {name}: either role and matches, or expr"),
+            }
+            counted.push(name);
+        }
         for check in &self.checks {
-            if !known(&check.role) {
-                bail!("check: no role or instance {}", check.role);
+            if let Some(count) = &check.count {
+                if !check.role.is_empty() {
+                    bail!("check on count {count}: a count has its own role, give none");
+                }
+                if !counted.contains(&count.as_str()) {
+                    bail!("check: no count {count}");
+                }
+            } else if !known(&check.role) {
+                bail!("check: no role or instance {:?}", check.role);
             }
             let kinds = [
+                check.count.is_some(),
                 check.contains.is_some(),
                 check.not_contains.is_some(),
                 check.exit.is_some(),
             ];
             if kinds.iter().filter(|k| **k).count() != 1 {
                 bail!(
-                    "check on {}: one of contains, not_contains, exit",
+                    "check on {}: one of count, contains, not_contains, exit",
                     check.role
                 );
             }
-            if (check.at_least.is_some() || check.at_most.is_some()) && check.contains.is_none() {
-                bail!("check on {}: at_least/at_most go with contains", check.role);
+            if (check.at_least.is_some() || check.at_most.is_some())
+                && check.contains.is_none()
+                && check.count.is_none()
+            {
+                bail!(
+                    "check on {}: at_least/at_most go with contains or count",
+                    check.role
+                );
             }
             for re in [&check.contains, &check.not_contains].into_iter().flatten() {
                 Regex::new(re).with_context(|| format!("check on {}", check.role))?;
@@ -192,8 +311,8 @@ impl Scenario {
         Ok(())
     }
 
-    /// Every program the scenario runs, with its arguments for this port base.
-    pub fn instances(&self, port_base: u16) -> Result<Vec<Instance>> {
+    /// Every program the scenario runs, with its arguments for this port base and run directory.
+    pub fn instances(&self, port_base: u16, dir: &str) -> Result<Vec<Instance>> {
         let mut out = Vec::new();
         for role in &self.roles {
             for i in 1..=role.count {
@@ -205,13 +324,14 @@ impl Scenario {
                 let args = role
                     .args
                     .iter()
-                    .map(|a| expand(a, port_base, i))
+                    .map(|a| expand(a, port_base, i, dir))
                     .collect::<Result<Vec<_>>>()?;
                 out.push(Instance {
                     role: role.name.clone(),
                     label,
                     bin: role.bin.clone(),
                     args,
+                    env: role.env.clone().into_iter().collect(),
                 });
             }
         }
@@ -230,6 +350,8 @@ pub struct Instance {
     pub bin: String,
     /// Its arguments, placeholders filled in.
     pub args: Vec<String>,
+    /// Its environment variables (beside the runner's own).
+    pub env: Vec<(String, String)>,
 }
 
 impl Instance {
@@ -239,8 +361,48 @@ impl Instance {
     }
 }
 
-/// Fills `{port}`, `{port+N}` and `{i}` in one argument.
-fn expand(arg: &str, port_base: u16, i: u32) -> Result<String> {
+/// The terms of a count's `expr`: `sent - answered + x` is `[(1, sent), (-1, answered), (1, x)]`.
+pub fn parse_expr(expr: &str) -> Result<Vec<(i64, String)>> {
+    let mut terms = Vec::new();
+    let mut sign = Some(1);
+    for token in expr.split_whitespace() {
+        match (token, sign) {
+            ("+", None) => sign = Some(1),
+            ("-", None) => sign = Some(-1),
+            (name, Some(s)) if name.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                terms.push((s, name.to_string()));
+                sign = None;
+            }
+            _ => bail!("want names between + and -, spaced: `sent - answered`"),
+        }
+    }
+    if terms.is_empty() || sign.is_some() {
+        bail!("want names between + and -, spaced: `sent - answered`");
+    }
+    Ok(terms)
+}
+
+/// A count's number from the lines of its role's output.
+pub fn tally<'a>(kind: CountKind, regex: &Regex, lines: impl IntoIterator<Item = &'a str>) -> i64 {
+    let mut seen = std::collections::HashSet::new();
+    let mut n: i64 = 0;
+    for line in lines {
+        let Some(caps) = regex.captures(line) else {
+            continue;
+        };
+        let group = caps.get(1).map_or("", |m| m.as_str());
+        match kind {
+            CountKind::Lines => n += 1,
+            CountKind::Distinct => n += i64::from(seen.insert(group.to_string())),
+            CountKind::Repeated => n += i64::from(!seen.insert(group.to_string())),
+            CountKind::Sum => n = n.saturating_add(group.trim().parse::<i64>().unwrap_or(0)),
+        }
+    }
+    n
+}
+
+/// Fills `{port}`, `{port+N}`, `{i}` and `{dir}` in one argument.
+fn expand(arg: &str, port_base: u16, i: u32, dir: &str) -> Result<String> {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(open) = rest.find('{') {
@@ -252,12 +414,13 @@ fn expand(arg: &str, port_base: u16, i: u32) -> Result<String> {
         let value = match name {
             "port" => port_base.to_string(),
             "i" => i.to_string(),
+            "dir" => dir.to_string(),
             _ => match name.strip_prefix("port+").and_then(|n| n.parse::<u16>().ok()) {
                 Some(n) => port_base
                     .checked_add(n)
                     .with_context(|| format!("{{{name}}} is past port 65535"))?
                     .to_string(),
-                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}})"),
+                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}}, {{dir}})"),
             },
         };
         out.push_str(&value);
@@ -274,13 +437,14 @@ mod tests {
     #[test]
     fn placeholders() {
         assert_eq!(
-            expand("tcp://127.0.0.1:{port}", 7000, 1).unwrap(),
+            expand("tcp://127.0.0.1:{port}", 7000, 1, "/d").unwrap(),
             "tcp://127.0.0.1:7000"
         );
-        assert_eq!(expand("{port+2}/{i}", 7000, 3).unwrap(), "7002/3");
-        assert!(expand("{nope}", 7000, 1).is_err());
-        assert!(expand("{port", 7000, 1).is_err());
-        assert!(expand("{port+1}", 65535, 1).is_err());
+        assert_eq!(expand("{port+2}/{i}", 7000, 3, "/d").unwrap(), "7002/3");
+        assert_eq!(expand("{dir}/f", 7000, 3, "/d").unwrap(), "/d/f");
+        assert!(expand("{nope}", 7000, 1, "").is_err());
+        assert!(expand("{port", 7000, 1, "").is_err());
+        assert!(expand("{port+1}", 65535, 1, "").is_err());
     }
 
     #[test]
@@ -294,12 +458,80 @@ mod tests {
     }
 
     #[test]
+    fn counting() {
+        let lines = [
+            "I: server replied OK (1)",
+            "W: no response from server, retrying...",
+            "I: server replied OK (2)",
+            "I: server replied OK (2)",
+            "I: server replied OK (3)",
+            "I: server replied OK (2)",
+            "3000 requests/replies processed",
+            "12 requests/replies processed",
+        ];
+        let replied = Regex::new(r"^I: server replied OK \((\d+)\)").unwrap();
+        assert_eq!(tally(CountKind::Lines, &replied, lines), 5);
+        assert_eq!(tally(CountKind::Distinct, &replied, lines), 3);
+        assert_eq!(tally(CountKind::Repeated, &replied, lines), 2);
+        let processed = Regex::new(r"^(\d+) requests/replies processed").unwrap();
+        assert_eq!(tally(CountKind::Sum, &processed, lines), 3012);
+        let retry = Regex::new("retrying").unwrap();
+        assert_eq!(tally(CountKind::Lines, &retry, lines), 1);
+        assert_eq!(tally(CountKind::Repeated, &retry, []), 0);
+    }
+
+    #[test]
+    fn count_expressions() {
+        assert_eq!(
+            parse_expr("sent - answered + x").unwrap(),
+            [(1, "sent".into()), (-1, "answered".into()), (1, "x".into())]
+        );
+        for bad in [
+            "",
+            "sent -",
+            "- sent",
+            "sent answered",
+            "sent-answered",
+            "a * b",
+        ] {
+            assert!(parse_expr(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn counts_are_checked_on_load() {
+        let head = "title='t'\nchapter=1\nend_ms=1\n[[role]]\nname='c'\nbin='b'\n";
+        let ok = format!(
+            "{head}[[count]]\nname='sent'\nrole='c'\nmatches='^s (\\d+)'\nkind='distinct'\n\
+             [[count]]\nname='lost'\nexpr='sent - sent'\n[[check]]\ncount='lost'\nat_most=0\n"
+        );
+        let s: Scenario = toml::from_str(&ok).unwrap();
+        s.validate().unwrap();
+        for bad in [
+            // a group is needed to tell requests apart
+            "[[count]]\nname='a'\nrole='c'\nmatches='x'\nkind='repeated'\n",
+            // a later or unknown count
+            "[[count]]\nname='a'\nexpr='b'\n[[count]]\nname='b'\nrole='c'\nmatches='x'\n",
+            // no such role
+            "[[count]]\nname='a'\nrole='z'\nmatches='x'\n",
+            // both kinds of count
+            "[[count]]\nname='a'\nrole='c'\nmatches='x'\nexpr='a'\n",
+            // a check on a count that does not exist, or with a role
+            "[[check]]\ncount='a'\nat_most=0\n",
+            "[[count]]\nname='a'\nrole='c'\nmatches='x'\n[[check]]\ncount='a'\nrole='c'\n",
+        ] {
+            let s: Scenario = toml::from_str(&format!("{head}{bad}")).unwrap();
+            assert!(s.validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn counted_roles_are_numbered() {
         let text = "title='t'\nchapter=1\nend_ms=1\n[[role]]\nname='w'\nbin='b'\ncount=2\n\
                     args=['{port+1}','{i}']\n";
         let s: Scenario = toml::from_str(text).unwrap();
         s.validate().unwrap();
-        let inst = s.instances(100).unwrap();
+        let inst = s.instances(100, "").unwrap();
         assert_eq!(inst[1].label, "w-2");
         assert_eq!(inst[1].args, ["101", "2"]);
         assert!(inst[1].is("w") && inst[1].is("w-2") && !inst[1].is("w-1"));

@@ -161,6 +161,7 @@ title = "impossible"
 chapter = 1
 end_ms = 10000
 end_when_exited = ["client"]
+promise = "two requests, three replies"
 
 [[role]]
 name = "server"
@@ -185,6 +186,28 @@ at_least = 3
 [[check]]
 role = "server"
 exit = 0
+
+[[count]]
+name = "answered"
+role = "client"
+matches = "^Received World"
+
+[[count]]
+name = "sent"
+role = "server"
+matches = "^Received Hello"
+
+[[count]]
+name = "lost"
+expr = "sent - answered"
+
+[[check]]
+count = "answered"
+at_least = 3
+
+[[check]]
+count = "lost"
+at_most = 0
 "#,
     )
     .expect("write the scenario");
@@ -207,5 +230,24 @@ exit = 0
     assert!(
         stdout.contains("FAIL server: want exit status 0, but server was still running"),
         "a server the runner stopped did not exit by itself:\n{stdout}"
+    );
+    // The summary counts, in the order of a request's life, and checks on them
+    assert!(
+        stdout.contains(
+            "[workshop]   sent     2\n[workshop]   answered 2\n[workshop]   lost     0\n"
+        ),
+        "the counts:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL answered is 2 (want at least 3)"),
+        "a count's check fails:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("PASS lost is 0 (want 0)"),
+        "a count's check holds:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("promise broken: two requests, three replies (a check failed)"),
+        "the promise line:\n{stdout}"
     );
 }
