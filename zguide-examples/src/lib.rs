@@ -24,6 +24,12 @@ pub mod security;
 /// An interrupted or terminated body is a clean exit (0).
 pub fn run(verbose: bool, body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     init_logging(verbose);
+    // Rust ignores SIGPIPE, so printing to a closed pipe (`asyncsrv | head`) made every
+    // `println!` panic; the C originals just end there, and so do these.
+    // SAFETY: signal(2) with SIG_DFL installs no handler of ours; nothing else runs yet.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // The guide's programs stop on the first Ctrl-C; a second one ends a program that does not.
     if let Err(e) = zmq_patterns::interrupt::exit_on_second_signal() {
         eprintln!("error: cannot install signal handlers: {e}");

@@ -369,3 +369,38 @@ fn every_server_broker_and_proxy_says_it_is_up() {
         drop(p); // killed: the next one binds the same endpoints
     }
 }
+
+/// Output piped into a reader that stops early (`asyncsrv | head -3`) ends the program quietly
+/// by SIGPIPE, as it ends the C original; it used to panic on the next `println!`.
+#[test]
+fn a_closed_stdout_ends_the_program_without_a_panic() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let port = free_port();
+    let mut child = Command::new(bin!("asyncsrv"))
+        .args(["--bind", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--connect", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--interval-ms", "20", "--max-delay-ms", "10", "--duration-ms", "10000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(!line.is_empty(), "no output");
+    drop(out); // the reader goes away; asyncsrv prints on for seconds
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "asyncsrv still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?} {stderr}");
+}
