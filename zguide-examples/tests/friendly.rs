@@ -381,7 +381,14 @@ fn a_closed_stdout_ends_the_program_without_a_panic() {
     let mut child = Command::new(bin!("asyncsrv"))
         .args(["--bind", &format!("tcp://127.0.0.1:{port}")])
         .args(["--connect", &format!("tcp://127.0.0.1:{port}")])
-        .args(["--interval-ms", "20", "--max-delay-ms", "10", "--duration-ms", "10000"])
+        .args([
+            "--interval-ms",
+            "20",
+            "--max-delay-ms",
+            "10",
+            "--duration-ms",
+            "10000",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -693,3 +693,43 @@ fn links_planted_in_the_store_are_never_followed() {
     assert!(!t.context().contains(&processing), "{}", t.context());
     assert!(!dir.join(format!("{b}.rep")).exists());
 }
+
+/// What clients leave on disk is bounded (`--max-requests`: then `500`) and expires
+/// (`--max-age-ms`: a request no client closed is removed, its status becomes `400`); the C
+/// original kept every request for ever.
+#[test]
+fn a_full_store_answers_500_and_unclosed_requests_expire() {
+    let ep = tcp_ep();
+    let tmp = TempDir::new("titanic-bounded");
+    let store = tmp.path().join("store");
+    let _b = broker(&ep);
+    #[rustfmt::skip]
+    let _t = titanic(&ep, &store, &["--max-requests", "2", "--max-age-ms", "1500"]);
+    wait_for_services(&ep, &SERVICES);
+    let mut c = client(&ep, 10_000);
+    // a service nobody offers: the requests stay on disk
+    let first = text(&call(&mut c, "titanic.request", &["nobody", "1"]));
+    assert_eq!(first[0], "200", "{first:?}");
+    let second = text(&call(&mut c, "titanic.request", &["nobody", "2"]));
+    assert_eq!(second[0], "200", "{second:?}");
+    let full = text(&call(&mut c, "titanic.request", &["nobody", "3"]));
+    assert_eq!(full, ["500"], "a third request was stored");
+    assert_eq!(names(&store).len(), 2, "{:?}", names(&store));
+    assert_eq!(text(&call(&mut c, "titanic.reply", &[&first[1]])), ["300"]);
+
+    // Nobody closes them: 1.5 s later they are gone, and there is room again
+    let deadline = Instant::now() + WAIT;
+    for id in [&first[1], &second[1]] {
+        while text(&call(&mut c, "titanic.reply", &[id])) != ["400"] {
+            assert!(
+                Instant::now() < deadline,
+                "never expired: {:?}",
+                names(&store)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    assert!(names(&store).is_empty(), "{:?}", names(&store));
+    let again = text(&call(&mut c, "titanic.request", &["nobody", "4"]));
+    assert_eq!(again[0], "200", "{again:?}");
+}

@@ -23,7 +23,9 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 
@@ -135,7 +137,14 @@ pub struct Store {
     dir: PathBuf,
     max_request_bytes: usize,
     max_reply_bytes: usize,
+    max_requests: usize,
+    /// Requests on disk (`<UUID>.req`), shared by the clones each service thread holds.
+    stored: Arc<AtomicUsize>,
 }
+
+/// Most requests the store holds by default, answered or not: with the default request size
+/// limit, at most about 100 GB of disk for requests a client never closes.
+pub const DEFAULT_MAX_REQUESTS: usize = 100_000;
 
 /// Largest request the store accepts by default (all frames together).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 1 << 20;
@@ -166,8 +175,12 @@ impl Store {
             dir: dir.as_ref().to_path_buf(),
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
+            max_requests: DEFAULT_MAX_REQUESTS,
+            stored: Arc::new(AtomicUsize::new(0)),
         };
         store.remove_temporaries()?;
+        let stored = store.requests(|_, _| ())?;
+        store.stored.store(stored, Ordering::Relaxed);
         Ok(store)
     }
 
@@ -221,6 +234,112 @@ impl Store {
     /// ```
     pub fn set_max_reply_bytes(&mut self, bytes: usize) {
         self.max_reply_bytes = bytes;
+    }
+
+    /// Sets the most requests the store holds, answered or not (default
+    /// [`DEFAULT_MAX_REQUESTS`]); beyond it [`Store::save_request`] refuses new ones (and
+    /// `titanic.request` answers `500`) until clients close theirs or [`Store::expire`] removes
+    /// old ones.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-maxn-{}", std::process::id()));
+    /// use zmq_patterns::{titanic::Store, Msg};
+    /// let mut store = Store::open(&dir).unwrap();
+    /// store.set_max_requests(1);
+    /// let id = store.save_request(&Msg::from_iter(["echo", "1"])).unwrap();
+    /// assert!(store.save_request(&Msg::from_iter(["echo", "2"])).is_err()); // full
+    /// store.close(&id).unwrap();
+    /// assert!(store.save_request(&Msg::from_iter(["echo", "3"])).is_ok());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn set_max_requests(&mut self, requests: usize) {
+        self.max_requests = requests;
+    }
+
+    /// How many requests the store holds (answered or not).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-len-{}", std::process::id()));
+    /// let store = zmq_patterns::titanic::Store::open(&dir).unwrap();
+    /// assert_eq!(store.len(), 0);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn len(&self) -> usize {
+        self.stored.load(Ordering::Relaxed)
+    }
+
+    /// True when the store holds no request.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-empty-{}", std::process::id()));
+    /// assert!(zmq_patterns::titanic::Store::open(&dir).unwrap().is_empty());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every request (and its reply) stored longer ago than `max_age`: those whose
+    /// clients never closed them. Returns how many it removed. Titanic calls it from time to
+    /// time, so that what the store holds for clients expires.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("titanic-expire-{}", std::process::id()));
+    /// use std::time::Duration;
+    /// use zmq_patterns::{titanic::Store, Msg};
+    /// let store = Store::open(&dir).unwrap();
+    /// store.save_request(&Msg::from_iter(["echo", "x"])).unwrap();
+    /// assert_eq!(store.expire(Duration::from_secs(3600)).unwrap(), 0); // too young
+    /// assert_eq!(store.expire(Duration::ZERO).unwrap(), 1);
+    /// assert!(store.is_empty());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn expire(&self, max_age: Duration) -> Result<usize> {
+        let now = SystemTime::now();
+        let mut old = Vec::new();
+        self.requests(|id, meta| {
+            let age = meta
+                .modified()
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .unwrap_or(Duration::ZERO);
+            if age >= max_age {
+                old.push(id);
+            }
+        })?;
+        for id in &old {
+            log::debug!("titanic: request {id} expired");
+            self.close(id)?;
+        }
+        Ok(old.len())
+    }
+
+    /// Calls `each` with every stored request's UUID and file metadata (`<UUID>.req`, regular
+    /// files only: a link is not followed); returns how many there are.
+    fn requests(&self, mut each: impl FnMut(Uuid, &fs::Metadata)) -> Result<usize> {
+        let mut n = 0;
+        for entry in fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".req")) else {
+                continue;
+            };
+            let Ok(id) = Uuid::parse(stem.as_bytes()) else {
+                continue;
+            };
+            // The entry's own metadata: a link is not followed.
+            let Ok(meta) = entry.metadata() else {
+                continue; // removed meanwhile
+            };
+            if !meta.file_type().is_file() {
+                let path = entry.path();
+                log::warn!("titanic: {} is not a regular file: skipped", path.display());
+                continue;
+            }
+            n += 1;
+            each(id, &meta);
+        }
+        Ok(n)
     }
 
     /// The store's directory.
@@ -334,8 +453,15 @@ impl Store {
                 self.max_request_bytes
             )));
         }
+        if self.len() >= self.max_requests {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!("the store holds {} requests, its limit", self.len()),
+            )));
+        }
         let id = Uuid::random();
         self.write(&self.path(&id, "req"), request)?;
+        self.stored.fetch_add(1, Ordering::Relaxed);
         log::debug!(
             "titanic: request {id} for {:.64} stored ({} bytes)",
             request[0],
@@ -415,6 +541,13 @@ impl Store {
     pub fn close(&self, id: &Uuid) -> Result<()> {
         for ext in ["req", "rep"] {
             match fs::remove_file(self.path(id, ext)) {
+                Ok(()) if ext == "req" => {
+                    let _ = self
+                        .stored
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                            Some(n.saturating_sub(1))
+                        });
+                }
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
                 _ => {}
             }
@@ -436,29 +569,11 @@ impl Store {
     /// ```
     pub fn pending(&self) -> Result<Vec<Uuid>> {
         let mut found = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".req")) else {
-                continue;
-            };
-            let Ok(id) = Uuid::parse(stem.as_bytes()) else {
-                continue;
-            };
-            // The entry's own metadata: a link is not followed.
-            let Ok(meta) = entry.metadata() else {
-                continue; // removed meanwhile
-            };
-            if !meta.file_type().is_file() {
-                let path = entry.path();
-                log::warn!("titanic: {} is not a regular file: skipped", path.display());
-                continue;
+        self.requests(|id, meta| {
+            if !matches!(self.is_file(&self.path(&id, "rep")), Ok(true)) {
+                found.push((meta.modified().ok(), id));
             }
-            if matches!(self.is_file(&self.path(&id, "rep")), Ok(true)) {
-                continue;
-            }
-            found.push((meta.modified().ok(), id));
-        }
+        })?;
         found.sort();
         Ok(found.into_iter().map(|(_, id)| id).collect())
     }
@@ -1018,6 +1133,50 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("titanic-test-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         (Store::open(&dir).unwrap(), dir)
+    }
+
+    /// What the store holds for clients is bounded (a count shared by the clones the service
+    /// threads hold, counted again on open) and expires.
+    #[test]
+    fn the_store_is_bounded_and_its_requests_expire() {
+        let (mut store, dir) = temp_store("bounded");
+        store.set_max_requests(3);
+        let other = store.clone(); // as titanic.close's thread holds it
+        let ids: Vec<Uuid> = (0..3)
+            .map(|i| {
+                let (reply, id) = store.serve_request(Msg::from_iter(["echo", &i.to_string()]));
+                assert!(reply[0] == OK);
+                id.unwrap()
+            })
+            .collect();
+        let (reply, id) = store.serve_request(Msg::from_iter(["echo", "full"]));
+        assert!(reply[0] == FAILED && id.is_none(), "{reply:?}");
+        let e = store
+            .save_request(&Msg::from_iter(["echo", "full"]))
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Io(io) if io.kind() == io::ErrorKind::StorageFull),
+            "{e:?}"
+        );
+        assert!(other.serve_close(Msg::from_iter([ids[0].as_str()]))[0] == OK);
+        other.close(&ids[0]).unwrap(); // twice: counted once
+        assert_eq!(store.len(), 2);
+        store.save_request(&Msg::from_iter(["echo", "3"])).unwrap();
+        assert_eq!(store.len(), 3);
+
+        // Counted again on open, replies and other files aside
+        store.save_reply(&ids[1], &Msg::from_iter(["1"])).unwrap();
+        fs::write(dir.join("notes.req"), b"x").unwrap();
+        let reopened = Store::open(&dir).unwrap();
+        assert_eq!(reopened.len(), 3);
+
+        // Nothing is young enough to survive an age of zero; the others' files stay
+        assert_eq!(reopened.expire(Duration::from_secs(3600)).unwrap(), 0);
+        assert_eq!(reopened.expire(Duration::ZERO).unwrap(), 3);
+        assert!(reopened.is_empty() && reopened.pending().unwrap().is_empty());
+        assert!(!dir.join(format!("{}.rep", ids[1].as_str())).exists());
+        assert!(dir.join("notes.req").exists());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -24,9 +24,11 @@
 //! file, synced, then renamed) and on disk before the UUID is returned, a temporary left by a
 //! failed write or a crash is removed, a symbolic link planted in the store is never followed,
 //! the queue is the set of requests on disk without a reply instead of a `queue` file that only
-//! grew, a request closed while it was out at its service leaves no reply file behind, and a
+//! grew, a request closed while it was out at its service leaves no reply file behind, a
 //! service whose worker never answers no longer holds up every other request (the C waited
-//! out each of its requests in turn, every round). As in the C, a request whose reply was lost
+//! out each of its requests in turn, every round), and what clients leave on disk is bounded
+//! (`--max-requests`, 100,000: then `500`) and expires (`--max-age-ms`, seven days: a request
+//! and its reply that no client closed are removed; the C kept them for ever). As in the C, a request whose reply was lost
 //! on the way is sent again (at-least-once delivery).
 
 use std::path::PathBuf;
@@ -71,6 +73,13 @@ struct Args {
     /// Heartbeat intervals of silence after which the broker counts as gone.
     #[arg(long, default_value_t = 3)]
     liveness: u32,
+    /// Most requests kept on disk, answered or not; beyond it `titanic.request` answers 500.
+    #[arg(long, default_value_t = zmq_patterns::titanic::DEFAULT_MAX_REQUESTS)]
+    max_requests: usize,
+    /// A request (and its reply) that no client has closed is removed after this long, in
+    /// milliseconds (default: seven days).
+    #[arg(long, default_value_t = 7 * 24 * 3600 * 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_age_ms: u64,
 }
 
 /// The request worker tells the dispatcher about each new request through this pipe:
@@ -136,6 +145,14 @@ fn dispatch(
     client.set_timeout(Duration::from_millis(args.timeout_ms));
     client.set_retries(args.retries);
     let interval = Duration::from_millis(args.interval_ms);
+    // Requests no client closed expire: look for them a tenth of their age apart, at most a
+    // minute apart
+    let max_age = Duration::from_millis(args.max_age_ms);
+    let expiry_every = (max_age / 10).clamp(
+        interval.min(Duration::from_secs(60)),
+        Duration::from_secs(60),
+    );
+    let mut next_expiry = Instant::now() + expiry_every;
 
     loop {
         // Wait for new requests until one of those queued is due, an interval at most
@@ -156,6 +173,14 @@ fn dispatch(
             }
         }
         check(services)?;
+        if Instant::now() >= next_expiry {
+            next_expiry = Instant::now() + expiry_every;
+            match store.expire(max_age) {
+                Ok(0) => {}
+                Ok(n) => log::info!("titanic: {n} requests older than {max_age:?} removed"),
+                Err(e) => log::warn!("titanic: cannot expire old requests: {e}"),
+            }
+        }
         // One round: the services that are due take turns, one request each, until none is
         // due or the round has taken an interval (then new requests are read first).
         let end = Instant::now() + interval;
@@ -184,8 +209,14 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
-        let store = Store::open(&args.dir)
+        let mut store = Store::open(&args.dir)
             .with_context(|| format!("cannot open the store in {}", args.dir.display()))?;
+        store.set_max_requests(args.max_requests);
+        let max_age = Duration::from_millis(args.max_age_ms);
+        let expired = store.expire(max_age)?;
+        if expired > 0 {
+            log::info!("titanic: {expired} requests older than {max_age:?} removed");
+        }
         // The requests left without a reply by an earlier run come first (read before the
         // request worker starts; a request queued twice would be ignored anyway).
         let mut queue = Dispatcher::new(Duration::from_millis(args.interval_ms));
