@@ -49,6 +49,20 @@ pub enum Error {
     /// assert!(e.is_unsupported());
     /// ```
     Unsupported(String),
+    /// A CURVE server socket would admit every client that knows its public key without the
+    /// caller saying so: no ZAP handler runs in the socket's context (libzmq then lets every
+    /// such client in), or the [`Authenticator`](crate::auth::Authenticator) given has no CURVE
+    /// configuration for the socket's ZAP domain. Made by
+    /// [`Certificate::apply_server`](crate::cert::Certificate::apply_server); the text says
+    /// which, and that [`CurveClients::Any`](crate::auth::CurveClients::Any) is the explicit
+    /// way to admit any client.
+    ///
+    /// ```
+    /// use zmq_patterns::Error;
+    /// let e = Error::Insecure("no ZAP handler".into());
+    /// assert!(e.is_insecure());
+    /// ```
+    Insecure(String),
     /// A Binary Star pair is broken ([`bstar::Refusal::DualActives`] or
     /// [`bstar::Refusal::DualPassives`](crate::bstar::Refusal)): the server must stop.
     ///
@@ -225,6 +239,17 @@ impl Error {
         matches!(self, Error::Unsupported(_))
     }
 
+    /// True when this error is [`Error::Insecure`]: a CURVE server socket was asked for with
+    /// nothing to check its clients.
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Error::Insecure("no ZAP handler".into()).is_insecure());
+    /// assert!(!zmq_patterns::Error::Timeout.is_insecure());
+    /// ```
+    pub fn is_insecure(&self) -> bool {
+        matches!(self, Error::Insecure(_))
+    }
+
     /// The Binary Star refusal, when this error is [`Error::Bstar`].
     ///
     /// ```
@@ -287,6 +312,7 @@ impl fmt::Display for Error {
             Error::Actor(what) => write!(f, "actor failed: {what}"),
             Error::Io(e) => write!(f, "{e}"),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::Insecure(what) => write!(f, "insecure: {what}"),
             Error::Bstar(refusal) => write!(f, "{refusal}"),
             Error::Endpoint {
                 action,

@@ -24,7 +24,7 @@ use anyhow::{ensure, Context as _};
 use clap::Parser;
 use zguide_examples::bind;
 use zguide_examples::security::{recv_or_refused, require_curve, send_or_refused, AuthFailures};
-use zmq_patterns::auth::{Authenticator, ANY_DOMAIN};
+use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
 use zmq_patterns::cert::Certificate;
 use zmq_patterns::SocketExt;
 
@@ -79,8 +79,9 @@ fn main() -> std::process::ExitCode {
         //  Create and bind server socket
         let server = ctx.socket(zmq::PUSH)?;
         server.set_linger(0)?;
-        server_cert.apply(&server)?;
-        server.set_curve_server(true)?;
+        //  (safe by default: a CURVE server needs the authenticator, or an explicit
+        //  CurveClients::Any, where C's zsocket_set_curve_server admits anyone)
+        server_cert.apply_server(&server, CurveClients::Checked(&auth))?;
         let failures = AuthFailures::watch(&ctx, &server, "ironhouse")?;
         bind(&server, &args.bind, "--bind")?;
 

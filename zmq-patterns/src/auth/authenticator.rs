@@ -250,6 +250,26 @@ impl Authenticator {
         Ok(())
     }
 
+    /// True when CURVE clients of `domain` have a configuration here: the domain's own or
+    /// [`ANY_DOMAIN`](crate::auth::ANY_DOMAIN)'s.
+    pub(crate) fn has_curve(&self, domain: &str) -> bool {
+        let policy = lock(&self.policy);
+        [domain, crate::auth::ANY_DOMAIN]
+            .iter()
+            .any(|d| policy.domains.get(*d).is_some_and(|d| d.curve.is_some()))
+    }
+
+    /// Admits any CURVE client of `domain` without asking whether this libzmq has CURVE:
+    /// for tests of what needs no CURVE.
+    #[cfg(test)]
+    pub(crate) fn set_curve_for_test(&self, domain: &str) {
+        lock(&self.policy)
+            .domains
+            .entry(domain.into())
+            .or_default()
+            .curve = Some(Curve::Any);
+    }
+
     /// Stops the handler and unbinds it, returning its thread's result. Dropping does the
     /// same, quietly.
     ///
@@ -565,11 +585,14 @@ mod tests {
     }
 
     /// A CURVE server with a new certificate; its key for clients.
-    fn curve_server(ctx: &zmq::Context) -> (zmq::Socket, String, crate::cert::PublicKey) {
+    fn curve_server(
+        ctx: &zmq::Context,
+        auth: &Authenticator,
+    ) -> (zmq::Socket, String, crate::cert::PublicKey) {
         let cert = crate::cert::Certificate::generate().unwrap();
         let (server, endpoint) = pull_server(ctx, |s| {
-            cert.apply(s).unwrap();
-            s.set_curve_server(true).unwrap();
+            cert.apply_server(s, crate::auth::CurveClients::Checked(auth))
+                .unwrap();
         });
         (server, endpoint, *cert.public_key())
     }
@@ -595,7 +618,7 @@ mod tests {
         let ctx = zmq::Context::new();
         let auth = Authenticator::new(&ctx).unwrap();
         auth.curve_any("*").unwrap();
-        let (server, endpoint, key) = curve_server(&ctx);
+        let (server, endpoint, key) = curve_server(&ctx, &auth);
         let client = crate::cert::Certificate::generate().unwrap();
         let _c = curve_client(&ctx, &endpoint, &key, &client, "Hello");
         let mut msg = zmq::Message::new();
@@ -621,7 +644,7 @@ mod tests {
         known.set_meta("name", "Client test certificate").unwrap();
         known.save_public(&dir.join("client.pub")).unwrap();
         let stranger = crate::cert::Certificate::generate().unwrap();
-        let (server, endpoint, key) = curve_server(&ctx);
+        let (server, endpoint, key) = curve_server(&ctx, &auth);
         let _s = curve_client(&ctx, &endpoint, &key, &stranger, "stranger");
         let _k = curve_client(&ctx, &endpoint, &key, &known, "known");
         let mut msg = zmq::Message::new();
@@ -630,6 +653,42 @@ mod tests {
         assert_eq!(msg.gets("name"), Some("Client test certificate"));
         assert_eq!(server.recv(&mut msg, 0).unwrap_err(), zmq::Error::EAGAIN);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Safe by default: without a handler a CURVE server needs `CurveClients::Any`, and then
+    /// admits a client that knows its key; a handler in another context does not count.
+    #[test]
+    fn curve_server_without_a_handler_only_when_asked() {
+        if skip_without_curve() {
+            return;
+        }
+        use crate::auth::CurveClients;
+        use crate::cert::Certificate;
+        let ctx = zmq::Context::new();
+        let server_cert = Certificate::generate().unwrap();
+        let elsewhere = zmq::Context::new();
+        let auth = Authenticator::new(&elsewhere).unwrap();
+        auth.curve_any("*").unwrap();
+        let refused = ctx.socket(zmq::PULL).unwrap();
+        let e = server_cert
+            .apply_server(&refused, CurveClients::Checked(&auth))
+            .unwrap_err();
+        assert!(e.is_insecure(), "{e}");
+        assert!(
+            !refused.is_curve_server().unwrap(),
+            "nothing set on refusal"
+        );
+        let public = Certificate::from_public(*server_cert.public_key());
+        assert!(public
+            .apply_server(&refused, CurveClients::Any)
+            .unwrap_err()
+            .is_protocol());
+        let (server, endpoint) = pull_server(&ctx, |s| {
+            server_cert.apply_server(s, CurveClients::Any).unwrap();
+        });
+        let client = Certificate::generate().unwrap();
+        let _c = curve_client(&ctx, &endpoint, server_cert.public_key(), &client, "any");
+        assert_eq!(server.recv_text().unwrap(), "any");
     }
 
     #[test]
@@ -641,6 +700,21 @@ mod tests {
         let ctx = zmq::Context::new();
         let auth = Authenticator::new(&ctx).unwrap();
         assert!(auth.curve_any("*").unwrap_err().is_unsupported());
+        // A server socket too, whoever checks its clients, before anything else is looked at
+        let cert = crate::cert::Certificate::from_pair(crate::cert::KeyPair {
+            public: crate::cert::PublicKey([1; 32]),
+            secret: crate::cert::SecretKey([2; 32]),
+        });
+        let socket = ctx.socket(zmq::ROUTER).unwrap();
+        for clients in [
+            crate::auth::CurveClients::Any,
+            crate::auth::CurveClients::Checked(&auth),
+        ] {
+            assert!(cert
+                .apply_server(&socket, clients)
+                .unwrap_err()
+                .is_unsupported());
+        }
         let e = auth.curve_certificates("*", ".curve").unwrap_err();
         assert!(
             e.is_unsupported() && e.to_string().contains("libsodium"),

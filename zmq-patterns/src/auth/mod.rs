@@ -3,6 +3,11 @@
 //! address lists, PLAIN passwords ([`Passwords`]) and CURVE certificates
 //! ([`crate::cert`]), configured per domain: CZMQ's `zauth`, pyzmq's `ThreadAuthenticator`.
 //!
+//! A CURVE server is made with [`Certificate::apply_server`](crate::cert::Certificate::apply_server),
+//! which is safe by default: it needs a running [`Authenticator`] for the socket, or
+//! [`CurveClients::Any`] said explicitly ([`Error::Insecure`](crate::Error::Insecure)
+//! otherwise).
+//!
 //! NULL and PLAIN work with every libzmq. CURVE needs a libzmq built with libsodium, which the
 //! `zmq` crate's own build is not: the CURVE calls return
 //! [`Error::Unsupported`](crate::Error::Unsupported) there ([`crate::cert::curve_available`]).
@@ -11,12 +16,15 @@
 //! `grasslands`, `strawhouse`, `woodhouse`.
 
 mod authenticator;
+mod curve_server;
 mod metadata;
 mod passwords;
 mod policy;
 mod zap;
 
 pub use authenticator::Authenticator;
+pub(crate) use curve_server::check_clients;
+pub use curve_server::CurveClients;
 pub use metadata::{metadata_name_is_valid, Metadata, NAME_MAX};
 pub use passwords::Passwords;
 pub use policy::ANY_DOMAIN;

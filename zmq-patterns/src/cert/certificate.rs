@@ -162,7 +162,9 @@ impl Certificate {
     }
 
     /// Sets this certificate's keys on a socket (`ZMQ_CURVE_PUBLICKEY` and `_SECRETKEY`), as
-    /// CZMQ's `zcert_apply`. [`Error::Unsupported`] without CURVE; [`Error::Protocol`] for a
+    /// CZMQ's `zcert_apply`: for a client socket (it still needs the server's key,
+    /// `set_curve_serverkey`, or [`CurveClient`](crate::cert::CurveClient)); a server uses
+    /// [`Certificate::apply_server`]. [`Error::Unsupported`] without CURVE; [`Error::Protocol`] for a
     /// certificate with no secret key.
     ///
     /// ```
@@ -178,6 +180,63 @@ impl Certificate {
         })?;
         socket.set_curve_publickey(&self.public.0)?;
         socket.set_curve_secretkey(&secret.0)?;
+        Ok(())
+    }
+
+    /// Makes `socket` a CURVE server with this certificate (`ZMQ_CURVE_PUBLICKEY`,
+    /// `_SECRETKEY`, `ZMQ_CURVE_SERVER`), safe by default: `clients` says who may connect
+    /// ([`CurveClients`]), and a server that would admit every client that knows its key
+    /// without saying so is refused. Call it before the socket binds, and after its
+    /// `set_zap_domain`, if any.
+    ///
+    /// - [`Error::Unsupported`] when the linked libzmq has no CURVE (checked first);
+    /// - [`Error::Protocol`] for a certificate without a secret key;
+    /// - [`Error::Insecure`] for [`CurveClients::Checked`] when no ZAP handler runs in the
+    ///   socket's context, or the authenticator has no CURVE configuration for the socket's
+    ///   ZAP domain (nor for `"*"`).
+    ///
+    /// The context is checked by binding the socket to the ZAP endpoint for a moment: if that
+    /// succeeds, no handler holds it (the socket is unbound again and nothing is set).
+    ///
+    /// ```
+    /// use zmq_patterns::auth::{Authenticator, CurveClients};
+    /// use zmq_patterns::cert::{curve_available, Certificate};
+    /// let ctx = zmq::Context::new();
+    /// let server = ctx.socket(zmq::ROUTER)?;
+    /// let cert = match Certificate::generate() {
+    ///     Ok(cert) => cert,
+    ///     Err(e) => {
+    ///         // No CURVE in this libzmq: every CURVE call says so
+    ///         assert!(e.is_unsupported() && !curve_available());
+    ///         return Ok(());
+    ///     }
+    /// };
+    /// let auth = Authenticator::new(&ctx)?;
+    /// // An authenticator without CURVE configuration would refuse everyone
+    /// assert!(cert.apply_server(&server, CurveClients::Checked(&auth)).unwrap_err().is_insecure());
+    /// auth.curve_certificates("*", ".curve")?;
+    /// cert.apply_server(&server, CurveClients::Checked(&auth))?;
+    /// assert!(server.is_curve_server()?);
+    /// # Ok::<(), zmq_patterns::Error>(())
+    /// ```
+    ///
+    /// [`CurveClients`]: crate::auth::CurveClients
+    /// [`CurveClients::Checked`]: crate::auth::CurveClients::Checked
+    #[doc(alias = "set_curve_server")]
+    pub fn apply_server(
+        &self,
+        socket: &zmq::Socket,
+        clients: crate::auth::CurveClients<'_>,
+    ) -> Result<()> {
+        require_curve("a CURVE server socket")?;
+        if self.secret.is_none() {
+            return Err(Error::protocol(
+                "certificate: a CURVE server needs its secret key (this is a public certificate)",
+            ));
+        }
+        crate::auth::check_clients(socket, clients)?;
+        self.apply(socket)?;
+        socket.set_curve_server(true)?;
         Ok(())
     }
 

@@ -24,8 +24,16 @@ pub fn curve_available() -> bool {
 }
 
 /// `Ok` when CURVE is available, else [`Error::Unsupported`] naming `what` and saying how to
-/// get CURVE.
-pub(crate) fn require_curve(what: &str) -> Result<()> {
+/// get CURVE: for a program that checks before it reads its key files.
+///
+/// ```
+/// let done = zmq_patterns::cert::require_curve("a CURVE broker");
+/// assert_eq!(done.is_ok(), zmq_patterns::cert::curve_available());
+/// if let Err(e) = done {
+///     assert!(e.to_string().starts_with("unsupported: a CURVE broker needs CURVE"));
+/// }
+/// ```
+pub fn require_curve(what: &str) -> Result<()> {
     if curve_available() {
         return Ok(());
     }

@@ -3,18 +3,21 @@
 //! [`CertStore`] over a directory of client certificates that notices changed files.
 //!
 //! Keys, files and stores work with any libzmq. What needs CURVE itself (generating a key
-//! pair, [`Certificate::apply`]) returns [`Error::Unsupported`](crate::Error::Unsupported)
+//! pair, [`Certificate::apply`], [`Certificate::apply_server`], [`CurveClient::apply`]) returns [`Error::Unsupported`](crate::Error::Unsupported)
 //! when the linked libzmq has none, as the `zmq` crate's own build has not ([`curve_available`]).
 //! This crate carries no cryptography of its own: a key pair made without CURVE could not be
 //! used by this libzmq anyway.
 
 mod certificate;
+mod client;
 mod keys;
 mod store;
 mod zpl;
 
 pub(crate) use certificate::read_password_file;
 pub use certificate::{secret_path, Certificate, FILE_MAX};
-pub(crate) use keys::require_curve;
-pub use keys::{curve_available, z85, z85_key, KeyPair, PublicKey, SecretKey, KEY_LEN};
+pub use client::CurveClient;
+pub use keys::{
+    curve_available, require_curve, z85, z85_key, KeyPair, PublicKey, SecretKey, KEY_LEN,
+};
 pub use store::CertStore;
