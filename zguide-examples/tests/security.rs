@@ -1,6 +1,6 @@
 //! The security examples ported from CZMQ's `examples/security`: `grasslands` (none),
 //! `strawhouse` (an address allow list), `woodhouse` (PLAIN), `stonehouse` (CURVE, any client)
-//! and `ironhouse` (CURVE, known clients); the last two check their CURVE run only against a
+//! and `ironhouse` (CURVE, known clients), `ironhouse2` (the same in two tasks); the CURVE ones check their CURVE run only against a
 //! libzmq with CURVE (`skipped: ...` on stderr otherwise) and their error without it. Each runs server and client in
 //! one process and says what happened; these tests run the real binaries on their own ports
 //! and check that what should be refused is refused, not only that the happy path prints.
@@ -253,4 +253,72 @@ fn ironhouse_runs_with_curve_or_says_it_is_missing() {
             certs.display()
         );
     }
+}
+
+/// Ironhouse in two tasks, each with its own context: with CURVE the client task loads its
+/// certificate from the file the main thread saved and gets Hello; the public part is in the
+/// server's directory and the secret file is private. Without CURVE: status 1 and nothing
+/// written.
+#[test]
+fn ironhouse2_runs_with_curve_or_says_it_is_missing() {
+    let dir = TempDir::new("ironhouse2");
+    let certs = dir.path().join("certs");
+    let client_cert = dir.path().join("client_cert.txt");
+    let (code, lines, p) = run(
+        bin!("ironhouse2"),
+        &[
+            "--certs",
+            certs.to_str().unwrap(),
+            "--client-cert",
+            client_cert.to_str().unwrap(),
+        ],
+    );
+    if curve_or_skip("ironhouse2_runs_with_curve_or_says_it_is_missing") {
+        assert_eq!(lines, ["Ironhouse test OK"], "{}", p.context());
+        assert_eq!(code, Some(0));
+        let public = std::fs::read_to_string(certs.join("testcert.pub")).unwrap();
+        assert!(!public.contains("secret-key"), "{public}");
+        let secret = dir.path().join("client_cert.txt_secret");
+        let text = std::fs::read_to_string(&secret).unwrap();
+        assert!(text.contains("secret-key"), "{text}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    } else {
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(code, Some(1), "{}", p.context());
+        p.expect_stderr("error: CURVE is not available in this libzmq", WAIT);
+        assert!(!certs.exists() && !client_cert.exists());
+    }
+}
+
+/// A refused client task is reported by the server task (status 1), not taken for a slow
+/// network: here the authenticator admits only 192.0.2.1, and the client comes from 127.0.0.1.
+#[test]
+fn ironhouse2_reports_a_refused_client() {
+    if !curve_or_skip("ironhouse2_reports_a_refused_client") {
+        return;
+    }
+    let dir = TempDir::new("ironhouse2-refused");
+    let certs = dir.path().join("certs");
+    let client_cert = dir.path().join("client_cert.txt");
+    let (code, lines, p) = run(
+        bin!("ironhouse2"),
+        &[
+            "--certs",
+            certs.to_str().unwrap(),
+            "--client-cert",
+            client_cert.to_str().unwrap(),
+            "--allow",
+            "192.0.2.1",
+            "--timeout-ms",
+            "1000",
+        ],
+    );
+    assert!(lines.is_empty(), "{lines:?}");
+    assert_eq!(code, Some(1), "{}", p.context());
+    p.expect_stderr(
+        "error: server task: refused by the server (ZAP status 400)",
+        WAIT,
+    );
 }
