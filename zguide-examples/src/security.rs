@@ -146,3 +146,44 @@ pub fn require_curve(program: &str) -> anyhow::Result<()> {
          through `[target.<triple>.zmq] rustc-link-lib = [\"zmq\"]` in .cargo/config.toml"
     )
 }
+
+/// The CURVE flags of a Majordomo worker or client (`mdworker`, `mdclient`, `mdclient2`): its
+/// own certificate and the broker's public certificate, both files in CZMQ's format. Neither
+/// flag: plain TCP, as the guide's programs.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CurveClientFlags {
+    /// The broker's public certificate (CZMQ's zcert format): talk to the broker over CURVE.
+    #[arg(long, value_name = "PATH", requires = "curve_cert")]
+    pub curve_server: Option<std::path::PathBuf>,
+    /// This program's own certificate, with its secret key (the file, or the file beside it
+    /// with `_secret` added), for `--curve-server`.
+    #[arg(long, value_name = "PATH", requires = "curve_server")]
+    pub curve_cert: Option<std::path::PathBuf>,
+}
+
+impl CurveClientFlags {
+    /// The keys to connect with, or `None` without the flags. Without CURVE in this libzmq,
+    /// the library's `unsupported: ...` error, before any file is read.
+    ///
+    /// ```
+    /// let none = zguide_examples::security::CurveClientFlags::default();
+    /// assert!(none.load("mdclient").unwrap().is_none());
+    /// ```
+    pub fn load(&self, program: &str) -> anyhow::Result<Option<zmq_patterns::cert::CurveClient>> {
+        use zmq_patterns::cert::{Certificate, CurveClient};
+        let (Some(server), Some(cert)) = (&self.curve_server, &self.curve_cert) else {
+            return Ok(None);
+        };
+        zmq_patterns::cert::require_curve(&format!("{program} --curve-server"))?;
+        let own = Certificate::load(cert)
+            .with_context(|| format!("cannot load the certificate {}", cert.display()))?;
+        let broker = Certificate::load(server)
+            .with_context(|| format!("cannot load the certificate {}", server.display()))?;
+        log::debug!(
+            "CURVE: key {}, server key {}",
+            own.public_key(),
+            broker.public_key()
+        );
+        Ok(Some(CurveClient::new(own, *broker.public_key())))
+    }
+}

@@ -322,3 +322,161 @@ fn ironhouse2_reports_a_refused_client() {
         WAIT,
     );
 }
+
+/// Majordomo over CURVE (`mdbroker --curve-secret --curve-clients`, `mdworker` and `mdclient`
+/// with `--curve-server --curve-cert`): a worker and a client whose public certificates are in
+/// the broker's directory get replies through it; a worker and a client with certificates it
+/// does not know are refused by its authenticator (its `-v` log says so, and nothing they
+/// would answer or ask gets through). Without CURVE each of the three ends at once with the
+/// library's `unsupported` error, before reading any file.
+#[test]
+fn majordomo_over_curve_admits_known_certificates_only() {
+    use zguide_examples::zmq_patterns::cert::Certificate;
+    if !curve_or_skip("majordomo_over_curve_admits_known_certificates_only") {
+        for (program, flags) in [
+            (
+                bin!("mdbroker"),
+                &["--curve-secret", "/nonexistent/b", "--curve-any-client"][..],
+            ),
+            (
+                bin!("mdworker"),
+                &[
+                    "--curve-server",
+                    "/nonexistent/b",
+                    "--curve-cert",
+                    "/nonexistent/w",
+                ][..],
+            ),
+            (
+                bin!("mdclient"),
+                &[
+                    "--curve-server",
+                    "/nonexistent/b",
+                    "--curve-cert",
+                    "/nonexistent/c",
+                ][..],
+            ),
+        ] {
+            let mut args = vec!["--connect", "tcp://127.0.0.1:1"];
+            if program == bin!("mdbroker") {
+                args = vec!["--bind", "tcp://127.0.0.1:*"];
+            }
+            args.extend_from_slice(flags);
+            let mut p = Proc::start(program, &args);
+            assert_eq!(p.wait(WAIT).code(), Some(1), "{}", p.context());
+            let line = p.expect_stderr("error: unsupported: ", WAIT);
+            assert!(line.contains("needs CURVE"), "{line}");
+        }
+        return;
+    }
+    let dir = TempDir::new("md-curve");
+    let clients = dir.path().join("clients");
+    std::fs::create_dir_all(&clients).unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let broker_cert = Certificate::generate().unwrap();
+    broker_cert
+        .save(dir.path().join("broker").as_path())
+        .unwrap();
+    let mut certs = Vec::new();
+    for (name, known) in [
+        ("worker", true),
+        ("client", true),
+        ("stranger-worker", false),
+        ("stranger-client", false),
+    ] {
+        let cert = Certificate::generate().unwrap();
+        cert.save(dir.path().join(name).as_path()).unwrap();
+        if known {
+            cert.save_public(&clients.join(format!("{name}.pub")))
+                .unwrap();
+        }
+        certs.push(cert);
+    }
+    let key = |i: usize| certs[i].public_key().to_z85();
+    let endpoint = tcp(free_port());
+    let broker = Proc::start(
+        bin!("mdbroker"),
+        &[
+            "-v",
+            "--bind",
+            &endpoint,
+            "--curve-secret",
+            &path("broker"),
+            "--curve-clients",
+            clients.to_str().unwrap(),
+        ],
+    );
+    broker.expect("MDP broker/0.2.0 is active", WAIT);
+    let curve = |who: &str| {
+        vec![
+            "--connect".to_string(),
+            endpoint.clone(),
+            "--curve-server".into(),
+            path("broker"),
+            "--curve-cert".into(),
+            path(who),
+        ]
+    };
+    let start = |program: &str, who: &str, extra: &[&str]| {
+        let mut args = curve(who);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Proc::start(program, &args)
+    };
+    let _worker = start(bin!("mdworker"), "worker", &["--service", "echo"]);
+    let mut client = start(
+        bin!("mdclient"),
+        "client",
+        &["--requests", "3", "--timeout-ms", "5000"],
+    );
+    assert_eq!(
+        client.lines_until_end(WAIT),
+        ["3 requests/replies processed"],
+        "{}",
+        client.context()
+    );
+    assert_eq!(client.wait(WAIT).code(), Some(0));
+
+    // A worker the broker does not know registers for a service of its own: refused, so a
+    // known client's request to that service is never answered
+    let _stranger = start(
+        bin!("mdworker"),
+        "stranger-worker",
+        &["--service", "stranger"],
+    );
+    broker.expect(&format!("CURVE key {} not in", key(2)), WAIT);
+    let mut client = start(
+        bin!("mdclient"),
+        "client",
+        &[
+            "--service",
+            "stranger",
+            "--requests",
+            "1",
+            "--timeout-ms",
+            "500",
+            "--retries",
+            "1",
+        ],
+    );
+    assert_eq!(
+        client.lines_until_end(WAIT),
+        ["0 requests/replies processed"]
+    );
+    assert_eq!(client.wait(WAIT).code(), Some(1), "{}", client.context());
+
+    // A client the broker does not know gets no reply from the echo service that serves the
+    // known client
+    let mut client = start(
+        bin!("mdclient"),
+        "stranger-client",
+        &["--requests", "1", "--timeout-ms", "500", "--retries", "1"],
+    );
+    broker.expect(&format!("CURVE key {} not in", key(3)), WAIT);
+    assert_eq!(
+        client.lines_until_end(WAIT),
+        ["0 requests/replies processed"]
+    );
+    assert_eq!(client.wait(WAIT).code(), Some(1), "{}", client.context());
+    assert!(!key(0).is_empty() && !key(1).is_empty());
+}

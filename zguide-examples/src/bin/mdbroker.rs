@@ -25,14 +25,27 @@
 //! number and bytes per service and in all (`--max-service-bytes`, `--max-total-bytes`), a
 //! message in size (`--max-msg-size`), and its queues of workers by the number of workers, not
 //! of their heartbeats.
+//!
+//! Over CURVE (not in the guide): `--curve-secret PATH` serves with the broker's certificate
+//! (CZMQ's zcert format, with its secret key; give workers and clients its public file), and
+//! `--curve-clients DIR` admits only the workers and clients whose public certificates are in
+//! `DIR` (read again as files change), or `--curve-any-client` any that knows the broker's key;
+//! one of the two is required, so that an open broker is a choice. Workers and clients take
+//! `--curve-server` and `--curve-cert`. Without CURVE in the linked libzmq these flags end the
+//! program at once with status 1 and `error: unsupported: ...`.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
+use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
+use zmq_patterns::cert::Certificate;
 use zmq_patterns::mdp;
 
 #[derive(Parser)]
 #[command(about = "Majordomo broker: routes requests to workers by service name")]
+#[command(group(clap::ArgGroup::new("curve_who").args(["curve_clients", "curve_any_client"])))]
 struct Args {
     /// Print every message received and sent.
     #[arg(short, long)]
@@ -59,6 +72,48 @@ struct Args {
     /// Most bytes of requests waiting for all services together.
     #[arg(long, default_value_t = mdp::BrokerConfig::default().max_total_bytes)]
     max_total_bytes: usize,
+    /// The broker's certificate, with its secret key (CZMQ's zcert format): serve over CURVE.
+    #[arg(long, value_name = "PATH", requires = "curve_who")]
+    curve_secret: Option<PathBuf>,
+    /// With --curve-secret: admit only the workers and clients whose public certificates are
+    /// in this directory.
+    #[arg(long, value_name = "DIR", requires = "curve_secret")]
+    curve_clients: Option<PathBuf>,
+    /// With --curve-secret: admit any worker or client that knows the broker's public key.
+    #[arg(long, requires = "curve_secret")]
+    curve_any_client: bool,
+}
+
+/// Makes the broker's socket a CURVE server: the authenticator that checks its peers (kept
+/// running by the caller), or none for any client.
+fn serve_curve(
+    ctx: &zmq::Context,
+    broker: &mdp::Broker,
+    secret: &Path,
+    clients: Option<&Path>,
+) -> anyhow::Result<Option<Authenticator>> {
+    zmq_patterns::cert::require_curve("mdbroker --curve-secret")?;
+    let cert = Certificate::load(secret)
+        .with_context(|| format!("cannot load the certificate {}", secret.display()))?;
+    let Some(dir) = clients else {
+        cert.apply_server(broker.socket(), CurveClients::Any)?;
+        log::info!("CURVE: any client that knows the key {}", cert.public_key());
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        dir.is_dir(),
+        "--curve-clients {}: not a directory",
+        dir.display()
+    );
+    let auth = Authenticator::new(ctx)?;
+    auth.curve_certificates(ANY_DOMAIN, dir)?;
+    cert.apply_server(broker.socket(), CurveClients::Checked(&auth))?;
+    log::info!(
+        "CURVE: key {}, clients in {}",
+        cert.public_key(),
+        dir.display()
+    );
+    Ok(Some(auth))
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,6 +134,10 @@ fn main() -> std::process::ExitCode {
             ..Default::default()
         };
         let mut broker = mdp::Broker::new(&ctx, config)?;
+        let _auth = match &args.curve_secret {
+            Some(secret) => serve_curve(&ctx, &broker, secret, args.curve_clients.as_deref())?,
+            None => None,
+        };
         broker
             .bind(&args.bind)
             .map_err(|e| zguide_examples::flag_hint(e, "--bind"))?;

@@ -12,6 +12,11 @@
 //! many requests were processed, as the C original does; a request that failed also makes it
 //! exit with status 1 and `error: ...` on stderr (Ctrl-C exits 0). The protocol is
 //! `zmq_patterns::mdp::Client` (the guide's `mdcliapi`).
+//!
+//! Over CURVE (not in the guide): `--curve-server PATH` (the broker's public certificate, see
+//! `mdbroker --curve-secret`) with `--curve-cert PATH` (this program's own certificate, with
+//! its secret key, in CZMQ's zcert format). Without CURVE in the linked libzmq they end the
+//! program at once with status 1 and `error: unsupported: ...`.
 
 use anyhow::anyhow;
 use clap::Parser;
@@ -39,13 +44,19 @@ struct Args {
     /// How many times a request is sent before giving up.
     #[arg(long, default_value_t = 3)]
     retries: u32,
+    /// CURVE to the broker (`--curve-server`, `--curve-cert`).
+    #[command(flatten)]
+    curve: zguide_examples::security::CurveClientFlags,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
-        let mut session = mdp::Client::new(&ctx, &args.connect)?;
+        let mut session = match args.curve.load("mdclient")? {
+            Some(curve) => mdp::Client::with_curve(&ctx, &args.connect, curve)?,
+            None => mdp::Client::new(&ctx, &args.connect)?,
+        };
         session.set_timeout(Duration::from_millis(args.timeout_ms));
         session.set_retries(args.retries);
 

@@ -11,6 +11,11 @@
 //! the C original does; missing replies also make it exit with status 1 and `error: ...` on
 //! stderr (Ctrl-C exits 0). The protocol is `zmq_patterns::mdp::AsyncClient` (the guide's
 //! `mdcliapi2`).
+//!
+//! Over CURVE (not in the guide): `--curve-server PATH` (the broker's public certificate, see
+//! `mdbroker --curve-secret`) with `--curve-cert PATH` (this program's own certificate, with
+//! its secret key, in CZMQ's zcert format). Without CURVE in the linked libzmq they end the
+//! program at once with status 1 and `error: unsupported: ...`.
 
 use anyhow::anyhow;
 use clap::Parser;
@@ -35,13 +40,19 @@ struct Args {
     /// How long to wait for each reply, in milliseconds.
     #[arg(long, default_value_t = 2500)]
     timeout_ms: u64,
+    /// CURVE to the broker (`--curve-server`, `--curve-cert`).
+    #[command(flatten)]
+    curve: zguide_examples::security::CurveClientFlags,
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
-        let mut session = mdp::AsyncClient::new(&ctx, &args.connect)?;
+        let mut session = match args.curve.load("mdclient2")? {
+            Some(curve) => mdp::AsyncClient::with_curve(&ctx, &args.connect, curve)?,
+            None => mdp::AsyncClient::new(&ctx, &args.connect)?,
+        };
         session.set_timeout(Duration::from_millis(args.timeout_ms));
 
         let mut count = 0;

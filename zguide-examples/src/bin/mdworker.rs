@@ -11,6 +11,11 @@
 //!
 //! The protocol is `zmq_patterns::mdp::Worker` (the guide's `mdwrkapi`); `--liveness` sets what
 //! the C API declares as `mdwrk_set_liveness` but never implemented.
+//!
+//! Over CURVE (not in the guide): `--curve-server PATH` (the broker's public certificate, see
+//! `mdbroker --curve-secret`) with `--curve-cert PATH` (this program's own certificate, with
+//! its secret key, in CZMQ's zcert format). Without CURVE in the linked libzmq they end the
+//! program at once with status 1 and `error: unsupported: ...`.
 
 use clap::Parser;
 use std::time::Duration;
@@ -37,6 +42,9 @@ struct Args {
     /// Heartbeat intervals of silence after which the broker counts as gone.
     #[arg(long, default_value_t = 3)]
     liveness: u32,
+    /// CURVE to the broker (`--curve-server`, `--curve-cert`).
+    #[command(flatten)]
+    curve: zguide_examples::security::CurveClientFlags,
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,7 +56,12 @@ fn main() -> std::process::ExitCode {
             reconnect: Duration::from_millis(args.reconnect_ms),
             liveness: args.liveness,
         };
-        let mut session = mdp::Worker::with_config(&ctx, &args.connect, &args.service, config)?;
+        let mut session = match args.curve.load("mdworker")? {
+            Some(curve) => {
+                mdp::Worker::with_curve(&ctx, &args.connect, &args.service, config, curve)?
+            }
+            None => mdp::Worker::with_config(&ctx, &args.connect, &args.service, config)?,
+        };
 
         let mut reply = None;
         loop {

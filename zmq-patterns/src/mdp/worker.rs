@@ -96,6 +96,7 @@ impl WorkerConfig {
 pub struct Worker {
     ctx: zmq::Context,
     broker: String,
+    curve: Option<crate::cert::CurveClient>,
     service: String,
     socket: zmq::Socket,
     config: WorkerConfig,
@@ -150,10 +151,48 @@ impl Worker {
         service: &str,
         config: WorkerConfig,
     ) -> Result<Worker> {
+        Self::start(ctx, broker, service, config, None)
+    }
+
+    /// Like [`Worker::with_config`], over CURVE: every socket the worker connects with (a new
+    /// one after the broker went silent) gets these keys
+    /// ([`CurveClient::apply`](crate::cert::CurveClient::apply)).
+    /// [`Error::Unsupported`](crate::Error::Unsupported) when the linked libzmq has no CURVE.
+    ///
+    /// ```
+    /// use zmq_patterns::cert::{Certificate, CurveClient, PublicKey};
+    /// use zmq_patterns::mdp::Worker;
+    /// let ctx = zmq::Context::new();
+    /// let curve = match Certificate::generate() {
+    ///     Ok(cert) => CurveClient::new(cert, PublicKey([1; 32])),
+    ///     Err(e) => return assert!(e.is_unsupported()),
+    /// };
+    /// let worker = Worker::with_curve(&ctx, "tcp://localhost:5555", "echo", Default::default(), curve);
+    /// assert!(worker.is_ok());
+    /// ```
+    pub fn with_curve(
+        ctx: &zmq::Context,
+        broker: &str,
+        service: &str,
+        config: WorkerConfig,
+        curve: crate::cert::CurveClient,
+    ) -> Result<Worker> {
+        crate::cert::require_curve("a CURVE Majordomo worker")?;
+        Self::start(ctx, broker, service, config, Some(curve))
+    }
+
+    fn start(
+        ctx: &zmq::Context,
+        broker: &str,
+        service: &str,
+        config: WorkerConfig,
+        curve: Option<crate::cert::CurveClient>,
+    ) -> Result<Worker> {
         crate::socket::check_endpoint(crate::EndpointAction::Connect, broker)?;
         let mut worker = Worker {
             ctx: ctx.clone(),
             broker: broker.to_string(),
+            curve,
             service: service.to_string(),
             socket: ctx.socket(zmq::DEALER)?,
             config,
@@ -171,6 +210,9 @@ impl Worker {
     fn connect(&mut self) -> Result<()> {
         let socket = self.ctx.socket(zmq::DEALER)?;
         socket.set_linger(0)?;
+        if let Some(curve) = &self.curve {
+            curve.apply(&socket)?;
+        }
         crate::socket::connect_checked(&socket, &self.broker)?;
         self.socket = socket;
         log::debug!(
