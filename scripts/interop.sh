@@ -4,12 +4,13 @@
 #
 #   scripts/interop.sh PATH-TO-ZGUIDE-CHECKOUT [SECTION...]
 #
-# SECTIONs (all by default): reqrep queue pipeline pubsub chapter3 chapter4 bstar freelance clone
+# SECTIONs (all by default): reqrep queue pipeline pubsub chapter3 chapter4 bstar freelance clone security
 #
 # Needs: a zguide checkout (git clone https://github.com/booksbyus/zguide), python3 (pyzmq is installed into a
 # throw-away venv if missing; PYTHON=/path/to/python picks another interpreter), and for the C peers gcc with
 # libzmq's headers (Debian: libzmq3-dev; C cases are skipped without them). Uses the default ports, so run it alone
-# on the machine.
+# on the machine. The security section's CURVE cases link the Rust side to the system libzmq (Debian's
+# libzmq3-dev, with libsodium) in target/curve, as the CURVE job of .ci/run; they are skipped without it.
 set -u
 ZGUIDE=${1:-${ZGUIDE:-}}
 if [ -z "$ZGUIDE" ] || [ ! -d "$ZGUIDE/examples/Python" ]; then
@@ -530,6 +531,146 @@ result "Rust clonecli6 -> Python clonesrv6: the primary publishes the client's s
 result "Rust clonecli6: no HUGZ from the killed primary" 1 "I: server at .*5556 didn't give HUGZ" "$WORK/log"
 result "Rust clonecli6 -> Python clonesrv6 backup: snapshot after the failover" 1 "I: received from .*5566 snapshot=[0-9]+" "$WORK/log"
 result "Python clonesrv6 backup publishes the client's sets once active" 1 "I: publishing (update|pending)=[0-9]+$" "$WORK/backup"
+fi
+
+if section security "security: PLAIN and CURVE with pyzmq's ThreadAuthenticator (CZMQ's examples/security)"; then
+# Small pyzmq peers, written here: a PULL client that waits for one message, and a PUSH server with a
+# ThreadAuthenticator that sends Hello to the first client that passes. The Rust side is woodhouse or ironhouse
+# with --role server or --role client.
+cat >"$WORK/sec_client.py" <<'PYEOF'
+import sys, zmq
+# sec_client.py ENDPOINT plain USER PASSWORD | ENDPOINT curve SERVER_PUBLIC_CERT CLIENT_CERT
+endpoint, mech = sys.argv[1], sys.argv[2]
+ctx = zmq.Context()
+s = ctx.socket(zmq.PULL)
+s.linger = 0
+if mech == "plain":
+    s.plain_username, s.plain_password = sys.argv[3].encode(), sys.argv[4].encode()
+else:
+    import zmq.auth
+    s.curve_serverkey = zmq.auth.load_certificate(sys.argv[3])[0]
+    s.curve_publickey, s.curve_secretkey = zmq.auth.load_certificate(sys.argv[4] + "_secret")
+s.connect(endpoint)
+if s.poll(5000):
+    print("pyzmq client received " + s.recv_string(), flush=True)
+else:
+    print("pyzmq client received nothing", flush=True)
+PYEOF
+cat >"$WORK/sec_server.py" <<'PYEOF'
+import glob, sys, time, zmq, zmq.auth
+from zmq.auth.thread import ThreadAuthenticator
+# sec_server.py ENDPOINT plain | ENDPOINT curve SERVER_CERT CLIENTS_DIR
+endpoint, mech = sys.argv[1], sys.argv[2]
+ctx = zmq.Context()
+auth = ThreadAuthenticator(ctx)
+auth.start()
+auth.allow("127.0.0.1")
+s = ctx.socket(zmq.PUSH)
+if mech == "plain":
+    auth.configure_plain(domain="*", passwords={"admin": "secret"})
+    s.plain_server = True
+else:
+    class Dir:
+        """Admits the public keys of the certificate files in a directory, read at each request (the
+        Rust client saves its certificate there after this server starts)."""
+        def callback(self, domain, key):
+            return any(zmq.auth.load_certificate(f)[0] == key
+                       for f in glob.glob(sys.argv[4] + "/*") if not f.endswith("_secret"))
+    auth.configure_curve_callback(domain="*", credentials_provider=Dir())
+    s.curve_publickey, s.curve_secretkey = zmq.auth.load_certificate(sys.argv[3] + "_secret")
+    s.curve_server = True
+s.sndtimeo = 8000
+s.bind(endpoint)
+print("pyzmq server ready", flush=True)
+try:
+    s.send_string("Hello")
+    print("pyzmq server sent Hello", flush=True)
+    time.sleep(0.5)
+except zmq.Again:
+    print("pyzmq server: no client passed", flush=True)
+s.close(linger=1000)
+auth.stop()
+PYEOF
+EP=tcp://127.0.0.1:9000
+
+# PLAIN: the vendored libzmq of the release build has it
+"$BIN/woodhouse" --role server --bind "$EP" >"$WORK/srv" 2>&1 &
+sleep 0.5
+timeout 10 $PY "$WORK/sec_client.py" "$EP" plain admin secret >"$WORK/log"
+stop_all
+result "pyzmq PLAIN client -> Rust woodhouse server (admin/secret): Hello" 1 "^pyzmq client received Hello$" "$WORK/log"
+result "Rust woodhouse server: sent Hello to the pyzmq client" 1 "^Woodhouse: sent Hello$" "$WORK/srv"
+
+"$BIN/woodhouse" --role server --bind "$EP" >"$WORK/srv" 2>&1 &
+sleep 0.5
+timeout 10 $PY "$WORK/sec_client.py" "$EP" plain admin guess >"$WORK/log"
+stop_all
+result "pyzmq PLAIN client with a wrong password -> Rust woodhouse server: nothing" 1 "^pyzmq client received nothing$" "$WORK/log"
+result "Rust woodhouse server: refused the pyzmq client" 1 "refused by the server \\(ZAP status 400\\)" "$WORK/srv"
+
+$PY "$WORK/sec_server.py" "$EP" plain >"$WORK/srv" 2>&1 &
+sleep 1
+timeout 10 "$BIN/woodhouse" --role client --connect "$EP" >"$WORK/log" 2>&1
+stop_all
+result "Rust woodhouse client -> pyzmq ThreadAuthenticator PLAIN server: Hello" 1 "^Woodhouse test OK$" "$WORK/log"
+
+$PY "$WORK/sec_server.py" "$EP" plain >"$WORK/srv" 2>&1 &
+sleep 1
+timeout 10 "$BIN/woodhouse" --role client --connect "$EP" --password guess --timeout-ms 1500 >"$WORK/log" 2>&1
+stop_all
+result "Rust woodhouse client with a wrong password -> pyzmq PLAIN server: refused" 1 "^error: user admin: nothing arrived" "$WORK/log"
+absent "Rust woodhouse client with a wrong password: no Hello" "^Woodhouse test OK$" "$WORK/log"
+
+# CURVE: the Rust side linked to the system libzmq (with libsodium), in a target directory of its own
+REPO=${BIN%/target/release}
+LIBZMQ=$(gcc -print-file-name=libzmq.so 2>/dev/null)
+if [ -z "$LIBZMQ" ] || [ "$LIBZMQ" = libzmq.so ]; then
+    echo "SKIP  CURVE cases (no system libzmq.so; Debian: libzmq3-dev)"
+    skip=$((skip + 1))
+else
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    (cd "$REPO" && cargo build -q --locked --target-dir target/curve \
+        --config "target.$host.zmq.rustc-link-lib=[\"zmq\"]" \
+        --config "target.$host.zmq.rustc-link-search=[\"$(dirname "$LIBZMQ")\"]" \
+        -p zguide-examples --bin ironhouse) || exit 1
+    CBIN=$REPO/target/curve/debug
+    # Certificates made by pyzmq (zmq.auth.create_certificates: NAME.key and NAME.key_secret, ZPL as CZMQ's)
+    mkdir -p "$WORK/curve/clients" "$WORK/curve/other" "$WORK/curve/rust-clients"
+    $PY -c 'import sys, zmq.auth
+zmq.auth.create_certificates(sys.argv[1] + "/curve", "server")
+zmq.auth.create_certificates(sys.argv[1] + "/curve/clients", "client")
+zmq.auth.create_certificates(sys.argv[1] + "/curve/other", "stranger")' "$WORK"
+
+    "$CBIN/ironhouse" --role server --bind "$EP" --server-cert "$WORK/curve/server.key" \
+        --certs "$WORK/curve/clients" >"$WORK/srv" 2>&1 &
+    sleep 0.5
+    timeout 10 $PY "$WORK/sec_client.py" "$EP" curve "$WORK/curve/server.key" "$WORK/curve/clients/client.key" >"$WORK/log"
+    stop_all
+    result "pyzmq CURVE client (its certificate in the server's directory) -> Rust ironhouse server: Hello" 1 "^pyzmq client received Hello$" "$WORK/log"
+    result "Rust ironhouse server: sent Hello to the pyzmq client" 1 "^Ironhouse: sent Hello$" "$WORK/srv"
+
+    "$CBIN/ironhouse" --role server --bind "$EP" --server-cert "$WORK/curve/server.key" \
+        --certs "$WORK/curve/clients" >"$WORK/srv" 2>&1 &
+    sleep 0.5
+    timeout 10 $PY "$WORK/sec_client.py" "$EP" curve "$WORK/curve/server.key" "$WORK/curve/other/stranger.key" >"$WORK/log"
+    stop_all
+    result "pyzmq CURVE client with an unknown certificate -> Rust ironhouse server: nothing" 1 "^pyzmq client received nothing$" "$WORK/log"
+    result "Rust ironhouse server: refused the unknown pyzmq client" 1 "refused by the server \\(ZAP status 400\\)" "$WORK/srv"
+
+    $PY "$WORK/sec_server.py" "$EP" curve "$WORK/curve/server.key" "$WORK/curve/rust-clients" >"$WORK/srv" 2>&1 &
+    sleep 1
+    timeout 10 "$CBIN/ironhouse" --role client --connect "$EP" --server-cert "$WORK/curve/server.key" \
+        --certs "$WORK/curve/rust-clients" >"$WORK/log" 2>&1
+    stop_all
+    result "Rust ironhouse client -> pyzmq ThreadAuthenticator CURVE server (its certificate read there): Hello" 1 "^Ironhouse test OK$" "$WORK/log"
+
+    $PY "$WORK/sec_server.py" "$EP" curve "$WORK/curve/server.key" "$WORK/curve/other" >"$WORK/srv" 2>&1 &
+    sleep 1
+    timeout 10 "$CBIN/ironhouse" --role client --connect "$EP" --server-cert "$WORK/curve/server.key" \
+        --certs "$WORK/curve/rust-clients" --timeout-ms 1500 >"$WORK/log" 2>&1
+    stop_all
+    result "Rust ironhouse client not in the pyzmq server's directory: refused" 1 "^error: nothing arrived" "$WORK/log"
+fi
 fi
 
 echo

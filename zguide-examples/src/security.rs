@@ -187,3 +187,54 @@ impl CurveClientFlags {
         Ok(Some(CurveClient::new(own, *broker.public_key())))
     }
 }
+
+/// Which half of a security example runs (`--role`): both in one process (the guide's
+/// program), or only the server or only the client, to meet a peer in another process or
+/// language (scripts/interop.sh runs them against pyzmq).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// Server and client in one process, as the C original.
+    #[default]
+    Both,
+    /// The server only: it sends `Hello` to the first client that passes authentication.
+    Server,
+    /// The client only: it waits for `Hello` from the server.
+    Client,
+}
+
+impl Role {
+    /// True when the server half runs.
+    ///
+    /// ```
+    /// use zguide_examples::security::Role;
+    /// assert!(Role::Both.server() && Role::Server.server() && !Role::Client.server());
+    /// ```
+    pub fn server(self) -> bool {
+        self != Role::Client
+    }
+
+    /// True when the client half runs.
+    ///
+    /// ```
+    /// use zguide_examples::security::Role;
+    /// assert!(Role::Both.client() && Role::Client.client() && !Role::Server.client());
+    /// ```
+    pub fn client(self) -> bool {
+        self != Role::Server
+    }
+}
+
+/// Receives one text message on `client` within `timeout`, for a client whose server runs
+/// elsewhere (no monitor to tell a refusal from silence).
+pub fn recv_within(client: &zmq::Socket, timeout: Duration) -> anyhow::Result<String> {
+    use zmq_patterns::SocketExt;
+    let mut poller = Poller::new();
+    poller.add(client);
+    if poller.poll(Some(timeout))? == 0 {
+        anyhow::bail!(
+            "nothing arrived within {} ms (refused by the server, or no server)",
+            timeout.as_millis()
+        );
+    }
+    Ok(client.recv_text()?)
+}

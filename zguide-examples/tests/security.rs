@@ -480,3 +480,57 @@ fn majordomo_over_curve_admits_known_certificates_only() {
     assert_eq!(client.wait(WAIT).code(), Some(1), "{}", client.context());
     assert!(!key(0).is_empty() && !key(1).is_empty());
 }
+
+/// `--role server` and `--role client` in two processes (how scripts/interop.sh meets pyzmq):
+/// the right password gets Hello and the server says it sent it; a wrong one is refused on
+/// the server's side, and the client ends with status 1.
+#[test]
+fn woodhouse_server_and_client_roles_in_two_processes() {
+    for (password, ok) in [("secret", true), ("guess", false)] {
+        let port = free_port();
+        let mut server = Proc::start(
+            bin!("woodhouse"),
+            &[
+                "--role",
+                "server",
+                "--bind",
+                &tcp(port),
+                "--timeout-ms",
+                "5000",
+            ],
+        );
+        let mut client = Proc::start(
+            bin!("woodhouse"),
+            &[
+                "--role",
+                "client",
+                "--connect",
+                &tcp(port),
+                "--password",
+                password,
+                "--timeout-ms",
+                if ok { "5000" } else { "1000" },
+            ],
+        );
+        let lines = client.lines_until_end(WAIT);
+        if ok {
+            assert_eq!(lines, ["Woodhouse test OK"], "{}", client.context());
+            assert_eq!(client.wait(WAIT).code(), Some(0));
+            server.expect("Woodhouse: sent Hello", WAIT);
+            assert_eq!(server.wait(WAIT).code(), Some(0));
+        } else {
+            assert!(lines.is_empty(), "{lines:?}");
+            assert_eq!(client.wait(WAIT).code(), Some(1));
+            client.expect_stderr("error: user admin: nothing arrived within 1000 ms", WAIT);
+            assert_eq!(server.wait(WAIT).code(), Some(1), "{}", server.context());
+            server.expect_stderr("error: refused by the server (ZAP status 400)", WAIT);
+        }
+    }
+}
+
+/// A client alone must be told the server's key.
+#[test]
+fn ironhouse_client_role_needs_the_server_certificate() {
+    let (status, _) = run_to_end(bin!("ironhouse"), &["--role", "client"], WAIT);
+    assert_eq!(status.code(), Some(2));
+}

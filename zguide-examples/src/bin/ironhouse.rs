@@ -16,6 +16,13 @@
 //! missing capability) and `error: CURVE is not available in this libzmq, ...`, saying how to
 //! link one that has it, before it writes any file. Also status 1 if the client is refused
 //! or nothing arrives within `--timeout-ms` (the C original waits for ever).
+//!
+//! `--role server` runs only the server (it prints `Ironhouse: sent Hello` once a client
+//! passed), `--role client` only the client, to meet a peer in another process or language
+//! (the interop script runs them against pyzmq). `--server-cert PATH` gives the server's
+//! certificate (CZMQ's zcert format; pyzmq's `create_certificates` writes it too) instead of a
+//! new one: the server needs its secret key, a client alone only the public file. The client
+//! always makes a new certificate and saves its public part in `--certs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,9 +30,11 @@ use std::time::Duration;
 use anyhow::{ensure, Context as _};
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::security::{recv_or_refused, require_curve, send_or_refused, AuthFailures};
+use zguide_examples::security::{
+    recv_or_refused, recv_within, require_curve, send_or_refused, AuthFailures, Role,
+};
 use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
-use zmq_patterns::cert::Certificate;
+use zmq_patterns::cert::{Certificate, CurveClient};
 use zmq_patterns::SocketExt;
 
 #[derive(Parser)]
@@ -46,6 +55,17 @@ struct Args {
     /// How long each step may take, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
+    /// The server's certificate file (a new one by default); the server needs its secret key.
+    #[arg(long, value_name = "PATH")]
+    server_cert: Option<PathBuf>,
+    /// Run both halves, or only the server or the client (which needs --server-cert).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        requires_if("client", "server_cert")
+    )]
+    role: Role,
     /// Log the authenticator's decisions.
     #[arg(short, long)]
     verbose: bool,
@@ -66,15 +86,37 @@ fn main() -> std::process::ExitCode {
         //  We'll generate a new client certificate and save the public part
         //  in the certificate store (in practice this would be done by hand
         //  or some out-of-band process).
-        let mut client_cert = Certificate::generate()?;
         std::fs::create_dir_all(&args.certs)
             .with_context(|| format!("cannot create {}", args.certs.display()))?;
-        client_cert.set_meta("name", "Client test certificate")?;
-        client_cert.save_public(&args.certs.join("testcert.pub"))?;
+        let client_cert = if args.role.client() {
+            let mut cert = Certificate::generate()?;
+            cert.set_meta("name", "Client test certificate")?;
+            cert.save_public(&args.certs.join("testcert.pub"))?;
+            Some(cert)
+        } else {
+            None
+        };
 
         //  Prepare the server certificate as we did in Stonehouse
-        let server_cert = Certificate::generate()?;
+        let server_cert = match &args.server_cert {
+            Some(path) => Certificate::load(path)
+                .with_context(|| format!("cannot load the certificate {}", path.display()))?,
+            None => Certificate::generate()?,
+        };
         let server_key = *server_cert.public_key();
+        if let (Role::Client, Some(client_cert)) = (args.role, client_cert.as_ref()) {
+            let client = ctx.socket(zmq::PULL)?;
+            client.set_linger(0)?;
+            CurveClient::new(client_cert.clone(), server_key).apply(&client)?;
+            client.connect_to(&args.connect)?;
+            let message = recv_within(&client, timeout)?;
+            ensure!(
+                message == "Hello",
+                "the client received {message:?}, not Hello"
+            );
+            println!("Ironhouse test OK");
+            return Ok(());
+        }
 
         //  Create and bind server socket
         let server = ctx.socket(zmq::PUSH)?;
@@ -84,6 +126,13 @@ fn main() -> std::process::ExitCode {
         server_cert.apply_server(&server, CurveClients::Checked(&auth))?;
         let failures = AuthFailures::watch(&ctx, &server, "ironhouse")?;
         bind(&server, &args.bind, "--bind")?;
+        let Some(client_cert) = client_cert else {
+            send_or_refused(&server, &failures, "Hello", timeout)?;
+            println!("Ironhouse: sent Hello");
+            // Give the message time to leave before the socket closes
+            server.set_linger(i32::try_from(args.timeout_ms).unwrap_or(i32::MAX))?;
+            return Ok(());
+        };
 
         //  Create and connect client socket
         let client = ctx.socket(zmq::PULL)?;

@@ -12,6 +12,10 @@
 //! ends with status 1 and `error: user admin: refused by the server (ZAP status 400)`; also
 //! status 1 if nothing arrives within `--timeout-ms` (the C original waits for ever in both
 //! cases). `-v` logs each of the authenticator's decisions (never a password).
+//!
+//! `--role server` runs only the server (it prints `Woodhouse: sent Hello` once a client passed),
+//! `--role client` only the client, to meet a peer in another process or language (the
+//! interop script runs them against pyzmq's `ThreadAuthenticator`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +23,9 @@ use std::time::Duration;
 use anyhow::{ensure, Context as _};
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::security::{recv_or_refused, send_or_refused, AuthFailures};
+use zguide_examples::security::{
+    recv_or_refused, recv_within, send_or_refused, AuthFailures, Role,
+};
 use zmq_patterns::auth::{Authenticator, ANY_DOMAIN};
 use zmq_patterns::SocketExt;
 
@@ -47,15 +53,39 @@ struct Args {
     /// How long the client waits for the message, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
+    /// Run both halves, or only the server or the client.
+    #[arg(long, value_enum, default_value_t)]
+    role: Role,
     /// Log the authenticator's decisions.
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// The client half alone: PLAIN credentials, one message within `timeout`.
+fn client_only(ctx: &zmq::Context, args: &Args, timeout: Duration) -> anyhow::Result<()> {
+    let client = ctx.socket(zmq::PULL)?;
+    client.set_linger(0)?;
+    client.set_plain_username(Some(&args.username))?;
+    client.set_plain_password(Some(&args.password))?;
+    client.connect_to(&args.connect)?;
+    let message =
+        recv_within(&client, timeout).with_context(|| format!("user {}", args.username))?;
+    ensure!(
+        message == "Hello",
+        "the client received {message:?}, not Hello"
+    );
+    println!("Woodhouse test OK");
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(args.verbose, || {
         let ctx = zmq::Context::new();
+        let timeout = Duration::from_millis(args.timeout_ms);
+        if args.role == Role::Client {
+            return client_only(&ctx, &args, timeout);
+        }
         //  Create and start authentication engine
         let auth = Authenticator::new(&ctx)?;
         auth.allow(&args.allow)?;
@@ -73,6 +103,13 @@ fn main() -> std::process::ExitCode {
         server.set_plain_server(true)?;
         let failures = AuthFailures::watch(&ctx, &server, "woodhouse")?;
         bind(&server, &args.bind, "--bind")?;
+        if args.role == Role::Server {
+            send_or_refused(&server, &failures, "Hello", timeout)?;
+            println!("Woodhouse: sent Hello");
+            // Give the message time to leave before the socket closes
+            server.set_linger(i32::try_from(args.timeout_ms).unwrap_or(i32::MAX))?;
+            return Ok(());
+        }
 
         //  Create and connect client socket
         let client = ctx.socket(zmq::PULL)?;
@@ -82,7 +119,6 @@ fn main() -> std::process::ExitCode {
         client.connect_to(&args.connect)?;
 
         //  Send a single message from server to client
-        let timeout = Duration::from_millis(args.timeout_ms);
         let message = send_or_refused(&server, &failures, "Hello", timeout)
             .and_then(|()| recv_or_refused(&client, &failures, timeout))
             .with_context(|| format!("user {}", args.username))?;
