@@ -157,7 +157,7 @@ impl Worker {
     /// Like [`Worker::with_config`], over CURVE: every socket the worker connects with (a new
     /// one after the broker went silent) gets these keys
     /// ([`CurveClient::apply`](crate::cert::CurveClient::apply)).
-    /// [`Error::Unsupported`](crate::Error::Unsupported) when the linked libzmq has no CURVE.
+    /// [`Error::Unsupported`] when the linked libzmq has no CURVE.
     ///
     /// ```
     /// use zmq_patterns::cert::{Certificate, CurveClient, PublicKey};
