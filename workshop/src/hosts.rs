@@ -273,6 +273,25 @@ mod tests {
         assert!(made.iter().all(|ns| !left.contains(ns)), "{left:?}");
     }
 
+    /// A panic while the LAN lives removes it too (the runner's guard on unwinding).
+    #[test]
+    fn a_panic_removes_the_lan() {
+        if available().is_err() {
+            return;
+        }
+        let made = std::sync::Mutex::new(Vec::new());
+        let result = std::panic::catch_unwind(|| {
+            let lan = Lan::new(&["p".to_string()]).unwrap();
+            *made.lock().unwrap() = lan.namespaces().to_vec();
+            panic!("a failed check");
+        });
+        assert!(result.is_err());
+        let made = made.into_inner().unwrap();
+        assert_eq!(made.len(), 2);
+        let left = netns_list();
+        assert!(made.iter().all(|ns| !left.contains(ns)), "{left:?}");
+    }
+
     /// A host that cannot be made (its namespace exists already) fails the setup, and what was
     /// made before it is removed.
     #[test]
