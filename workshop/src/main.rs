@@ -4,6 +4,7 @@
 //!
 //! A scenario is a small TOML file in `workshop/scenarios/` (see docs/workshop.md).
 
+mod hosts;
 mod run;
 mod scenario;
 

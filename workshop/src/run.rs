@@ -1,6 +1,7 @@
 //! Running a scenario: start the roles, play the timeline, label their output, check, clean up.
 
-use crate::scenario::{parse_expr, tally, Action, Check, Instance, Scenario};
+use crate::hosts::{self, Lan};
+use crate::scenario::{parse_expr, tally, Action, Check, Instance, NetworkKind, Scenario};
 use anyhow::{bail, Context, Result};
 use regex::Regex;
 use std::io::{IsTerminal, Read, Write};
@@ -26,6 +27,8 @@ type Chunk = (usize, usize, Option<Vec<u8>>);
 
 struct Proc {
     inst: Instance,
+    /// The network namespace of its host, if it has one.
+    netns: Option<String>,
     child: Option<Child>,
     stdin: Option<ChildStdin>,
     started: bool,
@@ -94,8 +97,28 @@ impl Printer {
     }
 }
 
-/// Runs a scenario to its end; true if every check holds (or the run was interrupted).
+/// Runs a scenario to its end; true if every check holds (or the run was interrupted, or
+/// skipped because its `[network]` cannot be made here, outside CI).
 pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> {
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let printer = Printer { colour };
+    if scenario.network.is_some() {
+        if let Err(why) = hosts::available() {
+            if hosts::in_ci() {
+                bail!(
+                    "CI must run this scenario, but its test hosts need network namespaces \
+                     (root and iproute2's ip): {why}"
+                );
+            }
+            printer.note(&format!(
+                "SKIPPED: {}: its test hosts need network namespaces (root and iproute2's \
+                 ip): {why}",
+                scenario.title
+            ));
+            return Ok(true);
+        }
+    }
     let dir = RunDir::new()?;
     let instances = scenario.instances(port_base, &dir.0.to_string_lossy())?;
     for inst in &instances {
@@ -114,20 +137,45 @@ pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> 
         signal_hook::flag::register(sig, Arc::clone(&interrupted))
             .context("cannot install the signal handlers")?;
     }
-    let colour = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let printer = Printer { colour };
     printer.note(&format!(
         "{} ({}), ports from {port_base}",
         scenario.title,
         scenario.source()
     ));
+    // Made before the programs start and dropped after they are killed (declared before
+    // `procs`): its Drop removes the namespaces on every way out, an error or a panic too
+    let lan = match scenario.network.as_ref().map(|n| n.kind) {
+        Some(NetworkKind::Lan) => {
+            let names = scenario.hosts();
+            let lan = Lan::new(&names).context("cannot make the test hosts")?;
+            let list: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, h)| match hosts::address(i) {
+                    Some(a) => format!("{h} ({a})"),
+                    None => h.clone(),
+                })
+                .collect();
+            printer.note(&format!(
+                "test hosts on one LAN: {} (namespaces {})",
+                list.join(", "),
+                lan.namespaces().join(", ")
+            ));
+            Some(lan)
+        }
+        None => None,
+    };
 
     let now = Instant::now();
     let mut procs = Procs(
         instances
             .into_iter()
             .map(|inst| Proc {
+                netns: inst
+                    .host
+                    .as_deref()
+                    .and_then(|h| lan.as_ref()?.netns(h))
+                    .map(str::to_string),
                 inst,
                 child: None,
                 stdin: None,
@@ -169,11 +217,16 @@ pub fn run(scenario: &Scenario, port_base: u16, bin_dir: &Path) -> Result<bool> 
         while next_event < timeline.len() && timeline[next_event].at_ms <= elapsed {
             let event = timeline[next_event];
             next_event += 1;
-            let what = match &event.text {
-                Some(text) => format!("type {text:?} on {}", event.role),
-                None => format!("{:?} {}", event.action, event.role).to_lowercase(),
+            let what = match (&event.text, &event.host) {
+                (Some(text), _) => format!("type {text:?} on {}", event.role),
+                (None, Some(host)) => format!("{:?} host {host}", event.action).to_lowercase(),
+                (None, None) => format!("{:?} {}", event.action, event.role).to_lowercase(),
             };
             printer.note(&format!("at {} ms: {what}", event.at_ms));
+            if let (Some(host), Some(lan)) = (&event.host, &lan) {
+                lan.plug(host, event.action == Action::Plug)?;
+                continue;
+            }
             for i in 0..procs.0.len() {
                 if procs.0[i].inst.is(&event.role) {
                     act(
@@ -329,7 +382,17 @@ fn start(
     readers: &mut usize,
     printer: &Printer,
 ) -> Result<()> {
-    let mut cmd = Command::new(bin_dir.join(&p.inst.bin));
+    let bin = bin_dir.join(&p.inst.bin);
+    let mut cmd = match &p.netns {
+        // `ip netns exec` enters the namespace and execs the binary in place: the pid, the
+        // process group and the parent-death signal below are the binary's own
+        Some(ns) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", ns]).arg(&bin);
+            cmd
+        }
+        None => Command::new(&bin),
+    };
     cmd.args(&p.inst.args)
         .envs(p.inst.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
@@ -352,8 +415,12 @@ fn start(
         .iter()
         .map(|(k, v)| format!("{k}={v} "))
         .collect();
+    let on = match &p.inst.host {
+        Some(host) => format!(" on host {host}"),
+        None => String::new(),
+    };
     printer.note(&format!(
-        "start {}: {env}{} {}",
+        "start {}{on}: {env}{} {}",
         p.inst.label,
         p.inst.bin,
         p.inst.args.join(" ")
@@ -421,6 +488,8 @@ fn act(
             ),
             None => printer.note(&format!("{} does not run", p.inst.label)),
         },
+        // Done by the timeline on the host, never on a program
+        Action::Unplug | Action::Plug => {}
         Action::Type => {
             let line = format!("{}\n", text.unwrap_or_default());
             let ok = p

@@ -18,6 +18,9 @@ pub struct Scenario {
     /// The run ends as soon as every instance of these roles has exited (and `end_ms` is a bound).
     #[serde(default)]
     pub end_when_exited: Vec<String>,
+    /// Test hosts (network namespaces) for the roles with a `host`; needs root and `ip`.
+    #[serde(default)]
+    pub network: Option<Network>,
     /// The programs; each starts at 0 ms unless the timeline starts it.
     #[serde(rename = "role")]
     pub roles: Vec<Role>,
@@ -34,6 +37,22 @@ pub struct Scenario {
     /// `promise held: ...` when every check holds, `promise broken: ...` when one fails.
     #[serde(default)]
     pub promise: Option<String>,
+}
+
+/// The `[network]` of a scenario: how its hosts are connected.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Only `lan` so far.
+    pub kind: NetworkKind,
+}
+
+/// How the hosts of a `[network]` are connected.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkKind {
+    /// Every host on one bridge, one /24, broadcast reaches them all.
+    Lan,
 }
 
 /// One number of the summary: counted from a role's output, or computed from earlier counts.
@@ -80,8 +99,9 @@ pub struct Role {
     pub name: String,
     /// A binary of zguide-examples.
     pub bin: String,
-    /// Its arguments; `{port}`, `{port+N}`, `{i}` (instance number) and `{dir}` (a directory of
-    /// this run, empty at its start and removed at its end) are filled in.
+    /// Its arguments; `{port}`, `{port+N}`, `{i}` (instance number), `{dir}` (a directory of
+    /// this run, empty at its start and removed at its end) and `{host:NAME}` (the address of
+    /// a host of the `[network]`) are filled in.
     #[serde(default)]
     pub args: Vec<String>,
     /// How many of this role.
@@ -90,6 +110,10 @@ pub struct Role {
     /// Environment variables for it, `{ RUST_LOG = "zmq_patterns::mdp=debug" }`.
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// The test host (of the `[network]`) it runs on; all its instances run there. Without
+    /// one it runs on the machine itself.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 fn one() -> u32 {
@@ -104,8 +128,12 @@ pub struct Event {
     pub at_ms: u64,
     /// What.
     pub action: Action,
-    /// On which role (all its instances) or instance (`worker-2`).
+    /// On which role (all its instances) or instance (`worker-2`); not for `unplug`, `plug`.
+    #[serde(default)]
     pub role: String,
+    /// For `unplug` and `plug`: the host.
+    #[serde(default)]
+    pub host: Option<String>,
     /// For `type`: the line typed on the role's stdin (a newline is added).
     #[serde(default)]
     pub text: Option<String>,
@@ -127,6 +155,18 @@ pub enum Action {
     Restart,
     /// Type `text` and Enter on its stdin.
     Type,
+    /// Takes `host` off the network: its port on the bridge goes down (its own interface
+    /// stays up, with no carrier).
+    Unplug,
+    /// Puts `host` back on the network.
+    Plug,
+}
+
+impl Action {
+    /// Whether it acts on a host rather than a role.
+    pub fn on_host(self) -> bool {
+        matches!(self, Action::Unplug | Action::Plug)
+    }
 }
 
 /// One check on the run.
@@ -177,9 +217,35 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The hosts the roles name, in the order they first appear (the first is host 1).
+    pub fn hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for host in self.roles.iter().filter_map(|r| r.host.as_ref()) {
+            if !hosts.contains(host) {
+                hosts.push(host.clone());
+            }
+        }
+        hosts
+    }
+
     fn validate(&self) -> Result<()> {
         if self.roles.is_empty() {
             bail!("no [[role]]");
+        }
+        let hosts = self.hosts();
+        if self.network.is_none() && !hosts.is_empty() {
+            bail!("roles have a host but there is no [network]");
+        }
+        if self.network.is_some() && hosts.is_empty() {
+            bail!("a [network] but no role has a host");
+        }
+        for host in &hosts {
+            if !crate::hosts::valid_name(host) {
+                bail!("host {host:?}: 1 to 8 letters and digits");
+            }
+        }
+        if crate::hosts::address(hosts.len().saturating_sub(1)).is_none() {
+            bail!("too many hosts");
         }
         let mut names = Vec::new();
         for role in &self.roles {
@@ -192,7 +258,7 @@ impl Scenario {
             names.push(role.name.clone());
             for i in 1..=role.count {
                 for arg in &role.args {
-                    expand(arg, 0, i, "").with_context(|| format!("role {}", role.name))?;
+                    expand(arg, 0, i, "", &hosts).with_context(|| format!("role {}", role.name))?;
                 }
             }
         }
@@ -211,6 +277,27 @@ impl Scenario {
             }
         }
         for event in &self.timeline {
+            if event.action.on_host() {
+                match &event.host {
+                    Some(host) if event.role.is_empty() && event.text.is_none() => {
+                        if !hosts.contains(host) {
+                            bail!("timeline at {} ms: no host {host}", event.at_ms);
+                        }
+                    }
+                    _ => bail!(
+                        "timeline at {} ms: {:?} takes a host, and no role or text",
+                        event.at_ms,
+                        event.action
+                    ),
+                }
+                continue;
+            }
+            if event.host.is_some() {
+                bail!(
+                    "timeline at {} ms: `host` goes with unplug and plug, and only there",
+                    event.at_ms
+                );
+            }
             if !known(&event.role) {
                 bail!(
                     "timeline at {} ms: no role or instance {}",
@@ -313,6 +400,7 @@ impl Scenario {
 
     /// Every program the scenario runs, with its arguments for this port base and run directory.
     pub fn instances(&self, port_base: u16, dir: &str) -> Result<Vec<Instance>> {
+        let hosts = self.hosts();
         let mut out = Vec::new();
         for role in &self.roles {
             for i in 1..=role.count {
@@ -324,7 +412,7 @@ impl Scenario {
                 let args = role
                     .args
                     .iter()
-                    .map(|a| expand(a, port_base, i, dir))
+                    .map(|a| expand(a, port_base, i, dir, &hosts))
                     .collect::<Result<Vec<_>>>()?;
                 out.push(Instance {
                     role: role.name.clone(),
@@ -332,6 +420,7 @@ impl Scenario {
                     bin: role.bin.clone(),
                     args,
                     env: role.env.clone().into_iter().collect(),
+                    host: role.host.clone(),
                 });
             }
         }
@@ -352,6 +441,8 @@ pub struct Instance {
     pub args: Vec<String>,
     /// Its environment variables (beside the runner's own).
     pub env: Vec<(String, String)>,
+    /// The test host it runs on, if any.
+    pub host: Option<String>,
 }
 
 impl Instance {
@@ -401,8 +492,9 @@ pub fn tally<'a>(kind: CountKind, regex: &Regex, lines: impl IntoIterator<Item =
     n
 }
 
-/// Fills `{port}`, `{port+N}`, `{i}` and `{dir}` in one argument.
-fn expand(arg: &str, port_base: u16, i: u32, dir: &str) -> Result<String> {
+/// Fills `{port}`, `{port+N}`, `{i}`, `{dir}` and `{host:NAME}` in one argument; `hosts` are
+/// the scenario's, in order.
+fn expand(arg: &str, port_base: u16, i: u32, dir: &str, hosts: &[String]) -> Result<String> {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(open) = rest.find('{') {
@@ -415,12 +507,21 @@ fn expand(arg: &str, port_base: u16, i: u32, dir: &str) -> Result<String> {
             "port" => port_base.to_string(),
             "i" => i.to_string(),
             "dir" => dir.to_string(),
+            _ if name.starts_with("host:") => {
+                let host = &name["host:".len()..];
+                hosts
+                    .iter()
+                    .position(|h| h == host)
+                    .and_then(crate::hosts::address)
+                    .with_context(|| format!("{{{name}}}: no role runs on a host {host:?}"))?
+                    .to_string()
+            }
             _ => match name.strip_prefix("port+").and_then(|n| n.parse::<u16>().ok()) {
                 Some(n) => port_base
                     .checked_add(n)
                     .with_context(|| format!("{{{name}}} is past port 65535"))?
                     .to_string(),
-                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}}, {{dir}})"),
+                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}}, {{dir}}, {{host:NAME}})"),
             },
         };
         out.push_str(&value);
@@ -437,14 +538,28 @@ mod tests {
     #[test]
     fn placeholders() {
         assert_eq!(
-            expand("tcp://127.0.0.1:{port}", 7000, 1, "/d").unwrap(),
+            expand("tcp://127.0.0.1:{port}", 7000, 1, "/d", &[]).unwrap(),
             "tcp://127.0.0.1:7000"
         );
-        assert_eq!(expand("{port+2}/{i}", 7000, 3, "/d").unwrap(), "7002/3");
-        assert_eq!(expand("{dir}/f", 7000, 3, "/d").unwrap(), "/d/f");
-        assert!(expand("{nope}", 7000, 1, "").is_err());
-        assert!(expand("{port", 7000, 1, "").is_err());
-        assert!(expand("{port+1}", 65535, 1, "").is_err());
+        assert_eq!(
+            expand("{port+2}/{i}", 7000, 3, "/d", &[]).unwrap(),
+            "7002/3"
+        );
+        assert_eq!(expand("{dir}/f", 7000, 3, "/d", &[]).unwrap(), "/d/f");
+        assert!(expand("{nope}", 7000, 1, "", &[]).is_err());
+        assert!(expand("{port", 7000, 1, "", &[]).is_err());
+        assert!(expand("{port+1}", 65535, 1, "", &[]).is_err());
+        let hosts = ["a".to_string(), "b".to_string()];
+        assert_eq!(
+            expand("tcp://{host:b}:{port}", 7000, 1, "", &hosts).unwrap(),
+            "tcp://10.213.200.2:7000"
+        );
+        assert_eq!(
+            expand("{host:a}", 0, 1, "", &hosts).unwrap(),
+            "10.213.200.1"
+        );
+        assert!(expand("{host:c}", 0, 1, "", &hosts).is_err());
+        assert!(expand("{host:}", 0, 1, "", &hosts).is_err());
     }
 
     #[test]
@@ -522,6 +637,48 @@ mod tests {
         ] {
             let s: Scenario = toml::from_str(&format!("{head}{bad}")).unwrap();
             assert!(s.validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_checked_on_load() {
+        let head = "title='t'\nchapter=8\nend_ms=1\n";
+        let ok = format!(
+            "{head}[network]\nkind='lan'\n\
+             [[role]]\nname='x'\nbin='b'\nhost='a'\nargs=['{{host:b}}']\n\
+             [[role]]\nname='y'\nbin='b'\nhost='b'\n[[role]]\nname='z'\nbin='b'\nhost='a'\n\
+             [[timeline]]\nat_ms=1\naction='unplug'\nhost='b'\n\
+             [[timeline]]\nat_ms=2\naction='plug'\nhost='b'\n"
+        );
+        let s: Scenario = toml::from_str(&ok).unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.hosts(), ["a", "b"]);
+        let inst = s.instances(0, "").unwrap();
+        assert_eq!(inst[0].args, ["10.213.200.2"]);
+        assert_eq!(inst[0].host.as_deref(), Some("a"));
+        let lan = "[network]\nkind='lan'\n";
+        let on_a = "[[role]]\nname='x'\nbin='b'\nhost='a'\n";
+        for bad in [
+            // a host without a network, a network without hosts, an unknown kind
+            on_a.to_string(),
+            format!("{lan}[[role]]\nname='x'\nbin='b'\n"),
+            format!("[network]\nkind='wan'\n{on_a}"),
+            // a host name that cannot be a namespace's
+            format!("{lan}[[role]]\nname='x'\nbin='b'\nhost='a-b'\n"),
+            // an address of a host nobody runs on
+            format!("{lan}{on_a}args=['{{host:b}}']\n"),
+            // unplug without a host, with a role, of an unknown host; host on another action
+            format!("{lan}{on_a}[[timeline]]\nat_ms=1\naction='unplug'\n"),
+            format!("{lan}{on_a}[[timeline]]\nat_ms=1\naction='unplug'\nhost='a'\nrole='x'\n"),
+            format!("{lan}{on_a}[[timeline]]\nat_ms=1\naction='plug'\nhost='b'\n"),
+            format!("{lan}{on_a}[[timeline]]\nat_ms=1\naction='kill'\nrole='x'\nhost='a'\n"),
+        ] {
+            let text = format!("{head}{bad}");
+            let parsed = toml::from_str::<Scenario>(&text);
+            assert!(
+                parsed.is_err() || parsed.unwrap().validate().is_err(),
+                "{bad}"
+            );
         }
     }
 
