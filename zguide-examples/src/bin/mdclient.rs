@@ -44,6 +44,9 @@ struct Args {
     /// How many times a request is sent before giving up.
     #[arg(long, default_value_t = 3)]
     retries: u32,
+    /// Pause after each reply before the next request, in milliseconds (the C original: none).
+    #[arg(long, default_value_t = 0)]
+    interval_ms: u64,
     /// CURVE to the broker (`--curve-server`, `--curve-cert`).
     #[command(flatten)]
     curve: zguide_examples::security::CurveClientFlags,
@@ -65,7 +68,13 @@ fn main() -> std::process::ExitCode {
         while count < args.requests {
             let request = Msg::from_iter(["Hello world"]);
             match session.send(&args.service, request) {
-                Ok(_reply) => count += 1,
+                Ok(_reply) => {
+                    count += 1;
+                    let pause = Duration::from_millis(args.interval_ms);
+                    if !pause.is_zero() && zmq_patterns::clock::sleep(pause).is_err() {
+                        break; // interrupted
+                    }
+                }
                 Err(e) if e.is_interrupted() => break,
                 Err(Error::Timeout) => {
                     failure = Some(anyhow!(
