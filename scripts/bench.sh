@@ -9,26 +9,59 @@
 #
 #   scripts/bench.sh            # REPS=7, sizes 1 64 1024 65536: about 6.5 minutes on 2 cores, plus the first release build (2-3 minutes)
 #   REPS=3 SIZES="64" scripts/bench.sh
-#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core brokers freelance bstar fileio clone)
+#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core ctools brokers freelance bstar fileio clone)
+#   SUITES=ctools IR_SIZES="64" scripts/bench.sh   # instructions per message only (callgrind), Rust tools vs libzmq's C tools
 #   ZGUIDE=~/zguide scripts/bench.sh   # also the guide's Python Clone model five beside ours (a venv with pyzmq and
 #                                      # tornado is made; its figures are taken once, and use ports 5556-5558)
+#
+# libzmq's own C perf tools (local_thr, remote_thr, local_lat, remote_lat, inproc_thr, inproc_lat) are built
+# from the libzmq source that the `zeromq-src` crate vendors (found by `cargo metadata`, nothing fetched) against
+# the `libzmq.a` of the release build, with the machine's C++ compiler (CXX, else c++), and run beside the
+# Rust tools ("libzmq C tools" column). Suite ctools counts instructions per message under callgrind
+# (valgrind): each tool runs with N and 2N messages and the difference of the totals (all threads, and for
+# tcp both processes) divided by N is the count, so start-up and tear-down cancel. Without valgrind or a
+# C++ compiler those rows are left out.
 #
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
-SUITES=" ${SUITES:-core brokers freelance bstar fileio clone} "
+SUITES=" ${SUITES:-core ctools brokers freelance bstar fileio clone} "
 suite() { [[ $SUITES == *" $1 "* ]]; }
 DOC=${DOC:-docs/benchmarks.md}
 
-cargo build --release -q -p zmq-patterns-perf
-cargo build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy \
+CARGO=${CARGO:-cargo} # e.g. CARGO="flock /tmp/cargo.lock cargo" where builds must take turns
+$CARGO build --release -q -p zmq-patterns-perf
+$CARGO build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy \
     --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli \
     --bin mktestdata --bin fileio1 --bin fileio2 --bin fileio3 --bin clonesrv5
-B=$PWD/target/release
+B=${CARGO_TARGET_DIR:-$PWD/target}/release
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# build_ctools: libzmq's perf tools into $C (empty C if they cannot be built here)
+C=$B/ctools
+build_ctools() {
+    local cxx=${CXX:-c++} vendor lib t
+    vendor=$($CARGO metadata --format-version 1 --locked 2>/dev/null |
+        python3 -c 'import json, os, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] == "zeromq-src": print(os.path.join(os.path.dirname(p["manifest_path"]), "vendor"))' | head -n 1)
+    lib=$(ls -t "$B"/build/zmq-sys-*/out/lib/libzmq.a 2>/dev/null | head -n 1)
+    if [ -z "$vendor" ] || [ -z "$lib" ] || ! command -v "$cxx" >/dev/null; then
+        echo "libzmq C tools: no vendored libzmq source, libzmq.a or C++ compiler; their column stays empty" >&2
+        C=
+        return
+    fi
+    mkdir -p "$C"
+    for t in local_thr remote_thr local_lat remote_lat inproc_thr inproc_lat; do
+        if [ ! "$C/$t" -nt "$lib" ] || [ ! "$C/$t" -nt "$vendor/perf/$t.cpp" ]; then
+            "$cxx" -O2 -I"$vendor/include" -I"$(dirname "$(dirname "$lib")")" -o "$C/$t" "$vendor/perf/$t.cpp" "$lib" -lpthread
+        fi
+    done
+}
+build_ctools
 RESULTS=$WORK/results # lines: key variant rep value
 port=$((20000 + RANDOM % 20000))
 
@@ -67,6 +100,76 @@ lat() {
         "$B/remote_lat" "tcp://127.0.0.1:$port" "$2" "$count" --mode "$3"
         wait $pid
     fi
+}
+# thr_c TRANSPORT SIZE / lat_c TRANSPORT SIZE -> libzmq's C tool's figure
+thr_c() {
+    local count
+    count=$(thr_count "$2")
+    if [ "$1" = inproc ]; then
+        "$C/inproc_thr" "$2" "$count"
+    else
+        port=$((port + 1))
+        "$C/local_thr" "tcp://127.0.0.1:$port" "$2" "$count" &
+        local pid=$!
+        "$C/remote_thr" "tcp://127.0.0.1:$port" "$2" "$count"
+        wait $pid
+    fi | value "mean throughput"
+}
+lat_c() {
+    local count
+    count=$(lat_count "$1" "$2")
+    if [ "$1" = inproc ]; then
+        "$C/inproc_lat" "$2" "$count"
+    else
+        port=$((port + 1))
+        "$C/local_lat" "tcp://127.0.0.1:$port" "$2" "$count" &
+        local pid=$!
+        "$C/remote_lat" "tcp://127.0.0.1:$port" "$2" "$count"
+        wait $pid
+    fi | value "average latency"
+}
+# ir_total OUT CMD... -> the instructions callgrind counted in the process (all its threads)
+ir_total() {
+    local out=$1
+    shift
+    timeout 600 valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>&1 || {
+        echo "FAIL: callgrind $*" >&2
+        return 0
+    }
+    sed -n 's/^totals: *\([0-9]*\).*/\1/p; s/^summary: *\([0-9]*\).*/\1/p' "$out" | head -n 1
+}
+# ir_run TRANSPORT SIZE COUNT DIR [MODE FRAMES] -> instructions of one throughput run of DIR's tools
+# (both processes for tcp); a Rust tool in MODE with FRAMES parts, a C tool without them
+ir_run() {
+    local extra=() a b
+    [ -n "${5:-}" ] && extra=(--mode "$5" --frames "$6")
+    if [ "$1" = inproc ]; then
+        ir_total "$WORK/cg.inproc" "$4/inproc_thr" "$2" "$3" "${extra[@]}"
+    else
+        port=$((port + 1))
+        ir_total "$WORK/cg.local" "$4/local_thr" "tcp://127.0.0.1:$port" "$2" "$3" "${extra[@]}" >"$WORK/ir.local" &
+        local pid=$!
+        b=$(ir_total "$WORK/cg.remote" "$4/remote_thr" "tcp://127.0.0.1:$port" "$2" "$3" "${extra[@]}")
+        wait $pid
+        a=$(cat "$WORK/ir.local")
+        [ -n "$a" ] && [ -n "$b" ] && echo $((a + b))
+    fi
+}
+# ir_per_msg TRANSPORT SIZE DIR [MODE FRAMES] -> instructions per message: runs of N and 2N messages,
+# (I(2N) - I(N)) / N, so that start-up and tear-down cancel; the least of IR_RUNS such pairs, since how
+# often a thread sleeps and is woken (a few thousand instructions each time) varies from run to run
+IR_N=${IR_N:-20000}
+IR_RUNS=${IR_RUNS:-3}
+ir_per_msg() {
+    local one two i best=""
+    for i in $(seq 1 "$IR_RUNS"); do
+        one=$(ir_run "$1" "$2" "$IR_N" "$3" "${4:-}" "${5:-}")
+        two=$(ir_run "$1" "$2" $((2 * IR_N)) "$3" "${4:-}" "${5:-}")
+        [ -n "$one" ] && [ -n "$two" ] || continue
+        best=$(awk -v a="$one" -v b="$two" -v n="$IR_N" -v best="$best" \
+            'BEGIN { x = (b - a) / n; if (best == "" || x < best) best = x; printf "%.0f", best }')
+    done
+    echo "$best"
 }
 # pair KEY MODE BASELINE REP < output: records the mode's figure (A), the baseline's (B) and the
 # run's ratio of the two (R, the median of its per-round ratios)
@@ -221,8 +324,29 @@ for rep in $(seq 1 "$REPS"); do
             pair "thr1msg/$t/$s" msg raw "$rep" <<<"$out"
             thr $t "$s" multipart,msg 2 | pair "thr2/$t/$s" msg multipart "$rep"
             lat $t "$s" raw,frame | pair "lat/$t/$s" frame raw "$rep"
+            if [ -n "$C" ]; then
+                record "thr1/$t/$s" C "$rep" "$(thr_c $t "$s")"
+                record "lat/$t/$s" C "$rep" "$(lat_c $t "$s")"
+            fi
         done
     done
+    if [ "$rep" = 1 ] && suite ctools && [ -n "$C" ] && command -v valgrind >/dev/null; then
+        # instruction counts do not drift from run to run: taken once
+        for t in inproc tcp; do
+            for s in ${IR_SIZES:-64 1024}; do
+                cir=$(ir_per_msg $t "$s" "$C")
+                raw=$(ir_per_msg $t "$s" "$B" raw 1)
+                record "ir1/$t/$s" A 1 "$(ir_per_msg $t "$s" "$B" frame 1)"
+                record "ir1/$t/$s" B 1 "$raw"
+                record "ir1/$t/$s" C 1 "$cir"
+                record "ir1msg/$t/$s" A 1 "$(ir_per_msg $t "$s" "$B" msg 1)"
+                record "ir1msg/$t/$s" B 1 "$raw"
+                record "ir1msg/$t/$s" C 1 "$cir"
+                record "ir2/$t/$s" A 1 "$(ir_per_msg $t "$s" "$B" msg 2)"
+                record "ir2/$t/$s" B 1 "$(ir_per_msg $t "$s" "$B" raw 2)"
+            done
+        done
+    fi
     for w in 1 4; do
         suite brokers || continue
         # Two pairs per repetition, A B then B A: one process per side, so more samples
@@ -268,8 +392,8 @@ function median(arr, n,    i, j, t) {
 }
 { v[$1, $2, $3] = $4; if (!($1 in seen)) { seen[$1] = 1; order[++nk] = $1 } }
 END {
-    print "| benchmark | transport | size / workers | zmq-patterns | plain zmq | ratio | target |"
-    print "|---|---|---|---|---|---|---|"
+    print "| benchmark | transport | size / workers | zmq-patterns | plain zmq | libzmq C tools | ratio | target |"
+    print "|---|---|---|---|---|---|---|---|"
     for (k = 1; k <= nk; k++) {
         key = order[k]; split(key, p, "/")
         n = 0; m = 0
@@ -278,9 +402,9 @@ END {
             if (m == 0) continue
             if (p[1] == "file") {
                 guide = (p[3] == 3) ? "guide: fileio3 about 0.67 s per GiB (~1600 MB/s)" : "(figures)"
-                printf "| File transfer, 256 MiB over loopback (MB/s): fileio%s | tcp | fileio%s | %.0f | – | – | %s |\n", p[3], p[3], median(a, m), guide
+                printf "| File transfer, 256 MiB over loopback (MB/s): fileio%s | tcp | fileio%s | %.0f | – | – | – | %s |\n", p[3], p[3], median(a, m), guide
             } else {
-                printf "| File transfer, 256 MiB: peak memory of the process (MB) | tcp | fileio%s | %.1f | – | – | %s |\n", p[3], median(a, m), (p[3] == 3 ? "bounded (credit)" : "(figures)")
+                printf "| File transfer, 256 MiB: peak memory of the process (MB) | tcp | fileio%s | %.1f | – | – | – | %s |\n", p[3], median(a, m), (p[3] == 3 ? "bounded (credit)" : "(figures)")
             }
             continue
         }
@@ -288,8 +412,8 @@ END {
             for (r = 1; r <= reps; r++) if ((key, "A", r) in v) a[++m] = v[key, "A", r]
             if (m == 0) continue
             py = ((key, "P", 1) in v) ? sprintf("guide'"'"'s Python clonesrv5.py: %.0f", v[key, "P", 1]) : "(figures)"
-            if (p[2] == "updates") printf "| Clone model 5 (updates/s published): clonesrv5, clients pushing kvmsgs | tcp | %s clients | %.0f | – | – | %s |\n", p[3], median(a, m), py
-            else printf "| Clone model 5 (ms for a whole snapshot): clonesrv5, ICANHAZ? to KTHXBAI | tcp | %s keys | %.0f | – | – | %s |\n", p[3], median(a, m), py
+            if (p[2] == "updates") printf "| Clone model 5 (updates/s published): clonesrv5, clients pushing kvmsgs | tcp | %s clients | %.0f | – | – | – | %s |\n", p[3], median(a, m), py
+            else printf "| Clone model 5 (ms for a whole snapshot): clonesrv5, ICANHAZ? to KTHXBAI | tcp | %s keys | %.0f | – | – | – | %s |\n", p[3], median(a, m), py
             continue
         }
         if (p[1] == "fl2" || p[1] == "fl3" || p[1] == "bstar") {
@@ -298,13 +422,13 @@ END {
             if (p[1] == "bstar") {
                 if (p[3] == "guide") { unit = "heartbeat 1 s, client timeout 1 s, settle 2 s"; guide = "(by design: about 3 s)" }
                 else { unit = "heartbeat 100 ms, client timeout 100 ms, settle 200 ms"; guide = "(figures)" }
-                printf "| Binary Star failover (ms, kill the active to the first answer from the backup): bstarsrv, bstarcli | tcp | %s | %.0f | – | – | %s |\n", unit, median(a, m), guide
+                printf "| Binary Star failover (ms, kill the active to the first answer from the backup): bstarsrv, bstarcli | tcp | %s | %.0f | – | – | – | %s |\n", unit, median(a, m), guide
                 continue
             }
             model = (p[1] == "fl2") ? "2 (shotgun): flclient2, flserver2" : "3 (router, flcliapi): flclient3, flserver3"
             if (p[1] == "fl2") guide = (p[3] == 1) ? "guide: about 60" : "guide: about 80"
             else guide = "(figures)"
-            printf "| Freelance model %s (us per request, 10,000 requests) | tcp | %s servers | %.0f | – | – | %s |\n", model, p[3], median(a, m), guide
+            printf "| Freelance model %s (us per request, 10,000 requests) | tcp | %s servers | %.0f | – | – | – | %s |\n", model, p[3], median(a, m), guide
             continue
         }
         if (p[1] == "mdp" || p[1] == "lb" || p[1] == "async") {
@@ -313,9 +437,23 @@ END {
             if (p[1] == "mdp") name = "Majordomo (requests/s, 64 B, " p[4] " services): mdp::Broker, AsyncClient, Worker"
             else if (p[1] == "lb") name = "lbbroker binary (requests/s, 64 B): DEALER client, REQ echo workers"
             else name = "asyncsrv-proxy binary (requests/s, 64 B): DEALER client, DEALER echo workers"
-            printf "| %s | tcp | %s workers | %.0f | – | – | (figures) |\n", name, p[3], median(a, m)
+            printf "| %s | tcp | %s workers | %.0f | – | – | – | (figures) |\n", name, p[3], median(a, m)
             continue
         }
+        if (p[1] ~ /^ir/) {
+            # instructions per message, counted once: ratio to the C tools where they have the case
+            if (!((key, "A", 1) in v)) continue
+            ia = v[key, "A", 1]; ib = ((key, "B", 1) in v) ? v[key, "B", 1] : 0
+            ic = ((key, "C", 1) in v) ? v[key, "C", 1] : 0
+            if (p[1] == "ir1") { name = "instructions per message (callgrind), 1 frame: Frame vs send/recv vs C"; base = ic; target = "<= 1.05 of C" }
+            else if (p[1] == "ir1msg") { name = "instructions per message (callgrind), 1 frame: Msg vs send/recv vs C"; base = ic; target = "<= 1.05 of C" }
+            else { name = "instructions per message (callgrind), 2 frames: Msg vs send/recv per part"; base = ib; target = "<= 1.05 of plain zmq" }
+            rq = base > 0 ? ia / base : 0
+            printf "| %s | %s | %s B | %.0f | %s | %s | %s | %s %s |\n", name, p[2], p[3], ia, (ib ? sprintf("%.0f", ib) : "–"), (ic ? sprintf("%.0f", ic) : "–"), (base > 0 ? sprintf("%.3f", rq) : "–"), target, (base > 0 ? (rq <= 1.05 ? "met" : "**missed**") : "")
+            continue
+        }
+        nc = 0
+        for (r = 1; r <= 2 * reps; r++) if ((key, "C", r) in v) cc[++nc] = v[key, "C", r]
         for (r = 1; r <= 2 * reps; r++) {
             if (((key, "A", r) in v) && ((key, "B", r) in v) && v[key, "B", r] > 0) {
                 a[++n] = v[key, "A", r]; b[n] = v[key, "B", r]
@@ -324,14 +462,15 @@ END {
         }
         if (n == 0) continue
         ma = median(a, n); mb = median(b, n); mq = median(q, n)
+        cfig = (nc == 0) ? "–" : sprintf((p[1] == "lat") ? "%.1f" : "%.0f", median(cc, nc))
         if (p[1] == "thr1") { name = "throughput, 1 frame (msg/s): Frame vs send/recv"; target = ">= 0.97"; ok = mq >= 0.97 }
         else if (p[1] == "thr1msg") { name = "throughput, 1 frame (msg/s): Msg vs send/recv"; target = "(info)"; ok = -1 }
         else if (p[1] == "thr2") { name = "throughput, 2 frames (msg/s): Msg vs send_multipart/recv_multipart"; target = ">= 1.00"; ok = mq >= 1.0 }
         else if (p[1] == "lat") { name = "latency (us, one way): Frame vs send/recv"; target = "<= 1.03"; ok = mq <= 1.03 }
         else { name = p[1] " (round trips/s, 64 B): Proxy vs zmq_proxy"; target = ">= 0.95"; ok = mq >= 0.95 }
         unit = (p[1] ~ /^proxy/) ? p[3] " workers" : p[3] " B"
-        fmt = (p[1] == "lat") ? "| %s | %s | %s | %.1f | %.1f | %.3f | %s %s |\n" : "| %s | %s | %s | %.0f | %.0f | %.3f | %s %s |\n"
-        printf fmt, name, p[2], unit, ma, mb, mq, target, (ok == -1 ? "" : ok ? "met" : "**missed**")
+        fmt = (p[1] == "lat") ? "| %s | %s | %s | %.1f | %.1f | %s | %.3f | %s %s |\n" : "| %s | %s | %s | %.0f | %.0f | %s | %.3f | %s %s |\n"
+        printf fmt, name, p[2], unit, ma, mb, cfig, mq, target, (ok == -1 ? "" : ok ? "met" : "**missed**")
     }
 }' "$RESULTS" >"$TABLE"
 cat "$TABLE"
@@ -342,7 +481,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     echo "Run of \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): ${cpu:-unknown CPU}, $(nproc) cores,"
     echo "$(rustc --version), libzmq 4.3.4 (vendored by the \`zmq\` crate),"
     echo "$REPS repetitions A B A B ..., release build. Ratios are the median of the per-repetition ratios"
-    echo "zmq-patterns / plain zmq (for latency, lower is better)."
+    echo "zmq-patterns / plain zmq (for latency, lower is better); the libzmq C tools column is the median of"
+    echo "libzmq's own perf tools, built from the same vendored source and \`libzmq.a\`. Instruction counts (callgrind,"
+    echo "per message, all threads and both processes, N=$IR_N vs 2N, the least of $IR_RUNS) are taken once; their ratio is to the C tools."
     echo
     cat "$TABLE"
     echo "<!-- bench:end -->"
