@@ -43,9 +43,27 @@ impl Frame {
     /// let f = zmq_patterns::Frame::new(b"\x01");
     /// assert_eq!(f.as_bytes(), b"\x01");
     /// ```
+    ///
+    /// The frame's buffer is not zero-filled first (as `zmq::Message::with_size` is): libzmq
+    /// allocates it (`zmq_msg_init_size`) and the bytes are copied in once. This is the way to
+    /// build a frame of bytes you have without paying for a fill.
+    #[inline]
     pub fn new(data: impl AsRef<[u8]>) -> Frame {
         Frame {
-            msg: zmq::Message::from(data.as_ref()),
+            msg: raw::copy_of(data.as_ref()),
+        }
+    }
+
+    /// A frame holding the bytes of `parts` one after the other, copied once into a buffer of
+    /// their total size (no intermediate `Vec`, no fill): a header and a body, say.
+    ///
+    /// ```
+    /// let f = zmq_patterns::Frame::from_slices(&[b"MDPC", b"01", b""]);
+    /// assert!(f == "MDPC01");
+    /// ```
+    pub fn from_slices(parts: &[&[u8]]) -> Frame {
+        Frame {
+            msg: raw::copy_of_slices(parts),
         }
     }
 
@@ -95,6 +113,29 @@ impl Frame {
         Ok(Frame { msg })
     }
 
+    /// The size of the frame in bytes: one call into libzmq (`zmq_msg_size`), where the slice's
+    /// `len` through [`Deref`] makes two.
+    ///
+    /// ```
+    /// assert_eq!(zmq_patterns::Frame::from("abc").len(), 3);
+    /// ```
+    #[inline]
+    #[allow(clippy::len_without_is_empty)] // is_empty is just below
+    pub fn len(&self) -> usize {
+        raw::len(&self.msg)
+    }
+
+    /// True if the frame has no bytes (a delimiter).
+    ///
+    /// ```
+    /// assert!(zmq_patterns::Frame::empty().is_empty());
+    /// assert!(!zmq_patterns::Frame::from("x").is_empty());
+    /// ```
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Receives one part into this frame, in place of what it held (released), with libzmq
     /// `flags`: the loop form of [`Frame::recv`], with no new `zmq_msg_t` set up and torn down
     /// per part, as libzmq's perf tools and `zmq::Socket::recv(&mut Message)` do. If the receive
@@ -118,11 +159,15 @@ impl Frame {
     /// ```
     #[inline]
     pub fn recv_in_place(&mut self, socket: &zmq::Socket, flags: i32) -> Result<()> {
-        let result = recv_into(socket, &mut self.msg, flags);
-        if result.is_err() && !self.is_empty() {
-            self.msg = zmq::Message::new(); // an interrupted wait leaves the old content
+        match recv_into(socket, &mut self.msg, flags) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if !self.is_empty() {
+                    self.msg = zmq::Message::new(); // an interrupted wait leaves the old content
+                }
+                Err(e)
+            }
         }
-        result
     }
 
     /// Sends this frame with libzmq `flags` (`zmq::SNDMORE`, `zmq::DONTWAIT`). On failure the
@@ -153,7 +198,7 @@ impl Frame {
     /// ```
     #[inline]
     pub fn more(&self) -> bool {
-        self.msg.get_more()
+        raw::more(&self.msg)
     }
 
     /// The bytes of the frame.
@@ -163,7 +208,7 @@ impl Frame {
     /// ```
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.msg
+        raw::bytes(&self.msg)
     }
 
     /// The frame as text, if it is valid UTF-8.
@@ -174,7 +219,7 @@ impl Frame {
     /// assert_eq!(Frame::new([0xff]).as_str(), None);
     /// ```
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.msg).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
     /// The frame as text, invalid UTF-8 replaced by `U+FFFD` (never fails, never panics).
@@ -183,7 +228,7 @@ impl Frame {
     /// assert_eq!(zmq_patterns::Frame::new(b"a\xffb").to_string_lossy(), "a\u{fffd}b");
     /// ```
     pub fn to_string_lossy(&self) -> String {
-        String::from_utf8_lossy(&self.msg).into_owned()
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
     }
 
     /// The frame's bytes as uppercase hex (CZMQ's `zframe_strhex`).
@@ -192,7 +237,7 @@ impl Frame {
     /// assert_eq!(zmq_patterns::Frame::new([0x00, 0xab]).strhex(), "00AB");
     /// ```
     pub fn strhex(&self) -> String {
-        hex(&self.msg)
+        hex(self.as_bytes())
     }
 
     /// True if every byte is printable ASCII, so [`Display`](fmt::Display) shows it as text.
@@ -203,7 +248,7 @@ impl Frame {
     /// assert!(!Frame::new([1u8]).is_text());
     /// ```
     pub fn is_text(&self) -> bool {
-        self.msg.iter().all(|b| (32..127).contains(b))
+        self.as_bytes().iter().all(|b| (32..127).contains(b))
     }
 
     /// The underlying libzmq message, for code that uses `zmq` directly.
@@ -232,21 +277,32 @@ impl Frame {
 /// messages keep arriving: it takes what is waiting without blocking, and otherwise waits on the
 /// socket and the interrupt pipe together, honouring the socket's `RCVTIMEO`: a blocking receive
 /// that runs out of time is [`Error::Timeout`] (libzmq says `EAGAIN`), a non-blocking one with
-/// nothing waiting stays `EAGAIN`.
+/// nothing waiting stays `EAGAIN`. Returns the part's size.
 #[inline]
-pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32) -> Result<()> {
+pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32) -> Result<usize> {
     if flags & zmq::DONTWAIT != 0 {
-        return Ok(socket.recv(msg, flags)?);
+        return Ok(raw::recv(socket, msg, flags)?);
     }
     let Some(signal_fd) = interrupt::fd() else {
-        return match socket.recv(msg, flags) {
+        return match raw::recv(socket, msg, flags) {
             Err(zmq::Error::EAGAIN) => Err(Error::Timeout), // RCVTIMEO ran out
             other => Ok(other?),
         };
     };
+    recv_interruptible(socket, msg, flags, signal_fd)
+}
+
+/// The slow path of [`recv_into`] once interrupt handling is installed, out of line.
+#[inline(never)]
+fn recv_interruptible(
+    socket: &zmq::Socket,
+    msg: &mut zmq::Message,
+    flags: i32,
+    signal_fd: std::os::fd::RawFd,
+) -> Result<usize> {
     loop {
         interrupt::check()?;
-        match socket.recv(msg, flags | zmq::DONTWAIT) {
+        match raw::recv(socket, msg, flags | zmq::DONTWAIT) {
             Err(zmq::Error::EAGAIN) => {}
             other => return Ok(other?),
         }
@@ -266,9 +322,9 @@ pub(crate) fn recv_into(socket: &zmq::Socket, msg: &mut zmq::Message, flags: i32
 /// between two parts must not leave the rest to be read as the next message). A blocking
 /// receive that libzmq itself breaks with `EINTR` is simply tried again.
 #[inline]
-pub(crate) fn recv_more(socket: &zmq::Socket, msg: &mut zmq::Message) -> Result<()> {
+pub(crate) fn recv_more(socket: &zmq::Socket, msg: &mut zmq::Message) -> Result<usize> {
     loop {
-        match socket.recv(msg, 0) {
+        match raw::recv(socket, msg, 0) {
             Err(zmq::Error::EINTR) => continue,
             other => return Ok(other?),
         }
@@ -300,14 +356,16 @@ impl Clone for Frame {
 
 impl Deref for Frame {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
-        &self.msg
+        self.as_bytes()
     }
 }
 
 impl AsRef<[u8]> for Frame {
+    #[inline]
     fn as_ref(&self) -> &[u8] {
-        &self.msg
+        self.as_bytes()
     }
 }
 
@@ -322,7 +380,7 @@ impl fmt::Display for Frame {
     /// elided with `...` (`format!("{:.35}", frame)` prints at most 35 bytes, as
     /// `zframe_print` does).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bytes: &[u8] = &self.msg;
+        let bytes = self.as_bytes();
         write!(f, "[{:03}] ", bytes.len())?;
         let (shown, cut) = match f.precision() {
             Some(p) if p < bytes.len() => (&bytes[..p], true),

@@ -221,7 +221,7 @@ impl Msg {
             let received = if n == 0 {
                 self.frames[n].recv_in_place(socket, flags)
             } else {
-                frame::recv_more(socket, &mut self.frames[n].msg)
+                frame::recv_more(socket, &mut self.frames[n].msg).map(drop)
             };
             if let Err(e) = received {
                 break Err(e);

@@ -40,6 +40,112 @@ pub(crate) fn socket_ptr(socket: &zmq::Socket) -> *mut c_void {
     unsafe { *(&item as *const zmq::PollItem as *const *mut c_void) }
 }
 
+/// The `zmq_msg_t` inside a `zmq::Message`, for libzmq calls that only read it.
+#[inline]
+pub(crate) fn msg_cptr(msg: &zmq::Message) -> *const zmq_sys::zmq_msg_t {
+    (msg as *const zmq::Message).cast()
+}
+
+/// Receives one part into `msg` (its old content released by libzmq) and returns its size, as
+/// `zmq_msg_recv` does: one call, where `Socket::recv` then `Message::len` make three.
+#[inline]
+pub(crate) fn recv(
+    socket: &zmq::Socket,
+    msg: &mut zmq::Message,
+    flags: i32,
+) -> Result<usize, zmq::Error> {
+    // SAFETY: both pointers are live libzmq objects for the duration of the call.
+    let rc = unsafe { zmq_sys::zmq_msg_recv(msg_ptr(msg), socket_ptr(socket), flags) };
+    if rc == -1 {
+        Err(last_error())
+    } else {
+        Ok(rc as usize)
+    }
+}
+
+/// True if more parts follow `msg` (`zmq_msg_more`).
+#[inline]
+pub(crate) fn more(msg: &zmq::Message) -> bool {
+    // SAFETY: `msg` is a live, initialised message; zmq_msg_more only reads it.
+    unsafe { zmq_sys::zmq_msg_more(msg_cptr(msg)) != 0 }
+}
+
+/// The size of a message's content: one call into libzmq (`zmq_msg_size`).
+#[inline]
+pub(crate) fn len(msg: &zmq::Message) -> usize {
+    // SAFETY: `msg` is a live, initialised message; zmq_msg_size only reads it.
+    unsafe { zmq_sys::zmq_msg_size(msg_cptr(msg)) }
+}
+
+/// The content of a message, as `zmq::Message`'s `Deref` gives it, without the call into the
+/// `zmq` crate (its `Deref` is not inlined across crates).
+#[inline]
+pub(crate) fn bytes(msg: &zmq::Message) -> &[u8] {
+    let len = len(msg);
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: zmq_msg_data only reads the message (libzmq's `data()` takes no lock and changes
+    // nothing; the `zmq` crate's `Deref` makes the same cast). The `len` bytes there are the
+    // message's content, initialised (received, or written by the constructors of this crate
+    // and of `zmq`), and live as long as the borrow of `msg`, which nothing can change meanwhile.
+    unsafe {
+        let data = zmq_sys::zmq_msg_data(msg_cptr(msg).cast_mut());
+        std::slice::from_raw_parts(data as *const u8, len)
+    }
+}
+
+/// A message holding a copy of `data`: `zmq_msg_init_size` then one copy, with no fill of the
+/// buffer first (`zmq::Message::with_size` zero-fills) and no call through `Deref`.
+#[inline]
+pub(crate) fn copy_of(data: &[u8]) -> zmq::Message {
+    let mut msg = std::mem::MaybeUninit::<zmq::Message>::uninit();
+    let p: *mut zmq_sys::zmq_msg_t = msg.as_mut_ptr().cast();
+    // SAFETY: `zmq::Message` is its `zmq_msg_t` and nothing else (asserted above), so
+    // initialising the `zmq_msg_t` in place initialises the `Message`; zmq_msg_init_size either
+    // initialises it (rc 0) or fails with ENOMEM, leaving nothing to release.
+    unsafe {
+        if zmq_sys::zmq_msg_init_size(p, data.len()) == -1 {
+            // as `zmq::Message::from(&[u8])` does: out of memory is not an error to return
+            panic!("zmq_msg_init_size: {}", last_error());
+        }
+        if !data.is_empty() {
+            // zmq_msg_init_size gave `data.len()` writable bytes at zmq_msg_data, not
+            // overlapping `data`.
+            let dst = zmq_sys::zmq_msg_data(p) as *mut u8;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+        }
+        msg.assume_init()
+    }
+}
+
+/// A message holding the bytes of `parts` one after the other, as [`copy_of`] does for one.
+pub(crate) fn copy_of_slices(parts: &[&[u8]]) -> zmq::Message {
+    // checked: the same slice many times over could add up past usize::MAX
+    let total = parts
+        .iter()
+        .try_fold(0usize, |sum, p| sum.checked_add(p.len()))
+        .expect("Frame::from_slices: total size overflows usize");
+    let mut msg = std::mem::MaybeUninit::<zmq::Message>::uninit();
+    let p: *mut zmq_sys::zmq_msg_t = msg.as_mut_ptr().cast();
+    // SAFETY: as in `copy_of`: the `Message` is its `zmq_msg_t`, initialised in place by
+    // zmq_msg_init_size, whose `total` bytes at zmq_msg_data are then written exactly once, part
+    // after part (the parts add up to `total` and none overlaps the new buffer).
+    unsafe {
+        if zmq_sys::zmq_msg_init_size(p, total) == -1 {
+            panic!("zmq_msg_init_size: {}", last_error());
+        }
+        if total > 0 {
+            let mut dst = zmq_sys::zmq_msg_data(p) as *mut u8;
+            for part in parts {
+                std::ptr::copy_nonoverlapping(part.as_ptr(), dst, part.len());
+                dst = dst.add(part.len());
+            }
+        }
+        msg.assume_init()
+    }
+}
+
 fn last_error() -> zmq::Error {
     // SAFETY: zmq_errno only reads the calling thread's errno.
     zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
@@ -102,6 +208,31 @@ mod tests {
             let mut m = zmq::Message::with_size(n);
             assert_eq!(size(&mut m), n);
         }
+    }
+
+    #[test]
+    fn the_direct_calls_agree_with_the_zmq_crate() {
+        for n in [0, 1, 33, 34, 1000] {
+            let data: Vec<u8> = (0..n).map(|i| i as u8).collect();
+            let m = copy_of(&data);
+            assert_eq!(&m[..], &data[..]);
+            assert_eq!(bytes(&m), &data[..]);
+            assert_eq!(len(&m), n);
+            assert!(!more(&m));
+        }
+        let ctx = zmq::Context::new();
+        let a = ctx.socket(zmq::PAIR).unwrap();
+        let b = ctx.socket(zmq::PAIR).unwrap();
+        a.bind("inproc://raw-direct").unwrap();
+        b.connect("inproc://raw-direct").unwrap();
+        a.send("head", zmq::SNDMORE).unwrap();
+        a.send("tail!", 0).unwrap();
+        let mut m = zmq::Message::new();
+        assert_eq!(recv(&b, &mut m, 0), Ok(4));
+        assert!(more(&m) && bytes(&m) == b"head");
+        assert_eq!(recv(&b, &mut m, 0), Ok(5));
+        assert!(!more(&m) && bytes(&m) == b"tail!");
+        assert_eq!(recv(&b, &mut m, zmq::DONTWAIT), Err(zmq::Error::EAGAIN));
     }
 
     #[test]
