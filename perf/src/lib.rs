@@ -5,6 +5,11 @@
 //!
 //! Each message is `frames` parts: with 2, an empty delimiter then the payload (the ROUTER
 //! envelope that brokers move).
+//!
+//! As in libzmq's tools, the payload is allocated and not filled (`zmq_msg_init_size`), in every
+//! mode but `multipart` (a `Vec` must be initialised), and receivers look only at its size: the
+//! modes, and the C tools, do the same work per message. Each loop matches its mode once, outside
+//! the loop.
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +33,35 @@ pub enum Mode {
     Multipart,
 }
 
-/// Sends `count` messages of `size` bytes (in `frames` parts).
+/// A message of `size` bytes whose content nobody writes, as libzmq's tools send
+/// (`zmq_msg_init_size`, no fill): every Rust mode but `multipart` sends these, so that each
+/// does the same work per message as the C tools.
+fn payload(size: usize) -> zmq::Message {
+    // SAFETY: the content is never read from Rust: receivers here look only at a message's size
+    // (`part_size`, `Frame::len`), and libzmq copies the bytes as opaque memory.
+    #[allow(deprecated)] // the zmq crate's name for zmq_msg_init_size without a fill
+    unsafe {
+        zmq::Message::with_capacity_unallocated(size)
+    }
+}
+
+// `zmq::Message` is its `zmq_msg_t` and nothing else (zmq 0.10: `struct Message { msg:
+// zmq_msg_t }`); zmq-patterns relies on the same and asserts it too.
+const _: () = assert!(
+    std::mem::size_of::<zmq::Message>() == std::mem::size_of::<zmq_sys::zmq_msg_t>()
+        && std::mem::align_of::<zmq::Message>() == std::mem::align_of::<zmq_sys::zmq_msg_t>()
+);
+
+/// The size of a message, read as libzmq's tools read it (`zmq_msg_size`), never its content.
+#[inline]
+fn part_size(message: &zmq::Message) -> usize {
+    // SAFETY: a `zmq::Message` is its initialised `zmq_msg_t` (asserted above);
+    // zmq_msg_size only reads it.
+    unsafe { zmq_sys::zmq_msg_size((message as *const zmq::Message).cast()) }
+}
+
+/// Sends `count` messages of `size` bytes (in `frames` parts). The mode is matched once, outside
+/// the loop, as each C tool is one loop.
 pub fn send_messages(
     socket: &zmq::Socket,
     mode: Mode,
@@ -36,8 +69,40 @@ pub fn send_messages(
     size: usize,
     count: u64,
 ) -> anyhow::Result<()> {
-    for _ in 0..count {
-        send_one(socket, mode, frames, size)?;
+    match mode {
+        Mode::Msg | Mode::MsgInPlace => {
+            for _ in 0..count {
+                let mut msg = Msg::new();
+                for _ in 1..frames {
+                    msg.push_back(Frame::empty());
+                }
+                msg.push_back(Frame::from(payload(size)));
+                msg.send(socket)?;
+            }
+        }
+        Mode::Frame => {
+            for _ in 0..count {
+                for _ in 1..frames {
+                    Frame::empty().send(socket, zmq::SNDMORE)?;
+                }
+                Frame::from(payload(size)).send(socket, 0)?;
+            }
+        }
+        Mode::Raw => {
+            for _ in 0..count {
+                for _ in 1..frames {
+                    socket.send(zmq::Message::new(), zmq::SNDMORE)?;
+                }
+                socket.send(payload(size), 0)?;
+            }
+        }
+        Mode::Multipart => {
+            for _ in 0..count {
+                let mut parts = vec![Vec::new(); frames - 1];
+                parts.push(vec![0u8; size]);
+                socket.send_multipart(parts, 0)?;
+            }
+        }
     }
     Ok(())
 }
@@ -49,34 +114,7 @@ pub fn send_one(
     frames: usize,
     size: usize,
 ) -> anyhow::Result<()> {
-    match mode {
-        Mode::Msg | Mode::MsgInPlace => {
-            let mut msg = Msg::new();
-            for _ in 1..frames {
-                msg.push_back(Frame::empty());
-            }
-            msg.push_back(Frame::from(zmq::Message::with_size(size)));
-            msg.send(socket)?;
-        }
-        Mode::Frame => {
-            for _ in 1..frames {
-                Frame::empty().send(socket, zmq::SNDMORE)?;
-            }
-            Frame::from(zmq::Message::with_size(size)).send(socket, 0)?;
-        }
-        Mode::Raw => {
-            for _ in 1..frames {
-                socket.send(zmq::Message::new(), zmq::SNDMORE)?;
-            }
-            socket.send(zmq::Message::with_size(size), 0)?;
-        }
-        Mode::Multipart => {
-            let mut parts = vec![Vec::new(); frames - 1];
-            parts.push(vec![0u8; size]);
-            socket.send_multipart(parts, 0)?;
-        }
-    }
-    Ok(())
+    send_messages(socket, mode, frames, size, 1)
 }
 
 /// What a receiving loop keeps from one message to the next: the raw loop's `zmq::Message`
@@ -99,28 +137,67 @@ impl Default for Scratch {
 
 /// Receives one whole message and returns the size of its last part.
 pub fn recv_one(socket: &zmq::Socket, mode: Mode, scratch: &mut Scratch) -> anyhow::Result<usize> {
-    Ok(match mode {
-        Mode::Msg => Msg::recv(socket)?.back().map_or(0, |f| f.len()),
-        Mode::MsgInPlace => {
-            scratch.msg.recv_in_place(socket, 0)?;
-            scratch.msg.back().map_or(0, |f| f.len())
+    let mut got = 0;
+    recv_each(socket, mode, scratch, 1, |size| {
+        got = size;
+        Ok(())
+    })?;
+    Ok(got)
+}
+
+/// Receives `count` whole messages in `mode`, calling `each` with the size of each one's last
+/// part; the mode is matched once, outside the loop.
+#[inline]
+fn recv_each(
+    socket: &zmq::Socket,
+    mode: Mode,
+    scratch: &mut Scratch,
+    count: u64,
+    mut each: impl FnMut(usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match mode {
+        Mode::Msg => {
+            for _ in 0..count {
+                each(Msg::recv(socket)?.back().map_or(0, |f| f.len()))?;
+            }
         }
-        Mode::Frame => loop {
+        Mode::MsgInPlace => {
+            for _ in 0..count {
+                scratch.msg.recv_in_place(socket, 0)?;
+                each(scratch.msg.back().map_or(0, |f| f.len()))?;
+            }
+        }
+        Mode::Frame => {
             let frame = &mut scratch.frame;
-            frame.recv_in_place(socket, 0)?;
-            if !frame.more() {
-                break frame.len();
+            for _ in 0..count {
+                loop {
+                    frame.recv_in_place(socket, 0)?;
+                    if !frame.more() {
+                        break;
+                    }
+                }
+                each(frame.len())?;
             }
-        },
-        Mode::Raw => loop {
+        }
+        Mode::Raw => {
             let message = &mut scratch.message;
-            socket.recv(message, 0)?;
-            if !message.get_more() {
-                break message.len();
+            for _ in 0..count {
+                loop {
+                    socket.recv(message, 0)?;
+                    if !message.get_more() {
+                        break;
+                    }
+                }
+                each(part_size(message))?;
             }
-        },
-        Mode::Multipart => socket.recv_multipart(0)?.last().map_or(0, Vec::len),
-    })
+        }
+        Mode::Multipart => {
+            for _ in 0..count {
+                each(socket.recv_multipart(0)?.last().map_or(0, Vec::len))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Receives `count` messages, checking their size; returns the time from the first to the last
@@ -135,10 +212,10 @@ pub fn receive_messages(
     let got = recv_one(socket, mode, &mut scratch)?;
     anyhow::ensure!(got == size, "message of wrong size: {got}");
     let start = Instant::now();
-    for _ in 1..count {
-        let got = recv_one(socket, mode, &mut scratch)?;
+    recv_each(socket, mode, &mut scratch, count.saturating_sub(1), |got| {
         anyhow::ensure!(got == size, "message of wrong size: {got}");
-    }
+        Ok(())
+    })?;
     Ok(start.elapsed())
 }
 
@@ -307,11 +384,18 @@ pub fn receive_blocks(
     let mut mark = None;
     for block in blocks {
         let mode = modes.modes[block.mode];
-        for _ in 0..block.count {
+        let mut count = block.count;
+        if mark.is_none() && count > 0 {
+            // the clock starts at the first message, as libzmq's local_thr's does
             let got = recv_one(socket, mode, &mut scratch)?;
             anyhow::ensure!(got == size, "message of wrong size: {got}");
-            mark.get_or_insert_with(Instant::now);
+            mark = Some(Instant::now());
+            count -= 1;
         }
+        recv_each(socket, mode, &mut scratch, count, |got| {
+            anyhow::ensure!(got == size, "message of wrong size: {got}");
+            Ok(())
+        })?;
         let now = Instant::now();
         times.push(now - mark.unwrap_or(now));
         mark = Some(now);
