@@ -21,11 +21,15 @@
 //!   would change nothing here.
 //! - With no server connected the DEALER cannot take a request at all: a proxy loop that reads
 //!   a request and then sends it, blocking, would stop in that send, deaf to its console, until
-//!   a server comes. This proxy keeps the one request it has read, stops reading clients until
+//!   a server comes. This proxy keeps the one request it has begun (its first part, the rest
+//!   still queued in libzmq), stops reading clients until
 //!   the backend can take it (polling it for POLLOUT), and so still answers its console. Meanwhile
 //!   new requests wait in the ROUTER's queues, and the clients' retries come after them: the
 //!   first server to connect gets both, and the clients count the second answer as a
 //!   duplicate.
+//! - Whatever is ready is moved in bursts of up to 1,000 messages each way per poll, part by
+//!   part as libzmq's `zmq_proxy` does: one message per poll held it to a quarter of the
+//!   library's `Proxy`.
 //! - Requests already dealt to a server that dies are lost with it (those it held, and those
 //!   still queued in the proxy for it); the clients' timeout-and-retry covers them.
 //! - Heartbeats (a PING a second, three seconds' timeout) close connections that died silently,
@@ -39,10 +43,13 @@ use std::io::BufRead;
 
 use clap::Parser;
 use zguide_examples::bind;
-use zmq_patterns::{Actor, Msg, Poller, SocketExt};
+use zmq_patterns::{Actor, Frame, Msg, Poller, SocketExt};
 
 /// Where the servers this process starts with `add` connect: the backend, without TCP.
 const INPROC_BACKEND: &str = "inproc://asyncsrv-proxy-backend";
+/// Messages moved each way per poll at most: whatever is ready is drained in bursts (as the
+/// library's `Proxy` does), and the console and the other direction still get their turn.
+const BURST: u64 = 1000;
 /// Where the stdin thread passes the console's lines to the main loop.
 const CONSOLE: &str = "inproc://asyncsrv-proxy-console";
 
@@ -77,6 +84,47 @@ fn console_reader(ctx: zmq::Context) {
     }
 }
 
+/// Moves up to [`BURST`] whole messages that are waiting on `from` to `to`, part by part as
+/// libzmq's proxy does (no `Msg` built per message), and returns how many. What is ready is
+/// drained in bursts, not one message per poll: a poll costs more than the message it wakes
+/// for. The first part of a message is sent without blocking; if `to` cannot take it (a DEALER
+/// with no server yet), it stays in `held` for the next call. The other parts follow at once:
+/// libzmq delivers a message whole and accepts the rest of one whose first part it took.
+fn forward(
+    from: &zmq::Socket,
+    to: &zmq::Socket,
+    held: &mut Option<Frame>,
+) -> zmq_patterns::Result<u64> {
+    let flag = |more: bool| if more { zmq::SNDMORE } else { 0 };
+    let mut moved = 0;
+    while moved < BURST {
+        let first = match held.take() {
+            Some(frame) => frame,
+            None => match Frame::try_recv(from)? {
+                Some(frame) => frame,
+                None => break,
+            },
+        };
+        let mut more = first.more();
+        match first.send(to, zmq::DONTWAIT | flag(more)) {
+            Ok(()) => {}
+            Err(e) if e.error.zmq() == Some(zmq::Error::EAGAIN) => {
+                *held = Some(e.msg);
+                break;
+            }
+            Err(e) => return Err(e.error),
+        }
+        while more {
+            // already here: libzmq delivers messages whole
+            let part = Frame::recv_flags(from, zmq::DONTWAIT)?;
+            more = part.more();
+            part.send(to, flag(more)).map_err(|e| e.error)?;
+        }
+        moved += 1;
+    }
+    Ok(moved)
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     zguide_examples::run(false, || {
@@ -102,8 +150,10 @@ fn main() -> std::process::ExitCode {
 
         let mut servers: Vec<Actor> = Vec::new();
         let (mut requests, mut replies) = (0u64, 0u64);
-        // A request read from a client that no server could take yet
-        let mut pending: Option<Msg> = None;
+        // The first part of a request read from a client that no server could take yet
+        let mut pending: Option<Frame> = None;
+        // (the same for a reply, which a ROUTER never refuses: there for symmetry)
+        let mut held_reply: Option<Frame> = None;
         let mut poller = Poller::new();
         let from_clients = poller.add(&frontend);
         let from_servers = poller.add(&backend);
@@ -144,21 +194,11 @@ fn main() -> std::process::ExitCode {
             }
             // Replies go back to the client named in their envelope (dropped if it is gone)
             if poller.is_readable(from_servers) {
-                Msg::recv(&backend)?.send(&frontend)?;
-                replies += 1;
+                replies += forward(&backend, &frontend, &mut held_reply)?;
             }
             // Requests go to the next server in turn, when there is one
-            let request = match pending.take() {
-                Some(msg) => Some(msg),
-                None if poller.is_readable(from_clients) => Some(Msg::recv(&frontend)?),
-                None => None,
-            };
-            if let Some(msg) = request {
-                match msg.try_send(&backend) {
-                    Ok(()) => requests += 1,
-                    Err(e) if e.error.zmq() == Some(zmq::Error::EAGAIN) => pending = Some(e.msg),
-                    Err(e) => return Err(e.into()),
-                }
+            if pending.is_some() || poller.is_readable(from_clients) {
+                requests += forward(&frontend, &backend, &mut pending)?;
             }
         }
     })
