@@ -35,7 +35,7 @@ CARGO=${CARGO:-cargo} # e.g. CARGO="flock /tmp/cargo.lock cargo" where builds mu
 $CARGO build --release -q -p zmq-patterns-perf
 $CARGO build --release -q -p zguide-examples --bin lbbroker --bin asyncsrv-proxy \
     --bin flserver2 --bin flclient2 --bin flserver3 --bin flclient3 --bin bstarsrv --bin bstarcli \
-    --bin mktestdata --bin fileio1 --bin fileio2 --bin fileio3 --bin clonesrv5
+    --bin msgqueue --bin mktestdata --bin fileio1 --bin fileio2 --bin fileio3 --bin clonesrv5
 B=${CARGO_TARGET_DIR:-$PWD/target}/release
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -193,6 +193,18 @@ broker() {
     case $1 in
     lbbroker) "$B/broker_thr" --broker lbbroker --spawn "$B/lbbroker" --workers "$2" --requests 15000 ;;
     asyncsrv) "$B/broker_thr" --broker asyncsrv --spawn "$B/asyncsrv-proxy" --workers "$2" --requests 100000 ;;
+    msgqueue)
+        # the library's Proxy (ROUTER-DEALER, in msgqueue) through the same harness as asyncsrv-proxy
+        local fe=$((port + 1)) be=$((port + 2)) pid
+        port=$((port + 2))
+        "$B/msgqueue" --frontend "tcp://127.0.0.1:$fe" --backend "tcp://127.0.0.1:$be" >/dev/null 2>&1 &
+        pid=$!
+        sleep 0.2 # it binds; the harness's connects would wait for it anyway
+        "$B/broker_thr" --broker asyncsrv --frontend "tcp://127.0.0.1:$fe" --backend "tcp://127.0.0.1:$be" \
+            --workers "$2" --requests 100000
+        kill $pid 2>/dev/null
+        wait $pid 2>/dev/null || true
+        ;;
     esac | value "mean throughput"
 }
 # freelance MODEL SERVERS -> microseconds per request, flclientN against SERVERS flserverN
@@ -363,6 +375,7 @@ for rep in $(seq 1 "$REPS"); do
         done
         record "lb/tcp/$w" A "$rep" "$(broker lbbroker "$w")"
         record "async/tcp/$w" A "$rep" "$(broker asyncsrv "$w")"
+        record "async/tcp/$w" B "$rep" "$(broker msgqueue "$w")"
     done
     if suite freelance; then
         for servers in 1 3; do
@@ -437,7 +450,10 @@ END {
             if (p[1] == "mdp") name = "Majordomo (requests/s, 64 B, " p[4] " services): mdp::Broker, AsyncClient, Worker"
             else if (p[1] == "lb") name = "lbbroker binary (requests/s, 64 B): DEALER client, REQ echo workers"
             else name = "asyncsrv-proxy binary (requests/s, 64 B): DEALER client, DEALER echo workers"
-            printf "| %s | tcp | %s workers | %.0f | – | – | – | (figures) |\n", name, p[3], median(a, m)
+            m2 = 0
+            if (p[1] == "async") for (r = 1; r <= reps; r++) if ((key, "B", r) in v) b2[++m2] = v[key, "B", r]
+            note = (m2 > 0) ? sprintf("(figures; the library'"'"'s Proxy in msgqueue, same harness: %.0f)", median(b2, m2)) : "(figures)"
+            printf "| %s | tcp | %s workers | %.0f | – | – | – | %s |\n", name, p[3], median(a, m), note
             continue
         }
         if (p[1] ~ /^ir/) {

@@ -31,10 +31,9 @@ impl Frame {
     /// ```
     /// assert!(zmq_patterns::Frame::empty().is_empty());
     /// ```
+    #[inline]
     pub fn empty() -> Frame {
-        Frame {
-            msg: zmq::Message::new(),
-        }
+        Frame { msg: raw::empty() }
     }
 
     /// A frame holding a copy of `data`.

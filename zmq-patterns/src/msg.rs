@@ -409,7 +409,11 @@ impl Msg {
     )]
     pub fn push_back(&mut self, frame: impl Into<Frame>) {
         self.reserve_one();
-        self.frames.insert(0, frame.into());
+        if self.frames.is_empty() {
+            self.frames.push(frame.into()); // no move of the others to make room
+        } else {
+            self.frames.insert(0, frame.into());
+        }
     }
 
     /// Takes a recycled buffer for a message built by hand.

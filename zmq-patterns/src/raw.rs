@@ -95,15 +95,29 @@ pub(crate) fn bytes(msg: &zmq::Message) -> &[u8] {
     }
 }
 
+/// An empty message (`zmq_msg_init`), made in place: `zmq::Message::new` is a call across
+/// crates.
+#[inline]
+pub(crate) fn empty() -> zmq::Message {
+    let mut msg = std::mem::MaybeUninit::<zmq::Message>::zeroed();
+    // SAFETY: as in `copy_of`; zmq_msg_init cannot fail.
+    unsafe {
+        zmq_sys::zmq_msg_init(msg.as_mut_ptr().cast());
+        msg.assume_init()
+    }
+}
+
 /// A message holding a copy of `data`: `zmq_msg_init_size` then one copy, with no fill of the
 /// buffer first (`zmq::Message::with_size` zero-fills) and no call through `Deref`.
 #[inline]
 pub(crate) fn copy_of(data: &[u8]) -> zmq::Message {
-    let mut msg = std::mem::MaybeUninit::<zmq::Message>::uninit();
+    // zeroed, as `zmq::Message` does: libzmq writes only the fields it uses, and a
+    // `zmq_msg_t` is bytes, which Rust wants initialised
+    let mut msg = std::mem::MaybeUninit::<zmq::Message>::zeroed();
     let p: *mut zmq_sys::zmq_msg_t = msg.as_mut_ptr().cast();
-    // SAFETY: `zmq::Message` is its `zmq_msg_t` and nothing else (asserted above), so
-    // initialising the `zmq_msg_t` in place initialises the `Message`; zmq_msg_init_size either
-    // initialises it (rc 0) or fails with ENOMEM, leaving nothing to release.
+    // SAFETY: `zmq::Message` is its `zmq_msg_t` and nothing else (asserted above), and every
+    // byte of it is initialised (zeroed); zmq_msg_init_size makes it a live message (rc 0) or
+    // fails with ENOMEM, leaving nothing to release.
     unsafe {
         if zmq_sys::zmq_msg_init_size(p, data.len()) == -1 {
             // as `zmq::Message::from(&[u8])` does: out of memory is not an error to return
@@ -126,9 +140,11 @@ pub(crate) fn copy_of_slices(parts: &[&[u8]]) -> zmq::Message {
         .iter()
         .try_fold(0usize, |sum, p| sum.checked_add(p.len()))
         .expect("Frame::from_slices: total size overflows usize");
-    let mut msg = std::mem::MaybeUninit::<zmq::Message>::uninit();
+    // zeroed, as `zmq::Message` does: libzmq writes only the fields it uses, and a
+    // `zmq_msg_t` is bytes, which Rust wants initialised
+    let mut msg = std::mem::MaybeUninit::<zmq::Message>::zeroed();
     let p: *mut zmq_sys::zmq_msg_t = msg.as_mut_ptr().cast();
-    // SAFETY: as in `copy_of`: the `Message` is its `zmq_msg_t`, initialised in place by
+    // SAFETY: as in `copy_of`: the `Message` is its (zeroed) `zmq_msg_t`, made live in place by
     // zmq_msg_init_size, whose `total` bytes at zmq_msg_data are then written exactly once, part
     // after part (the parts add up to `total` and none overlaps the new buffer).
     unsafe {
