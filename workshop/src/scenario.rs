@@ -493,7 +493,8 @@ pub fn tally<'a>(kind: CountKind, regex: &Regex, lines: impl IntoIterator<Item =
 }
 
 /// Fills `{port}`, `{port+N}`, `{i}`, `{dir}` and `{host:NAME}` in one argument; `hosts` are
-/// the scenario's, in order.
+/// the scenario's, in order. `{}` stays as it is, for programs whose own flags are templates
+/// (peering's `ipc://{}-cloud.ipc`).
 fn expand(arg: &str, port_base: u16, i: u32, dir: &str, hosts: &[String]) -> Result<String> {
     let mut out = String::new();
     let mut rest = arg;
@@ -507,6 +508,7 @@ fn expand(arg: &str, port_base: u16, i: u32, dir: &str, hosts: &[String]) -> Res
             "port" => port_base.to_string(),
             "i" => i.to_string(),
             "dir" => dir.to_string(),
+            "" => "{}".to_string(),
             _ if name.starts_with("host:") => {
                 let host = &name["host:".len()..];
                 hosts
@@ -546,6 +548,10 @@ mod tests {
             "7002/3"
         );
         assert_eq!(expand("{dir}/f", 7000, 3, "/d", &[]).unwrap(), "/d/f");
+        assert_eq!(
+            expand("ipc://{dir}/{}-cloud.ipc", 7000, 3, "/d", &[]).unwrap(),
+            "ipc:///d/{}-cloud.ipc"
+        );
         assert!(expand("{nope}", 7000, 1, "", &[]).is_err());
         assert!(expand("{port", 7000, 1, "", &[]).is_err());
         assert!(expand("{port+1}", 65535, 1, "", &[]).is_err());
