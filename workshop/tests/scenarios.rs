@@ -7,8 +7,11 @@
 //!
 //! The runner starts the zguide-examples binaries from its own directory. Cargo builds a
 //! package's own binaries for its tests, not another package's, so the test first runs
-//! `cargo build -p zguide-examples --bins` itself (in the same profile and target dir): a no-op
-//! when `cargo test --workspace` has built them, and never a stale binary under test.
+//! `cargo test --workspace --no-run` itself (in the same profile and target dir): a no-op when
+//! `cargo test --workspace` (CI, the README) has built everything, and never a stale binary
+//! under test. Not `cargo build -p zguide-examples --bins`: its features are resolved for that
+//! package alone, differently from the workspace's, and in a clean checkout that rebuilt
+//! libzmq and every example (about three minutes of CI).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,7 +35,7 @@ fn build_examples() {
     BUILD.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "zguide-examples", "--bins"])
+        cmd.args(["test", "--quiet", "--workspace", "--no-run"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if bin_dir().file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
@@ -41,10 +44,7 @@ fn build_examples() {
         let target = bin_dir().parent().expect("a target directory");
         cmd.env("CARGO_TARGET_DIR", target);
         let status = cmd.status().expect("cannot run cargo");
-        assert!(
-            status.success(),
-            "cargo build -p zguide-examples --bins failed"
-        );
+        assert!(status.success(), "cargo test --workspace --no-run failed");
     });
 }
 
