@@ -379,23 +379,27 @@ impl fmt::Display for Frame {
     /// elided with `...` (`format!("{:.35}", frame)` prints at most 35 bytes, as
     /// `zframe_print` does).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bytes = self.as_bytes();
-        write!(f, "[{:03}] ", bytes.len())?;
-        let (shown, cut) = match f.precision() {
-            Some(p) if p < bytes.len() => (&bytes[..p], true),
-            _ => (bytes, false),
-        };
-        if self.is_text() {
-            // Printable ASCII is valid UTF-8.
-            f.write_str(std::str::from_utf8(shown).unwrap_or_default())?;
-        } else {
-            f.write_str(&hex(shown))?;
-        }
-        if cut {
-            f.write_str("...")?;
-        }
-        Ok(())
+        fmt_bytes(self.as_bytes(), f)
     }
+}
+
+/// Shows `bytes` as a frame's [`Display`](fmt::Display) does.
+pub(crate) fn fmt_bytes(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "[{:03}] ", bytes.len())?;
+    let (shown, cut) = match f.precision() {
+        Some(p) if p < bytes.len() => (&bytes[..p], true),
+        _ => (bytes, false),
+    };
+    if bytes.iter().all(|b| (32..127).contains(b)) {
+        // Printable ASCII is valid UTF-8.
+        f.write_str(std::str::from_utf8(shown).unwrap_or_default())?;
+    } else {
+        f.write_str(&hex(shown))?;
+    }
+    if cut {
+        f.write_str("...")?;
+    }
+    Ok(())
 }
 
 impl PartialEq for Frame {

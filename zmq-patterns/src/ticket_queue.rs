@@ -12,9 +12,17 @@
 //! its memory follows the number of workers, not the number of messages they send. Every
 //! operation is O(1) amortised.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
+
+/// The maps' hasher: foldhash, seeded at random per process and per map. A broker looks up
+/// identity frames a dozen times per request, and SipHash (std's default) cost more than all of
+/// the broker's own logic; foldhash takes a fraction of that, and its random seeds still keep a
+/// peer from choosing colliding identities blindly. What peers can make the maps hold is bounded
+/// by the callers (workers are connections; services and requests have limits).
+pub(crate) type FastHash = foldhash::fast::RandomState;
 
 /// Slack before a compaction, so that small queues are not compacted on every push.
 const SLACK: usize = 32;
@@ -23,7 +31,7 @@ const SLACK: usize = 32;
 /// move to the back), remove, front and pop, and memory bounded by about twice the live keys.
 pub(crate) struct TicketQueue<K, V> {
     /// Each live key's current ticket and value.
-    live: HashMap<K, (u64, V)>,
+    live: HashMap<K, (u64, V), FastHash>,
     /// (key, ticket) pairs, oldest first; stale pairs are skipped.
     order: VecDeque<(K, u64)>,
     next_ticket: u64,
@@ -33,7 +41,7 @@ pub(crate) struct TicketQueue<K, V> {
 impl<K, V> Default for TicketQueue<K, V> {
     fn default() -> Self {
         TicketQueue {
-            live: HashMap::new(),
+            live: HashMap::default(),
             order: VecDeque::new(),
             next_ticket: 0,
         }
@@ -74,11 +82,14 @@ impl<K: Hash + Eq + Clone, V> TicketQueue<K, V> {
         self.live.get(key).map(|(_, v)| (key, v))
     }
 
-    /// Takes out the oldest live key and its value.
+    /// Takes out the oldest live key and its value (one hash per pair looked at).
     pub(crate) fn pop_front(&mut self) -> Option<(K, V)> {
         while let Some((key, ticket)) = self.order.pop_front() {
-            if self.is_live(&key, ticket) {
-                return self.live.remove(&key).map(|(_, v)| (key, v));
+            if let Entry::Occupied(entry) = self.live.entry(key) {
+                if entry.get().0 == ticket {
+                    let (key, (_, value)) = entry.remove_entry();
+                    return Some((key, value));
+                }
             }
         }
         None

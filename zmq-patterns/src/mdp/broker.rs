@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::frame::Frame;
+use crate::mdp::key::Key;
 use crate::mdp::protocol::{BrokerInput, FromWorker, ToWorker, CLIENT, MMI_PREFIX};
 use crate::msg::Msg;
 use crate::poller::Poller;
 use crate::socket::SocketExt;
 use crate::stop::{StopHandle, StopSignal};
-use crate::ticket_queue::TicketQueue;
+use crate::ticket_queue::{FastHash, TicketQueue};
 
 /// Settings of a [`Broker`]; `Default` gives the guide's timings, and bounds on everything a
 /// peer can make the broker hold (the guide's broker has none).
@@ -118,7 +119,7 @@ fn held_size(client: &Frame, body: &Msg) -> usize {
 
 struct Worker {
     /// The service it registered for.
-    service: Frame,
+    service: Key,
     /// While it holds a request: the address of that request's client, the only one it may
     /// answer.
     holds: Option<Frame>,
@@ -129,11 +130,11 @@ const SPARE_QUEUES: usize = 8;
 
 struct Service {
     /// Client requests not yet given to a worker, by client, each client's oldest first.
-    pending: HashMap<Frame, VecDeque<Request>>,
+    pending: HashMap<Key, VecDeque<Request>, FastHash>,
     /// The clients in `pending`, each once, in turn: the next request to go is the oldest of
     /// the front one's, which then goes to the back (round robin between clients, so that one
     /// with many requests in flight cannot starve the others).
-    turns: VecDeque<Frame>,
+    turns: VecDeque<Key>,
     /// Emptied queues kept for the next client (a few), so that a client's request in the
     /// steady state allocates nothing.
     spare: Vec<VecDeque<Request>>,
@@ -142,7 +143,7 @@ struct Service {
     /// No request in `pending` came before this: when its requests may start to expire.
     oldest: Instant,
     /// Its idle workers, least recently used first.
-    waiting: TicketQueue<Frame, ()>,
+    waiting: TicketQueue<Key, ()>,
     /// Workers registered for this service, busy or idle.
     workers: usize,
     /// What `pending` counts against the byte limits.
@@ -154,7 +155,7 @@ struct Service {
 impl Service {
     fn new(now: Instant) -> Service {
         Service {
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             turns: VecDeque::new(),
             spare: Vec::new(),
             queued: 0,
@@ -174,12 +175,12 @@ impl Service {
         }
         self.queued += 1;
         self.bytes += request.size;
-        match self.pending.get_mut(&request.client) {
+        match self.pending.get_mut(request.client.as_bytes()) {
             Some(queue) => queue.push_back(request),
             None => {
-                self.turns.push_back(request.client.clone());
+                let client = Key::from(&request.client);
+                self.turns.push_back(client.clone());
                 let mut queue = self.spare.pop().unwrap_or_default();
-                let client = request.client.clone();
                 queue.push_back(request);
                 self.pending.insert(client, queue);
             }
@@ -284,15 +285,15 @@ pub struct Broker {
 
 struct State {
     config: BrokerConfig,
-    services: HashMap<Frame, Service>,
-    workers: HashMap<Frame, Worker>,
+    services: HashMap<Key, Service, FastHash>,
+    workers: HashMap<Key, Worker, FastHash>,
     /// Idle workers in order of their last sign of life, with when each expires.
-    idle: TicketQueue<Frame, Instant>,
+    idle: TicketQueue<Key, Instant>,
     /// Busy workers in order of their last sign of life, with when that was.
-    busy: TicketQueue<Frame, Instant>,
+    busy: TicketQueue<Key, Instant>,
     /// All workers in order of the last command the broker sent them, with when that was:
     /// a worker is due a heartbeat one interval after it.
-    sent: TicketQueue<Frame, Instant>,
+    sent: TicketQueue<Key, Instant>,
     /// Services with at least one worker (the others have only requests).
     served: usize,
     /// Requests waiting for a worker, and their bytes.
@@ -300,6 +301,12 @@ struct State {
     bytes: usize,
     /// When to look for expired requests next.
     sweep_at: Instant,
+    /// No idle worker expires and no busy one times out before this (a lower bound, lowered by
+    /// every push, made exact by each purge), so that a purge with nothing due costs one
+    /// comparison instead of two queue look-ups.
+    purge_due: Instant,
+    /// No worker is due a heartbeat before this (a lower bound in the same way).
+    heartbeat_due: Instant,
 }
 
 /// `now + d`, or a time far away if that does not fit.
@@ -332,14 +339,16 @@ impl Broker {
             state: State {
                 sweep_at: later(now, config.heartbeat.min(config.request_expiry)),
                 config,
-                services: HashMap::new(),
-                workers: HashMap::new(),
+                services: HashMap::default(),
+                workers: HashMap::default(),
                 idle: TicketQueue::default(),
                 busy: TicketQueue::default(),
                 sent: TicketQueue::default(),
                 served: 0,
                 queued: 0,
                 bytes: 0,
+                purge_due: later(now, Duration::MAX),
+                heartbeat_due: later(now, Duration::MAX),
             },
         })
     }
@@ -520,11 +529,27 @@ impl State {
     }
 
     fn next_timer(&mut self) -> Instant {
-        let heartbeat = self.config.heartbeat;
-        match self.sent.front() {
-            Some((_, &at)) => later(at, heartbeat).min(self.sweep_at),
-            None => self.sweep_at,
+        self.heartbeat_due.min(self.sweep_at)
+    }
+
+    /// Puts an idle worker at the back of the idle queue, expiring at `expiry`.
+    fn push_idle(&mut self, id: Key, expiry: Instant) {
+        self.idle.push_back(id, expiry);
+        self.purge_due = self.purge_due.min(expiry);
+    }
+
+    /// Puts a busy worker at the back of the busy queue, its last sign of life `now`.
+    fn push_busy(&mut self, id: Key, now: Instant) {
+        self.busy.push_back(id, now);
+        if let Some(timeout) = self.config.busy_timeout {
+            self.purge_due = self.purge_due.min(later(now, timeout));
         }
+    }
+
+    /// Notes that the broker sent a worker a command `now`.
+    fn push_sent(&mut self, id: Key, now: Instant) {
+        self.sent.push_back(id, now);
+        self.heartbeat_due = self.heartbeat_due.min(later(now, self.config.heartbeat));
     }
 
     fn send(&self, socket: &zmq::Socket, msg: Msg, what: &str) -> Result<()> {
@@ -535,20 +560,15 @@ impl State {
 
     /// Sends a command to a worker; for a registered one, its next heartbeat is due one
     /// interval from now (spec 7/MDP: no HEARTBEAT while sending other commands).
-    fn send_worker(
-        &mut self,
-        socket: &zmq::Socket,
-        worker: &Frame,
-        command: ToWorker,
-    ) -> Result<()> {
+    fn send_worker(&mut self, socket: &zmq::Socket, worker: &Key, command: ToWorker) -> Result<()> {
         let what = match &command {
             ToWorker::Request { .. } => "REQUEST to worker",
             ToWorker::Heartbeat => "HEARTBEAT to worker",
             ToWorker::Disconnect => "DISCONNECT to worker",
         };
-        self.send(socket, command.into_msg(worker.clone()), what)?;
+        self.send(socket, command.into_msg(worker.to_frame()), what)?;
         if self.workers.contains_key(worker) {
-            self.sent.push_back(worker.clone(), Instant::now());
+            self.push_sent(worker.clone(), Instant::now());
         }
         Ok(())
     }
@@ -590,8 +610,8 @@ impl State {
         sender: &Frame,
         why: &str,
     ) -> Result<()> {
-        if self.workers.contains_key(sender) {
-            self.delete_worker(socket, sender, true, why)?;
+        if self.workers.contains_key(sender.as_bytes()) {
+            self.delete_worker(socket, &Key::from(sender), true, why)?;
         }
         Ok(())
     }
@@ -607,7 +627,7 @@ impl State {
             let code = if service == "mmi.service" {
                 let known = body
                     .back()
-                    .and_then(|name| self.services.get(name))
+                    .and_then(|name| self.services.get(name.as_bytes()))
                     .is_some_and(|s| s.workers > 0);
                 if known {
                     "200"
@@ -626,7 +646,7 @@ impl State {
         }
         let size = held_size(&sender, &body);
         let now = Instant::now();
-        let refused = match self.services.get(&service) {
+        let refused = match self.services.get(service.as_bytes()) {
             Some(s) => {
                 let limit = if s.workers == 0 {
                     self.config.max_queued.min(self.config.max_queued_unserved)
@@ -680,6 +700,7 @@ impl State {
             );
             return Ok(());
         }
+        let service = Key::from(&service);
         if !self.services.contains_key(&service) {
             log::debug!("mdp broker: added service {service:.64} (no worker yet)");
             self.services.insert(service.clone(), Service::new(now));
@@ -713,7 +734,7 @@ impl State {
     }
 
     /// Forgets a service that has neither workers nor requests.
-    fn release_service(&mut self, name: &Frame) {
+    fn release_service(&mut self, name: &Key) {
         if self
             .services
             .get(name)
@@ -730,6 +751,7 @@ impl State {
         sender: Frame,
         command: FromWorker,
     ) -> Result<()> {
+        let sender = Key::from(&sender);
         match command {
             FromWorker::Ready { service } => {
                 if self.workers.contains_key(&sender) {
@@ -747,6 +769,7 @@ impl State {
                         sender.strhex()
                     );
                     let now = Instant::now();
+                    let service = Key::from(&service);
                     let s = self
                         .services
                         .entry(service.clone())
@@ -763,7 +786,7 @@ impl State {
                         },
                     );
                     // Its first heartbeat is due one interval from now.
-                    self.sent.push_back(sender.clone(), now);
+                    self.push_sent(sender.clone(), now);
                     self.worker_waiting(socket, &sender)
                 }
             }
@@ -785,7 +808,7 @@ impl State {
                     log::warn!("mdp broker: worker {} {why}", sender.strhex());
                     return self.delete_worker(socket, &sender, true, &why);
                 }
-                body.push_front(worker.service.clone());
+                body.push_front(worker.service.to_frame());
                 body.push_front(CLIENT);
                 body.push_envelope(client);
                 self.send(socket, body, "reply to client")?;
@@ -802,10 +825,10 @@ impl State {
                 let now = Instant::now();
                 if worker.holds.is_some() {
                     // A busy worker that heartbeats is alive: push its deadline back.
-                    self.busy.push_back(sender, now);
+                    self.push_busy(sender, now);
                 } else {
                     let expiry = later(now, self.expiry());
-                    self.idle.push_back(sender, expiry);
+                    self.push_idle(sender, expiry);
                 }
                 Ok(())
             }
@@ -820,7 +843,7 @@ impl State {
 
     /// Makes a worker idle: at the back of its service's queue of idle workers, expiring one
     /// expiry period from now; then dispatches.
-    fn worker_waiting(&mut self, socket: &zmq::Socket, id: &Frame) -> Result<()> {
+    fn worker_waiting(&mut self, socket: &zmq::Socket, id: &Key) -> Result<()> {
         let Some(w) = self.workers.get_mut(id) else {
             return Ok(());
         };
@@ -828,7 +851,7 @@ impl State {
         let service = w.service.clone();
         self.busy.remove(id);
         let expiry = later(Instant::now(), self.expiry());
-        self.idle.push_back(id.clone(), expiry);
+        self.push_idle(id.clone(), expiry);
         if let Some(s) = self.services.get_mut(&service) {
             s.waiting.push_back(id.clone(), ());
         }
@@ -837,7 +860,7 @@ impl State {
 
     /// Gives queued requests of `service` to its idle workers, the clients in turn, each
     /// client's oldest first.
-    fn dispatch(&mut self, socket: &zmq::Socket, service: &Frame) -> Result<()> {
+    fn dispatch(&mut self, socket: &zmq::Socket, service: &Key) -> Result<()> {
         self.purge(socket)?;
         loop {
             let Some(s) = self.services.get_mut(service) else {
@@ -858,7 +881,7 @@ impl State {
             self.bytes -= request.size;
             self.queued -= 1;
             self.idle.remove(&worker);
-            self.busy.push_back(worker.clone(), now);
+            self.push_busy(worker.clone(), now);
             if let Some(w) = self.workers.get_mut(&worker) {
                 w.holds = Some(request.client.clone());
             }
@@ -880,7 +903,7 @@ impl State {
     fn delete_worker(
         &mut self,
         socket: &zmq::Socket,
-        id: &Frame,
+        id: &Key,
         disconnect: bool,
         why: &str,
     ) -> Result<()> {
@@ -918,6 +941,9 @@ impl State {
     /// first live worker.
     fn purge(&mut self, socket: &zmq::Socket) -> Result<()> {
         let now = Instant::now();
+        if now < self.purge_due {
+            return Ok(());
+        }
         while let Some((id, &expiry)) = self.idle.front() {
             if expiry > now {
                 break;
@@ -940,6 +966,16 @@ impl State {
                 self.delete_worker(socket, &id, false, &why)?;
             }
         }
+        let mut due = later(now, Duration::MAX);
+        if let Some((_, &expiry)) = self.idle.front() {
+            due = due.min(expiry);
+        }
+        if let Some(timeout) = self.config.busy_timeout {
+            if let Some((_, &since)) = self.busy.front() {
+                due = due.min(later(since, timeout));
+            }
+        }
+        self.purge_due = due;
         Ok(())
     }
 
@@ -990,6 +1026,9 @@ impl State {
         // Workers, idle or busy, the broker has sent nothing for an interval; sending one a
         // HEARTBEAT puts it at the back.
         let now = Instant::now();
+        if now < self.heartbeat_due {
+            return Ok(());
+        }
         while let Some((id, &at)) = self.sent.front() {
             if now.saturating_duration_since(at) < self.config.heartbeat {
                 break;
@@ -997,6 +1036,10 @@ impl State {
             let id = id.clone();
             self.send_worker(socket, &id, ToWorker::Heartbeat)?;
         }
+        self.heartbeat_due = match self.sent.front() {
+            Some((_, &at)) => later(at, self.config.heartbeat),
+            None => later(now, Duration::MAX),
+        };
         Ok(())
     }
 }

@@ -43,6 +43,7 @@
 
 pub mod broker;
 pub mod client;
+mod key;
 pub mod protocol;
 pub mod worker;
 
