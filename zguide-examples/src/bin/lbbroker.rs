@@ -7,6 +7,8 @@
 //! context as if it were a separate process. A worker's message puts it on the queue of ready
 //! workers; the frontend is polled only while that queue is not empty, and each client request
 //! goes to the worker that has waited longest. So a worker never holds more than one request.
+//! After each poll it takes what is waiting on both sides, in turns, before it polls again
+//! (the C original takes one message per poll, and a poll costs more than the message).
 //! The broker exits once every client has had its reply.
 //!
 //! Each worker line ends with the worker's identity, `Worker: HELLO (worker 1A2B-3C4D)`, so
@@ -28,6 +30,9 @@ use std::time::Duration;
 use clap::Parser;
 use zguide_examples::bind;
 use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
+
+/// Most messages taken from each side between two polls.
+const BURST: usize = 1000;
 
 #[derive(Parser)]
 #[command(about = "Load-balancing broker with in-process REQ clients and REQ workers")]
@@ -132,7 +137,7 @@ fn main() -> std::process::ExitCode {
         let mut replies = 0;
 
         let mut poller = Poller::new();
-        let from_workers = poller.add(&backend);
+        poller.add(&backend);
         let from_clients = poller.add(&frontend);
         while args.clients == 0 || replies < args.clients {
             // Poll frontend only if we have available workers
@@ -144,28 +149,38 @@ fn main() -> std::process::ExitCode {
             poller.set_events(from_clients, events);
             poller.poll(None)?;
 
-            // Handle worker activity on backend: [worker][""][READY] or [worker][""][client][""][reply]
-            if poller.is_readable(from_workers) {
-                let mut msg = Msg::recv(&backend)?;
-                let Some(worker_id) = msg.pop_envelope().filter(|_| !msg.is_empty()) else {
-                    log::warn!("malformed message from a worker dropped");
-                    continue;
-                };
-                // Queue worker identity for load balancing
-                worker_queue.push_back(worker_id);
-
-                // If client reply, send rest back to frontend
-                if msg.len() != 1 || msg[0] != "READY" {
-                    msg.send(&frontend)?;
-                    replies += 1;
+            // Then take what is waiting on both sides, in turns, before polling again (the C
+            // original takes one message per poll; a poll costs more than the message).
+            for _ in 0..BURST {
+                let mut idle = true;
+                // Handle worker activity on backend: [worker][""][READY] or
+                // [worker][""][client][""][reply]
+                if let Some(mut msg) = Msg::try_recv(&backend)? {
+                    idle = false;
+                    if let Some(worker_id) = msg.pop_envelope().filter(|_| !msg.is_empty()) {
+                        // Queue worker identity for load balancing
+                        worker_queue.push_back(worker_id);
+                        // If client reply, send rest back to frontend
+                        if msg.len() != 1 || msg[0] != "READY" {
+                            msg.send(&frontend)?;
+                            replies += 1;
+                        }
+                    } else {
+                        log::warn!("malformed message from a worker dropped");
+                    }
                 }
-            }
-            // Client request is [client][""][request]: route it to the oldest ready worker
-            if poller.is_readable(from_clients) {
-                let mut msg = Msg::recv(&frontend)?;
-                if let Some(worker_id) = worker_queue.pop_front() {
-                    msg.push_envelope(worker_id);
-                    msg.send(&backend)?;
+                // Client request is [client][""][request]: route it to the oldest ready worker
+                if !worker_queue.is_empty() {
+                    if let Some(mut msg) = Msg::try_recv(&frontend)? {
+                        idle = false;
+                        if let Some(worker_id) = worker_queue.pop_front() {
+                            msg.push_envelope(worker_id);
+                            msg.send(&backend)?;
+                        }
+                    }
+                }
+                if idle || (args.clients != 0 && replies >= args.clients) {
+                    break;
                 }
             }
         }
