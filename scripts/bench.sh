@@ -9,7 +9,9 @@
 #
 #   scripts/bench.sh            # REPS=7, sizes 1 64 1024 65536: about 6.5 minutes on 2 cores, plus the first release build (2-3 minutes)
 #   REPS=3 SIZES="64" scripts/bench.sh
-#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core ctools brokers freelance bstar fileio clone)
+#   SUITES="freelance bstar" DOC=/tmp/bench.md scripts/bench.sh   # some suites only (all: core ctools brokers freelance bstar fileio clone cbrokers)
+#   ZGUIDE=~/zguide CZMQ=~/czmq-3.0.2 SUITES=cbrokers scripts/bench.sh   # mdbroker and lbbroker against the guide's C
+#                                      # originals (scripts/c-brokers.sh; left out without ZGUIDE and CZMQ)
 #   SUITES=ctools IR_SIZES="64" scripts/bench.sh   # instructions per message only (callgrind), Rust tools vs libzmq's C tools
 #   ZGUIDE=~/zguide scripts/bench.sh   # also the guide's Python Clone model five beside ours (a venv with pyzmq and
 #                                      # tornado is made; its figures are taken once, and use ports 5556-5558)
@@ -27,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
-SUITES=" ${SUITES:-core ctools brokers freelance bstar fileio clone} "
+SUITES=" ${SUITES:-core ctools brokers freelance bstar fileio clone cbrokers} "
 suite() { [[ $SUITES == *" $1 "* ]]; }
 DOC=${DOC:-docs/benchmarks.md}
 
@@ -489,6 +491,13 @@ END {
         printf fmt, name, p[2], unit, ma, mb, cfig, mq, target, (ok == -1 ? "" : ok ? "met" : "**missed**")
     }
 }' "$RESULTS" >"$TABLE"
+if suite cbrokers; then
+    if [ -n "${ZGUIDE:-}" ] && [ -n "${CZMQ:-}" ] && command -v valgrind >/dev/null; then
+        CARGO="$CARGO" scripts/c-brokers.sh >>"$TABLE" || echo "scripts/c-brokers.sh failed: its rows are left out" >&2
+    else
+        echo "the brokers against the guide's C originals need ZGUIDE, CZMQ (a czmq v3.0.2 checkout) and valgrind: left out" >&2
+    fi
+fi
 cat "$TABLE"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

@@ -52,6 +52,10 @@ struct Args {
     /// Request size in bytes.
     #[arg(long, default_value_t = 64)]
     size: usize,
+    /// Printable routing identities and a body of `x`s, for a broker that handles strings only
+    /// (the guide's C `lbbroker` receives every frame with `s_recv`).
+    #[arg(long)]
+    text: bool,
 }
 
 /// A loopback endpoint on a port that was free a moment ago.
@@ -96,6 +100,7 @@ fn worker(
     broker: Broker,
     endpoint: String,
     serving: Arc<AtomicUsize>,
+    identity: Option<String>,
 ) -> anyhow::Result<()> {
     let socket = ctx.socket(if broker == Broker::Lbbroker {
         zmq::REQ
@@ -103,6 +108,9 @@ fn worker(
         zmq::DEALER
     })?;
     socket.set_linger(0)?;
+    if let Some(identity) = identity {
+        socket.set_identity(identity.as_bytes())?;
+    }
     socket.connect(&endpoint)?;
     if broker == Broker::Lbbroker {
         socket.send("READY", 0)?;
@@ -129,11 +137,12 @@ fn main() -> anyhow::Result<()> {
 
     let ctx = zmq::Context::new();
     let serving = Arc::new(AtomicUsize::new(0));
-    for _ in 0..args.workers {
+    for n in 0..args.workers {
         let (ctx, backend, serving) = (ctx.clone(), backend.clone(), serving.clone());
         let broker = args.broker;
+        let identity = args.text.then(|| format!("worker-{n}"));
         std::thread::spawn(move || {
-            if let Err(e) = worker(ctx, broker, backend, serving) {
+            if let Err(e) = worker(ctx, broker, backend, serving, identity) {
                 eprintln!("worker stopped: {e}");
             }
         });
@@ -142,8 +151,11 @@ fn main() -> anyhow::Result<()> {
     let client = ctx.socket(zmq::DEALER)?;
     client.set_linger(0)?;
     client.set_rcvtimeo(10_000)?; // a broker that stops answering fails the run
+    if args.text {
+        client.set_identity(b"client")?;
+    }
     client.connect(&frontend)?;
-    let body = vec![0u8; args.size];
+    let body = vec![if args.text { b'x' } else { 0 }; args.size];
     let request = || {
         let mut msg = Msg::from_iter([&body[..]]);
         if args.broker == Broker::Lbbroker {
