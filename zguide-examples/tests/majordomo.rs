@@ -335,7 +335,7 @@ fn workers_come_back_after_a_broker_restart_under_load() {
 /// gives its peer, so that the test's ROUTER can address the broker's ROUTER.
 fn set_connect_routing_id(socket: &mut zmq::Socket, id: &[u8]) {
     use std::os::raw::{c_int, c_void};
-    extern "C" {
+    unsafe extern "C" {
         fn zmq_setsockopt(s: *mut c_void, option: c_int, value: *const c_void, len: usize)
             -> c_int;
     }
@@ -402,15 +402,15 @@ fn junk(rng: &mut impl Rng) -> Vec<Vec<Vec<u8>>> {
             (0..frames)
                 .map(|_| {
                     let len = rng.gen_range(0..40);
-                    (0..len).map(|_| rng.gen()).collect()
+                    (0..len).map(|_| rng.r#gen()).collect()
                 })
                 .collect(),
         );
     }
     // well-formed headers with random commands and bodies
     for _ in 0..40 {
-        let command: u8 = rng.gen();
-        let body: Vec<u8> = (0..rng.gen_range(0..20)).map(|_| rng.gen()).collect();
+        let command: u8 = rng.r#gen();
+        let body: Vec<u8> = (0..rng.gen_range(0..20)).map(|_| rng.r#gen()).collect();
         out.push(vec![f(b""), f(b"MDPW01"), vec![command], body]);
     }
     out

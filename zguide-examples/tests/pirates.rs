@@ -641,7 +641,7 @@ fn ppworker_answers_queue_heartbeats_and_requests_on_the_wire() {
 /// libzmq's ZMQ_CONNECT_ROUTING_ID, which `zmq` 0.10 has no setter for: it lets a connecting
 /// ROUTER name its peer, so that the test's ROUTER can talk to a queue's ROUTER.
 fn set_connect_routing_id(socket: &mut zmq::Socket, id: &[u8]) {
-    extern "C" {
+    unsafe extern "C" {
         fn zmq_setsockopt(s: *mut c_void, option: c_int, value: *const c_void, len: usize)
             -> c_int;
     }
@@ -686,7 +686,7 @@ fn bad_messages(rng: &mut impl Rng, big: bool) -> Vec<Vec<Vec<u8>>> {
             (0..frames)
                 .map(|_| {
                     let len = rng.gen_range(0..40);
-                    (0..len).map(|_| rng.gen()).collect()
+                    (0..len).map(|_| rng.r#gen()).collect()
                 })
                 .collect(),
         );

@@ -65,7 +65,7 @@ impl Uuid {
     /// assert_ne!(zmq_patterns::titanic::Uuid::random(), zmq_patterns::titanic::Uuid::random());
     /// ```
     pub fn random() -> Uuid {
-        let bytes: [u8; 16] = rand::thread_rng().gen();
+        let bytes: [u8; 16] = rand::thread_rng().r#gen();
         Uuid(crate::frame::hex(&bytes))
     }
 

@@ -16,6 +16,8 @@ thread_local! {
     static COUNT: Cell<u64> = const { Cell::new(0) };
 }
 
+// SAFETY: every allocation is System's, unchanged; the counting touches only thread-locals
+// that do not allocate (const-initialised Cells, try_with so that a thread's teardown is fine).
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = COUNTING.try_with(|c| {
@@ -23,10 +25,12 @@ unsafe impl GlobalAlloc for Counting {
                 let _ = COUNT.try_with(|n| n.set(n.get() + 1));
             }
         });
-        System.alloc(layout)
+        // SAFETY: our caller upholds GlobalAlloc::alloc's contract, which is System's.
+        unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
+        // SAFETY: `ptr` came from `alloc` above, that is from System, with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
     }
 }
 

@@ -1152,7 +1152,7 @@ mod tests {
             .filter(|e| !matches!(e, Event::ServerAdded { .. }))
             .collect();
         assert!(
-            matches!(asked[..], [Event::Waiting { server: ref a }, Event::Snapshot { server: ref b, .. }]
+            matches!(asked[..], [Event::Waiting { server: a }, Event::Snapshot { server: b, .. }]
                 if *a == format!("{}:5556", primary.address) && a == b),
             "{before:?}"
         );
