@@ -9,7 +9,7 @@
 //!   These private addresses never leave the namespaces.
 //! - Dropping the [`Lan`] kills what still runs inside and removes every namespace it made.
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,16 +1,16 @@
 //! Running a scenario: start the roles, play the timeline, label their output, check, clean up.
 
 use crate::hosts::{self, Lan};
-use crate::scenario::{parse_expr, tally, Action, Check, Instance, NetworkKind, Scenario};
-use anyhow::{bail, Context, Result};
+use crate::scenario::{Action, Check, Instance, NetworkKind, Scenario, parse_expr, tally};
+use anyhow::{Context, Result, bail};
 use regex::Regex;
 use std::io::{IsTerminal, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 /// A partial line (a prompt, a row of dots) is shown once it has waited this long.

@@ -1,6 +1,6 @@
 //! A scenario file: its format, its checks on load, and the expansion of roles into instances.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use regex::Regex;
 use serde::Deserialize;
 use std::path::Path;
@@ -518,12 +518,17 @@ fn expand(arg: &str, port_base: u16, i: u32, dir: &str, hosts: &[String]) -> Res
                     .with_context(|| format!("{{{name}}}: no role runs on a host {host:?}"))?
                     .to_string()
             }
-            _ => match name.strip_prefix("port+").and_then(|n| n.parse::<u16>().ok()) {
+            _ => match name
+                .strip_prefix("port+")
+                .and_then(|n| n.parse::<u16>().ok())
+            {
                 Some(n) => port_base
                     .checked_add(n)
                     .with_context(|| format!("{{{name}}} is past port 65535"))?
                     .to_string(),
-                None => bail!("unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}}, {{dir}}, {{host:NAME}})"),
+                None => bail!(
+                    "unknown placeholder {{{name}}} in {arg:?} (known: {{port}}, {{port+N}}, {{i}}, {{dir}}, {{host:NAME}})"
+                ),
             },
         };
         out.push_str(&value);

@@ -224,7 +224,7 @@ fn the_frontend_outlives_hostile_clients() {
         let _ = http.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         let mut rest = Vec::new();
         let _ = http.read_to_end(&mut rest); // libzmq closes it
-                                             // and a normal client
+        // and a normal client
         let req = ctx.socket(zmq::REQ).unwrap();
         req.set_linger(0).unwrap();
         req.set_rcvtimeo(5000).unwrap();

@@ -381,9 +381,11 @@ fn clonesrv3_drops_malformed_updates_and_requests_and_still_serves() {
     );
     let server_lines = interrupt(&mut server);
     assert_eq!(dump(&lines), dump(&server_lines));
-    assert!(dump(&lines)
-        .iter()
-        .any(|l| l.starts_with("[seq:1][key:ok]")));
+    assert!(
+        dump(&lines)
+            .iter()
+            .any(|l| l.starts_with("[seq:1][key:ok]"))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

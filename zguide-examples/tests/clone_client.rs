@@ -8,7 +8,7 @@ use common::*;
 
 use std::time::{Duration, Instant};
 
-use zmq_patterns::kvmsg::{snapshot, KvMsg};
+use zmq_patterns::kvmsg::{KvMsg, snapshot};
 use zmq_patterns::{Frame, Msg};
 
 /// Three consecutive free ports (a Clone server's snapshot, publisher and collector); returns

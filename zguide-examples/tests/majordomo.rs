@@ -8,7 +8,7 @@ use common::*;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use zmq_patterns::{mdp, Msg};
+use zmq_patterns::{Msg, mdp};
 
 /// Starts `mdbroker` on `ep` and waits for its ready line, which it checks.
 fn broker(ep: &str, extra: &[&str]) -> Proc {
@@ -337,7 +337,7 @@ fn set_connect_routing_id(socket: &mut zmq::Socket, id: &[u8]) {
     use std::os::raw::{c_int, c_void};
     unsafe extern "C" {
         fn zmq_setsockopt(s: *mut c_void, option: c_int, value: *const c_void, len: usize)
-            -> c_int;
+        -> c_int;
     }
     const ZMQ_CONNECT_ROUTING_ID: c_int = 61;
     // SAFETY: a live socket, a valid buffer of `len` bytes; libzmq copies it.
@@ -645,8 +645,8 @@ fn a_worker_that_died_holding_a_request_is_forgotten() {
 /// nobody serves leaves `echo` working. Shown with an embedded broker whose limit is 5.
 #[test]
 fn requests_nobody_serves_do_not_starve_other_services() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let ep = tcp_ep();
     let stop = Arc::new(AtomicBool::new(false));
     let (stop2, ep2) = (stop.clone(), ep.clone());

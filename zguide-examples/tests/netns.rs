@@ -2,7 +2,7 @@
 //! down, again once it is up; a LAN carries broadcast; nothing is left after drop.
 
 mod common;
-use common::netns::{netns_exists, Net};
+use common::netns::{Net, netns_exists};
 use common::*;
 
 use std::net::{Ipv4Addr, UdpSocket};

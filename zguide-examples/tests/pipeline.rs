@@ -113,9 +113,11 @@ fn two_taskworks_both_share_the_batch_and_tasksink_times_it() {
                     .unwrap_or_else(|_| panic!("worker printed {out:?}"))
             })
             .collect();
-        assert!(loads
-            .iter()
-            .all(|&n| (1..=u64::from(MAX_WORKLOAD)).contains(&n)));
+        assert!(
+            loads
+                .iter()
+                .all(|&n| (1..=u64::from(MAX_WORKLOAD)).contains(&n))
+        );
         assert!(!loads.is_empty(), "a worker did no work");
         done += loads.len();
         cost += loads.iter().sum::<u64>();

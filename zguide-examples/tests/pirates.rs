@@ -643,7 +643,7 @@ fn ppworker_answers_queue_heartbeats_and_requests_on_the_wire() {
 fn set_connect_routing_id(socket: &mut zmq::Socket, id: &[u8]) {
     unsafe extern "C" {
         fn zmq_setsockopt(s: *mut c_void, option: c_int, value: *const c_void, len: usize)
-            -> c_int;
+        -> c_int;
     }
     const ZMQ_CONNECT_ROUTING_ID: c_int = 61;
     // SAFETY: a live socket, and a buffer valid for the call

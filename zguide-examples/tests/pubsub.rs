@@ -354,9 +354,11 @@ fn syncpub_waits_for_all_its_subscribers_and_exits_cleanly_on_sigint() {
             "0",
         ],
     );
-    assert!(publisher
-        .lines_for(std::time::Duration::from_millis(500))
-        .is_empty());
+    assert!(
+        publisher
+            .lines_for(std::time::Duration::from_millis(500))
+            .is_empty()
+    );
     publisher.stop_with(libc::SIGINT, WAIT);
     sub.stop_with(libc::SIGINT, WAIT);
 }

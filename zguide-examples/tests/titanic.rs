@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use zmq_patterns::titanic::{Dispatched, Store};
-use zmq_patterns::{mdp, Msg};
+use zmq_patterns::{Msg, mdp};
 
 /// Short heartbeats, so that workers and broker notice each other quickly.
 const HB: [&str; 4] = ["--heartbeat-ms", "200", "--reconnect-ms", "200"];

@@ -94,5 +94,5 @@ pub use frame::Frame;
 pub use msg::{Iter as MsgIter, Msg};
 pub use poller::Poller;
 pub use proxy::{Proxy, ProxyStats, SocketStats};
-pub use socket::{random_identity, SocketExt};
+pub use socket::{SocketExt, random_identity};
 pub use stop::StopHandle;

@@ -177,11 +177,7 @@ pub(crate) fn send(
 ) -> Result<(), zmq::Error> {
     // SAFETY: both pointers are live libzmq objects for the duration of the call.
     let rc = unsafe { zmq_sys::zmq_msg_send(msg_ptr(msg), socket_ptr(socket), flags) };
-    if rc == -1 {
-        Err(last_error())
-    } else {
-        Ok(())
-    }
+    if rc == -1 { Err(last_error()) } else { Ok(()) }
 }
 
 /// A copy of `msg` that shares its data (libzmq reference counting for large messages, a

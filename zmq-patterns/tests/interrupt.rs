@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use zmq_patterns::{clock, interrupt, Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller, SocketExt, clock, interrupt};
 
 #[test]
 fn a_signal_wakes_receives_polls_and_sleeps_even_under_a_flood() {
@@ -46,9 +46,11 @@ fn a_signal_wakes_receives_polls_and_sleeps_even_under_a_flood() {
     let mut poller = Poller::new();
     poller.add(&idle);
     assert!(poller.poll(None).unwrap_err().is_interrupted());
-    assert!(clock::sleep(Duration::from_millis(10_000))
-        .unwrap_err()
-        .is_interrupted());
+    assert!(
+        clock::sleep(Duration::from_millis(10_000))
+            .unwrap_err()
+            .is_interrupted()
+    );
     assert!(t.elapsed() < Duration::from_secs(2));
 
     // Non-blocking calls still work: a program can drain and clean up. Every message comes

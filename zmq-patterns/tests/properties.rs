@@ -42,14 +42,14 @@ use proptest::test_runner::TestRunner;
 use zmq_patterns::auth;
 use zmq_patterns::beacon;
 use zmq_patterns::bstar::{self, Event, Fsm, Refusal, Role};
-use zmq_patterns::cert::{z85, z85_key, Certificate, KeyPair, PublicKey, SecretKey};
+use zmq_patterns::cert::{Certificate, KeyPair, PublicKey, SecretKey, z85, z85_key};
 use zmq_patterns::clone;
 use zmq_patterns::credit::{self, Fetch};
 use zmq_patterns::freelance::{self, FromServer, ServerInput};
 use zmq_patterns::heartbeat::ReadyQueue;
-use zmq_patterns::kvmsg::{self, KvMap, KvMsg, KvSimple, Limits, SnapshotRequest, KEY_MAX};
+use zmq_patterns::kvmsg::{self, KEY_MAX, KvMap, KvMsg, KvSimple, Limits, SnapshotRequest};
 use zmq_patterns::mdp::{
-    self, client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker,
+    self, BrokerInput, Command, FromWorker, ToWorker, client_request, parse_client_reply,
 };
 use zmq_patterns::titanic::{self, ReplyStatus, Store, Uuid};
 use zmq_patterns::{Frame, Msg, ProxyStats};

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use zmq_patterns_perf::{recv_one, send_one, Mode};
+use zmq_patterns_perf::{Mode, recv_one, send_one};
 
 #[derive(Parser)]
 #[command(about = "Send and receive in one thread: the cost of each API, per message")]

@@ -10,8 +10,8 @@
 //! `broker_thr --broker lbbroker --spawn target/release/lbbroker --workers 4`
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;

@@ -14,8 +14,8 @@
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use zmq_patterns::kvmsg::{KvMsg, ICANHAZ, KTHXBAI};
 use zmq_patterns::Msg;
+use zmq_patterns::kvmsg::{ICANHAZ, KTHXBAI, KvMsg};
 
 #[derive(Parser)]
 #[command(about = "Updates per second and snapshot time of a Clone model-five server")]

@@ -6,7 +6,7 @@
 //! `inproc_lat 64 100000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{echo_blocks, print_blocks, round_trip_blocks, tune, Measure, Modes};
+use zmq_patterns_perf::{Measure, Modes, echo_blocks, print_blocks, round_trip_blocks, tune};
 
 #[derive(Parser)]
 #[command(about = "Latency test over inproc (libzmq's inproc_lat)")]

@@ -5,7 +5,7 @@
 //! `inproc_thr 64 1000000 --mode raw,frame,msg`
 
 use clap::Parser;
-use zmq_patterns_perf::{print_blocks, receive_blocks, send_blocks, tune, Measure, Modes};
+use zmq_patterns_perf::{Measure, Modes, print_blocks, receive_blocks, send_blocks, tune};
 
 #[derive(Parser)]
 #[command(about = "Throughput test over inproc (libzmq's inproc_thr)")]

@@ -4,7 +4,7 @@
 //! `local_lat tcp://127.0.0.1:5555 64 10000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{echo_blocks, tune, Modes};
+use zmq_patterns_perf::{Modes, echo_blocks, tune};
 
 #[derive(Parser)]
 #[command(about = "Latency test, echoing side (libzmq's local_lat)")]

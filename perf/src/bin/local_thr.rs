@@ -5,7 +5,7 @@
 //! `local_thr tcp://127.0.0.1:5555 64 1000000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{print_blocks, receive_blocks, tune, Measure, Modes};
+use zmq_patterns_perf::{Measure, Modes, print_blocks, receive_blocks, tune};
 
 #[derive(Parser)]
 #[command(about = "Throughput test, receiving side (libzmq's local_thr)")]

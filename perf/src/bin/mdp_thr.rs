@@ -6,12 +6,12 @@
 //!
 //! `mdp_thr --workers 4 --services 1000 --requests 100000`
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use zmq_patterns::{mdp, Msg};
+use zmq_patterns::{Msg, mdp};
 
 #[derive(Parser)]
 #[command(about = "Requests per second through the Majordomo broker")]

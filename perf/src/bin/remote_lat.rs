@@ -4,7 +4,7 @@
 //! `remote_lat tcp://127.0.0.1:5555 64 10000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{print_blocks, round_trip_blocks, tune, Measure, Modes};
+use zmq_patterns_perf::{Measure, Modes, print_blocks, round_trip_blocks, tune};
 
 #[derive(Parser)]
 #[command(about = "Latency test, measuring side (libzmq's remote_lat)")]

@@ -4,7 +4,7 @@
 //! `remote_thr tcp://127.0.0.1:5555 64 1000000 --mode raw,frame`
 
 use clap::Parser;
-use zmq_patterns_perf::{send_blocks, tune, Modes};
+use zmq_patterns_perf::{Modes, send_blocks, tune};
 
 #[derive(Parser)]
 #[command(about = "Throughput test, sending side (libzmq's remote_thr)")]

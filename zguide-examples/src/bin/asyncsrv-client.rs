@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 
 use clap::Parser;
-use zmq_patterns::{clock, random_identity, Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller, SocketExt, clock, random_identity};
 
 #[derive(Parser)]
 #[command(about = "Asynchronous client/server platform: a DEALER client that retries")]

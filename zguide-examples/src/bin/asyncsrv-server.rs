@@ -17,7 +17,7 @@
 use zguide_examples::asyncsrv_worker as worker;
 
 use clap::Parser;
-use zmq_patterns::{random_identity, Actor, Poller};
+use zmq_patterns::{Actor, Poller, random_identity};
 
 #[derive(Parser)]
 #[command(about = "Asynchronous client/server platform: server workers for asyncsrv-proxy")]

@@ -24,7 +24,7 @@
 use clap::Parser;
 use rand::Rng;
 use std::time::Duration;
-use zmq_patterns::{clock, Actor, ActorPipe, Msg, Poller, Proxy, SocketExt};
+use zmq_patterns::{Actor, ActorPipe, Msg, Poller, Proxy, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(

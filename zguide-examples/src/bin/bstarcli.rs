@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use zguide_examples::lazy_pirate::{await_echo, req_socket};
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Binary Star client: Lazy Pirate with failover between two servers")]

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::bstar_pair::{PairArgs, MAX_REQUEST};
+use zguide_examples::bstar_pair::{MAX_REQUEST, PairArgs};
 use zmq_patterns::bstar::{Event, Fsm, State};
 use zmq_patterns::{Msg, Poller, SocketExt};
 

@@ -12,11 +12,11 @@
 //! also shows the library's debug log (states sent and heard, votes dropped).
 
 use clap::Parser;
-use zguide_examples::bstar_pair::{PairArgs, MAX_REQUEST};
+use zguide_examples::bstar_pair::{MAX_REQUEST, PairArgs};
 use zguide_examples::console;
+use zmq_patterns::Msg;
 use zmq_patterns::bstar::Server;
 use zmq_patterns::reactor::Flow;
-use zmq_patterns::Msg;
 
 #[derive(Parser)]
 #[command(about = "Binary Star server on the bstar reactor: one of a pair (-p or -b)")]

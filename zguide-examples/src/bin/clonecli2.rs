@@ -17,8 +17,8 @@
 
 use clap::Parser;
 use zguide_examples::clone_model::{self, MapArgs};
-use zmq_patterns::kvmsg::{snapshot, KvSimple};
 use zmq_patterns::SocketExt;
+use zmq_patterns::kvmsg::{KvSimple, snapshot};
 
 #[derive(Parser)]
 #[command(about = "Clone client, Model Two: a state snapshot, then the newer updates")]

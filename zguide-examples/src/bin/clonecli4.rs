@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use zguide_examples::clone_model::{self, MapArgs};
-use zmq_patterns::kvmsg::{snapshot, KvSimple};
-use zmq_patterns::{clock, Poller, SocketExt};
+use zmq_patterns::kvmsg::{KvSimple, snapshot};
+use zmq_patterns::{Poller, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Clone client, Model Four: a subtree of the map")]

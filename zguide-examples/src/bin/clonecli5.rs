@@ -26,8 +26,8 @@ use std::time::Duration;
 use clap::Parser;
 use rand::Rng;
 use zguide_examples::clone_model::{self, MapArgs};
-use zmq_patterns::kvmsg::{snapshot, KvMsg};
-use zmq_patterns::{clock, Poller, SocketExt};
+use zmq_patterns::kvmsg::{KvMsg, snapshot};
+use zmq_patterns::{Poller, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Clone client, Model Five: a subtree of the map, ephemeral values")]

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use zguide_examples::clone_model::{self, MapArgs};
-use zmq_patterns::kvmsg::{snapshot, KvSimple, SnapshotRequest};
-use zmq_patterns::{clock, interrupt, Actor, ActorPipe, Msg, Poller};
+use zmq_patterns::kvmsg::{KvSimple, SnapshotRequest, snapshot};
+use zmq_patterns::{Actor, ActorPipe, Msg, Poller, clock, interrupt};
 
 #[derive(Parser)]
 #[command(about = "Clone server, Model Two: PUB updates, ROUTER state snapshots")]

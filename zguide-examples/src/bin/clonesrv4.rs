@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use zguide_examples::clone_model::{self, ServerArgs, ServerSockets};
-use zmq_patterns::kvmsg::{snapshot, KvSimple, SnapshotRequest};
+use zmq_patterns::kvmsg::{KvSimple, SnapshotRequest, snapshot};
 use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]

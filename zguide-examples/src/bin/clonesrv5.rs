@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use zguide_examples::clone_model::{self, ServerArgs, ServerSockets};
 use zmq_patterns::clone::Store;
-use zmq_patterns::kvmsg::{snapshot, KvMsg, SnapshotRequest};
+use zmq_patterns::kvmsg::{KvMsg, SnapshotRequest, snapshot};
 use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]

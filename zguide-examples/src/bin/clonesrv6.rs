@@ -45,7 +45,7 @@ use zguide_examples::clone_model::{self, MapArgs};
 use zguide_examples::console;
 use zmq_patterns::bstar::{Role, Server, State};
 use zmq_patterns::clone::{PendingLimits, Refused, Store};
-use zmq_patterns::kvmsg::{snapshot, KvMap, KvMsg, SnapshotRequest};
+use zmq_patterns::kvmsg::{KvMap, KvMsg, SnapshotRequest, snapshot};
 use zmq_patterns::reactor::{Flow, Reactor, ReaderId};
 use zmq_patterns::{Msg, SocketExt};
 

@@ -22,7 +22,7 @@ use std::net::Ipv4Addr;
 
 use clap::Parser;
 use zmq_patterns::beacon::Interface;
-use zmq_patterns::{interrupt, Actor, ActorPipe, Msg, Poller, SocketExt};
+use zmq_patterns::{Actor, ActorPipe, Msg, Poller, SocketExt, interrupt};
 
 #[derive(Parser, Clone)]
 #[command(about = "Decentralized chat: PUB our lines, SUB to every address of our /24")]

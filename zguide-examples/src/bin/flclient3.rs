@@ -19,8 +19,8 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
-use zmq_patterns::freelance::{Client, ClientConfig};
 use zmq_patterns::Msg;
+use zmq_patterns::freelance::{Client, ClientConfig};
 
 #[derive(Parser)]
 #[command(about = "Freelance client, Model Three: flcliapi against three servers")]

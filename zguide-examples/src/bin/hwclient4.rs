@@ -41,7 +41,7 @@ fn main() -> std::process::ExitCode {
                 let mut reply = Msg::recv(&requester)?;
                 match reply.pop_front() {
                     Some(empty) if empty.is_empty() => {
-                        break reply.pop_front_str().unwrap_or_default()
+                        break reply.pop_front_str().unwrap_or_default();
                     }
                     _ => log::warn!("dropping a reply without the empty delimiter"),
                 }

@@ -12,7 +12,7 @@
 use clap::Parser;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Hello World server: REP, replies World to each request")]

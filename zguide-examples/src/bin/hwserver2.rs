@@ -13,7 +13,7 @@
 use clap::Parser;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Hello World server (verbose): REP, replies World to each request")]

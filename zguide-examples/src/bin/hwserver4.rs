@@ -15,7 +15,7 @@
 use clap::Parser;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Frame, Msg};
+use zmq_patterns::{Frame, Msg, clock};
 
 #[derive(Parser)]
 #[command(about = "Hello World server: ROUTER, prints every frame it receives and sends")]

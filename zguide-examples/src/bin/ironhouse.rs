@@ -27,15 +27,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{ensure, Context as _};
+use anyhow::{Context as _, ensure};
 use clap::Parser;
 use zguide_examples::bind;
 use zguide_examples::security::{
-    recv_or_refused, recv_within, require_curve, send_or_refused, AuthFailures, Role,
+    AuthFailures, Role, recv_or_refused, recv_within, require_curve, send_or_refused,
 };
-use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
-use zmq_patterns::cert::{Certificate, CurveClient};
 use zmq_patterns::SocketExt;
+use zmq_patterns::auth::{ANY_DOMAIN, Authenticator, CurveClients};
+use zmq_patterns::cert::{Certificate, CurveClient};
 
 #[derive(Parser)]
 #[command(about = "Ironhouse: PUSH to PULL in one process, CURVE with known clients only")]

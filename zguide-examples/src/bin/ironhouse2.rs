@@ -25,13 +25,13 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{anyhow, ensure, Context as _};
+use anyhow::{Context as _, anyhow, ensure};
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::security::{require_curve, send_or_refused, AuthFailures};
-use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
-use zmq_patterns::cert::{Certificate, CurveClient, PublicKey};
+use zguide_examples::security::{AuthFailures, require_curve, send_or_refused};
 use zmq_patterns::SocketExt;
+use zmq_patterns::auth::{ANY_DOMAIN, Authenticator, CurveClients};
+use zmq_patterns::cert::{Certificate, CurveClient, PublicKey};
 
 #[derive(Parser)]
 #[command(about = "Ironhouse with the server and the client as separate tasks")]

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
+use zmq_patterns::{Frame, Msg, Poller, SocketExt, clock};
 
 /// Most messages taken from each side between two polls.
 const BURST: usize = 1000;

@@ -26,7 +26,7 @@ use std::time::Duration;
 use clap::Parser;
 use zguide_examples::bind;
 use zmq_patterns::reactor::{Flow, Reactor, ReaderId};
-use zmq_patterns::{clock, Frame, Msg, SocketExt};
+use zmq_patterns::{Frame, Msg, SocketExt, clock};
 
 /// Signals worker is ready
 const WORKER_READY: &[u8] = b"\x01";

@@ -12,7 +12,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, Msg};
+use zmq_patterns::{Msg, clock};
 
 use zguide_examples::bind;
 use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
+use zmq_patterns::auth::{ANY_DOMAIN, Authenticator, CurveClients};
 use zmq_patterns::cert::Certificate;
 use zmq_patterns::mdp;
 

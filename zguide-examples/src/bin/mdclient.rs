@@ -21,7 +21,7 @@
 use anyhow::anyhow;
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{mdp, Error, Msg};
+use zmq_patterns::{Error, Msg, mdp};
 
 #[derive(Parser)]
 #[command(about = "Majordomo client: synchronous echo requests")]

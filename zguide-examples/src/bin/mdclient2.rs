@@ -20,7 +20,7 @@
 use anyhow::anyhow;
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{mdp, Msg};
+use zmq_patterns::{Msg, mdp};
 
 #[derive(Parser)]
 #[command(about = "Majordomo client: asynchronous echo requests")]

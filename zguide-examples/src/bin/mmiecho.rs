@@ -11,7 +11,7 @@
 use anyhow::anyhow;
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{mdp, Error, Msg};
+use zmq_patterns::{Error, Msg, mdp};
 
 #[derive(Parser)]
 #[command(about = "Asks the Majordomo broker whether the echo service has workers")]

@@ -12,7 +12,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, interrupt, Msg, SocketExt};
+use zmq_patterns::{Msg, SocketExt, clock, interrupt};
 
 #[derive(Parser)]
 #[command(about = "Reads a PULL and a SUB socket with non-blocking recv and 1 ms sleeps")]

@@ -16,7 +16,7 @@
 use clap::Parser;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Proxy, SocketExt};
+use zmq_patterns::{Proxy, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Multithreaded Hello World server: ROUTER, proxy, pool of REP threads")]

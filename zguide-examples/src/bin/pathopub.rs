@@ -21,7 +21,7 @@ use clap::Parser;
 use rand::Rng;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Pathological publisher: 1,000 topics, then one random update per second")]

@@ -24,7 +24,7 @@
 use clap::Parser;
 use rand::Rng;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Broker peering, part 1: the state flow between brokers (PUB-SUB)")]

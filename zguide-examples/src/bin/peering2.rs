@@ -33,10 +33,10 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::Parser;
-use rand::seq::SliceRandom;
 use rand::Rng;
+use rand::seq::SliceRandom;
 use zguide_examples::bind;
-use zmq_patterns::{interrupt, Actor, ActorPipe, Frame, Msg, Poller, SendError, SocketExt};
+use zmq_patterns::{Actor, ActorPipe, Frame, Msg, Poller, SendError, SocketExt, interrupt};
 
 /// Signals worker is ready
 const WORKER_READY: &[u8] = b"\x01";

@@ -45,10 +45,10 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use clap::Parser;
-use rand::seq::SliceRandom;
 use rand::Rng;
+use rand::seq::SliceRandom;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Frame, Msg, Poller, SendError, SocketExt};
+use zmq_patterns::{Frame, Msg, Poller, SendError, SocketExt, clock};
 
 /// Signals worker is ready
 const WORKER_READY: &[u8] = b"\x01";

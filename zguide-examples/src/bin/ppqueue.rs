@@ -23,7 +23,7 @@
 use clap::Parser;
 use std::time::{Duration, Instant};
 use zguide_examples::bind;
-use zmq_patterns::heartbeat::{HeartbeatConfig, ReadyQueue, HEARTBEAT, READY};
+use zmq_patterns::heartbeat::{HEARTBEAT, HeartbeatConfig, READY, ReadyQueue};
 use zmq_patterns::{Frame, Msg, Poller, SendError};
 
 #[derive(Parser)]

@@ -21,8 +21,8 @@
 
 use clap::Parser;
 use std::time::{Duration, Instant};
-use zmq_patterns::heartbeat::{HeartbeatConfig, Liveness, HEARTBEAT, READY};
-use zmq_patterns::{clock, Frame, Msg, Poller, SocketExt};
+use zmq_patterns::heartbeat::{HEARTBEAT, HeartbeatConfig, Liveness, READY};
+use zmq_patterns::{Frame, Msg, Poller, SocketExt, clock};
 
 use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 

@@ -9,7 +9,7 @@
 use clap::Parser;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Pub-sub envelope publisher: PUB, sends [A][...] and [B][...] once a second")]

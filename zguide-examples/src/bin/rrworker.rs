@@ -13,7 +13,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Request-reply worker: REP to a broker, replies World to each request")]

@@ -18,7 +18,7 @@ use clap::Parser;
 use rand::Rng;
 use std::time::Duration;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "ROUTER broker handing work to REQ workers for a while, then firing them")]

@@ -20,7 +20,7 @@
 use clap::Parser;
 use std::time::{Duration, Instant};
 use zguide_examples::bind;
-use zmq_patterns::heartbeat::{ReadyQueue, READY};
+use zmq_patterns::heartbeat::{READY, ReadyQueue};
 use zmq_patterns::{Msg, Poller};
 
 #[derive(Parser)]

@@ -20,7 +20,7 @@
 use clap::Parser;
 use std::time::Duration;
 use zmq_patterns::heartbeat::READY;
-use zmq_patterns::{clock, Frame, Msg, SocketExt};
+use zmq_patterns::{Frame, Msg, SocketExt, clock};
 
 use zguide_examples::pirate_trouble::{Simulator, Trouble, TroubleArgs};
 

@@ -19,10 +19,10 @@ use std::time::Duration;
 use anyhow::ensure;
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::security::{recv_or_refused, require_curve, send_or_refused, AuthFailures};
-use zmq_patterns::auth::{Authenticator, CurveClients, ANY_DOMAIN};
-use zmq_patterns::cert::Certificate;
+use zguide_examples::security::{AuthFailures, recv_or_refused, require_curve, send_or_refused};
 use zmq_patterns::SocketExt;
+use zmq_patterns::auth::{ANY_DOMAIN, Authenticator, CurveClients};
+use zmq_patterns::cert::Certificate;
 
 #[derive(Parser)]
 #[command(about = "Stonehouse: PUSH to PULL in one process, CURVE with any client")]

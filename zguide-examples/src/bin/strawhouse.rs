@@ -17,12 +17,12 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, ensure, Context as _};
+use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use zguide_examples::bind;
-use zguide_examples::security::{from_source, recv_or_refused, send_or_refused, AuthFailures};
-use zmq_patterns::auth::Authenticator;
+use zguide_examples::security::{AuthFailures, from_source, recv_or_refused, send_or_refused};
 use zmq_patterns::SocketExt;
+use zmq_patterns::auth::Authenticator;
 
 #[derive(Parser)]
 #[command(about = "Strawhouse: PUSH to PULL in one process, clients allowed by IP address")]

@@ -22,7 +22,7 @@
 use clap::Parser;
 use rand::Rng;
 use std::time::Duration;
-use zmq_patterns::{clock, Actor, ActorPipe, SocketExt};
+use zmq_patterns::{Actor, ActorPipe, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Suicidal Snail: a subscriber that aborts when it falls too far behind")]

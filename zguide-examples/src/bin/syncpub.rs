@@ -14,7 +14,7 @@
 
 use clap::Parser;
 use zguide_examples::bind;
-use zmq_patterns::{interrupt, SocketExt};
+use zmq_patterns::{SocketExt, interrupt};
 
 #[derive(Parser)]
 #[command(about = "Synchronized publisher: waits for N subscribers, then broadcasts")]

@@ -12,7 +12,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, Msg, SocketExt};
+use zmq_patterns::{Msg, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Synchronized subscriber: syncs over REQ, then counts updates until END")]

@@ -10,7 +10,7 @@
 
 use clap::Parser;
 use zguide_examples::bind;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Task sink: PULL, collects a batch of results and times it")]

@@ -12,7 +12,7 @@
 
 use clap::Parser;
 use zguide_examples::bind;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Task sink with a kill channel: PULL results, then PUB KILL to the workers")]

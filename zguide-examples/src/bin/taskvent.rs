@@ -17,7 +17,7 @@
 use clap::Parser;
 use rand::Rng;
 use zguide_examples::bind;
-use zmq_patterns::{interrupt, SocketExt};
+use zmq_patterns::{SocketExt, interrupt};
 
 #[derive(Parser)]
 #[command(about = "Task ventilator: PUSH, sends a batch of random workloads to the workers")]

@@ -11,7 +11,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, SocketExt};
+use zmq_patterns::{SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Task worker: PULL tasks, sleep the workload, PUSH a result to the sink")]

@@ -12,7 +12,7 @@
 
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Task worker with a kill channel: PULL tasks, PUSH results, SUB for KILL")]

@@ -23,7 +23,7 @@
 use anyhow::{anyhow, bail};
 use clap::Parser;
 use std::time::Duration;
-use zmq_patterns::{clock, mdp, Error, Msg};
+use zmq_patterns::{Error, Msg, clock, mdp};
 
 #[derive(Parser)]
 #[command(about = "Titanic client: a request stored by Titanic, its reply fetched later")]

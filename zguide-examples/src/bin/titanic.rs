@@ -35,10 +35,10 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context as _};
+use anyhow::{Context as _, anyhow};
 use clap::Parser;
 use zmq_patterns::titanic::{Dispatched, Dispatcher, Store, Uuid};
-use zmq_patterns::{mdp, Msg, Poller, SocketExt};
+use zmq_patterns::{Msg, Poller, SocketExt, mdp};
 
 #[derive(Parser)]
 #[command(about = "Titanic: stores Majordomo requests on disk and delivers them when it can")]

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use zguide_examples::bind;
-use zmq_patterns::{clock, Msg, Proxy, SocketExt};
+use zmq_patterns::{Msg, Proxy, SocketExt, clock};
 
 #[derive(Parser)]
 #[command(about = "Round-trip benchmark: synchronous then asynchronous requests via a proxy")]

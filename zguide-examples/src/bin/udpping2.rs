@@ -18,8 +18,8 @@ use std::os::unix::io::AsRawFd;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use zmq_patterns::beacon::Udp;
 use zmq_patterns::Poller;
+use zmq_patterns::beacon::Udp;
 
 #[derive(Parser)]
 #[command(about = "UDP ping, model two: broadcast beacons through the udplib class")]

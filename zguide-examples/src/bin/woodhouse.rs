@@ -20,14 +20,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{ensure, Context as _};
+use anyhow::{Context as _, ensure};
 use clap::Parser;
 use zguide_examples::bind;
 use zguide_examples::security::{
-    recv_or_refused, recv_within, send_or_refused, AuthFailures, Role,
+    AuthFailures, Role, recv_or_refused, recv_within, send_or_refused,
 };
-use zmq_patterns::auth::{Authenticator, ANY_DOMAIN};
 use zmq_patterns::SocketExt;
+use zmq_patterns::auth::{ANY_DOMAIN, Authenticator};
 
 #[derive(Parser)]
 #[command(about = "Woodhouse: PUSH to PULL in one process, PLAIN user names and passwords")]

@@ -13,7 +13,7 @@
 use clap::Parser;
 use rand::Rng;
 use zguide_examples::bind;
-use zmq_patterns::{interrupt, SocketExt};
+use zmq_patterns::{SocketExt, interrupt};
 
 #[derive(Parser)]
 #[command(about = "Weather update server: PUB, publishes random weather updates")]

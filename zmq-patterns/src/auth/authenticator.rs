@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::auth::policy::{Curve, Policy};
-use crate::auth::{Passwords, ZapReply, ZapRequest, ZAP_ENDPOINT};
-use crate::cert::{require_curve, CertStore};
+use crate::auth::{Passwords, ZAP_ENDPOINT, ZapReply, ZapRequest};
+use crate::cert::{CertStore, require_curve};
 use crate::error::{EndpointAction, EndpointReason, Error, Result};
 use crate::{Actor, ActorPipe, Msg, Poller};
 
@@ -338,8 +338,8 @@ pub(crate) fn answer(request: &Msg, policy: &Mutex<Policy>) -> ZapReply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{Mechanism, Status};
     use crate::SocketExt;
+    use crate::auth::{Mechanism, Status};
     use std::time::Duration;
 
     const WAIT: Duration = Duration::from_secs(5);
@@ -679,10 +679,12 @@ mod tests {
             "nothing set on refusal"
         );
         let public = Certificate::from_public(*server_cert.public_key());
-        assert!(public
-            .apply_server(&refused, CurveClients::Any)
-            .unwrap_err()
-            .is_protocol());
+        assert!(
+            public
+                .apply_server(&refused, CurveClients::Any)
+                .unwrap_err()
+                .is_protocol()
+        );
         let (server, endpoint) = pull_server(&ctx, |s| {
             server_cert.apply_server(s, CurveClients::Any).unwrap();
         });
@@ -710,10 +712,11 @@ mod tests {
             crate::auth::CurveClients::Any,
             crate::auth::CurveClients::Checked(&auth),
         ] {
-            assert!(cert
-                .apply_server(&socket, clients)
-                .unwrap_err()
-                .is_unsupported());
+            assert!(
+                cert.apply_server(&socket, clients)
+                    .unwrap_err()
+                    .is_unsupported()
+            );
         }
         let e = auth.curve_certificates("*", ".curve").unwrap_err();
         assert!(

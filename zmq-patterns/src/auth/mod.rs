@@ -23,11 +23,11 @@ mod policy;
 mod zap;
 
 pub use authenticator::Authenticator;
-pub(crate) use curve_server::check_clients;
 pub use curve_server::CurveClients;
-pub use metadata::{metadata_name_is_valid, Metadata, NAME_MAX};
+pub(crate) use curve_server::check_clients;
+pub use metadata::{Metadata, NAME_MAX, metadata_name_is_valid};
 pub use passwords::Passwords;
 pub use policy::ANY_DOMAIN;
 pub use zap::{
-    Mechanism, Status, ZapReply, ZapRequest, CURVE_KEY_LEN, FIELD_MAX, ZAP_ENDPOINT, ZAP_VERSION,
+    CURVE_KEY_LEN, FIELD_MAX, Mechanism, Status, ZAP_ENDPOINT, ZAP_VERSION, ZapReply, ZapRequest,
 };

@@ -212,7 +212,7 @@ impl ZapRequest {
             other => {
                 return Err(Error::protocol(format!(
                     "zap: mechanism {other:.16} is not NULL, PLAIN or CURVE"
-                )))
+                )));
             }
         };
         Ok(ZapRequest {

@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::io::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::beacon::{Interface, Udp};

@@ -18,5 +18,5 @@ mod presence;
 mod udp;
 
 pub use actor::{Beacon, Heard, PAYLOAD_MAX};
-pub use presence::{node_id_hex, parse_beacon, NodeId, Presence, PresenceConfig};
+pub use presence::{NodeId, Presence, PresenceConfig, node_id_hex, parse_beacon};
 pub use udp::{Interface, Udp};

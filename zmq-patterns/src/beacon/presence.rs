@@ -2,8 +2,8 @@
 //! `interface` class, chapter 8).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::beacon::actor::count_drop;

@@ -27,4 +27,4 @@ mod fsm;
 mod server;
 
 pub use fsm::{Change, Event, Fsm, Refusal, Role, State};
-pub use server::{Server, DEFAULT_HEARTBEAT};
+pub use server::{DEFAULT_HEARTBEAT, Server};

@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::auth::metadata_name_is_valid;
-use crate::cert::keys::{require_curve, KeyPair, PublicKey, SecretKey};
+use crate::cert::keys::{KeyPair, PublicKey, SecretKey, require_curve};
 use crate::cert::zpl;
 use crate::error::{Error, Result};
 

@@ -15,9 +15,9 @@ mod store;
 mod zpl;
 
 pub(crate) use certificate::read_password_file;
-pub use certificate::{secret_path, Certificate, FILE_MAX};
+pub use certificate::{Certificate, FILE_MAX, secret_path};
 pub use client::CurveClient;
 pub use keys::{
-    curve_available, require_curve, z85, z85_key, KeyPair, PublicKey, SecretKey, KEY_LEN,
+    KEY_LEN, KeyPair, PublicKey, SecretKey, curve_available, require_curve, z85, z85_key,
 };
 pub use store::CertStore;

@@ -4,11 +4,11 @@
 //! server to the other when the first goes silent.
 
 use std::collections::VecDeque;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::kvmsg::{snapshot, KvMap, KvMsg, Limits, SnapshotRequest, KTHXBAI};
+use crate::kvmsg::{KTHXBAI, KvMap, KvMsg, Limits, SnapshotRequest, snapshot};
 use crate::{Actor, ActorPipe, Frame, Msg, Poller, SocketExt};
 
 /// The most servers a client talks to (the guide's `SERVER_MAX`): a Binary Star pair.
@@ -482,14 +482,14 @@ impl Client {
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     return Err(Error::Actor(format!(
                         "the clone agent did not answer {command}"
-                    )))
+                    )));
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(if crate::interrupt::is_interrupted() {
                         Error::Interrupted
                     } else {
                         Error::Actor("the clone agent has stopped".into())
-                    })
+                    });
                 }
             }
         }

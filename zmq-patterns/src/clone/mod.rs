@@ -22,4 +22,4 @@ mod client;
 mod store;
 
 pub use client::{Client, ClientConfig, Event};
-pub use store::{parse_ttl, ttl, PendingLimits, Refused, Store, TTL};
+pub use store::{PendingLimits, Refused, Store, TTL, parse_ttl, ttl};

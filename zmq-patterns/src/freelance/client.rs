@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::freelance::protocol::{ping, request, FromServer};
+use crate::freelance::protocol::{FromServer, ping, request};
 use crate::{Actor, ActorPipe, Frame, Msg, Poller, SocketExt};
 
 /// Timing of a [`Client`]; the defaults are the guide's.
@@ -552,14 +552,18 @@ mod tests {
             drop(second);
             server
         });
-        assert!(client
-            .request(Msg::from_iter(["1"]))
-            .unwrap_err()
-            .is_timeout());
-        assert!(client
-            .request(Msg::from_iter(["2"]))
-            .unwrap_err()
-            .is_timeout());
+        assert!(
+            client
+                .request(Msg::from_iter(["1"]))
+                .unwrap_err()
+                .is_timeout()
+        );
+        assert!(
+            client
+                .request(Msg::from_iter(["2"]))
+                .unwrap_err()
+                .is_timeout()
+        );
         let _server = t.join().unwrap();
     }
 

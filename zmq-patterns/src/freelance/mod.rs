@@ -28,5 +28,5 @@ pub mod protocol;
 pub mod server;
 
 pub use client::{Client, ClientConfig};
-pub use protocol::{ping, pong, request, FromServer, Request, ServerInput, PING, PONG};
+pub use protocol::{FromServer, PING, PONG, Request, ServerInput, ping, pong, request};
 pub use server::Server;

@@ -3,7 +3,7 @@
 //! application.
 
 use crate::error::Result;
-use crate::freelance::protocol::{pong, Request, ServerInput};
+use crate::freelance::protocol::{Request, ServerInput, pong};
 use crate::{Msg, SocketExt};
 
 /// A Freelance server socket.

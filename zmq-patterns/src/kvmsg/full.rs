@@ -5,7 +5,7 @@ use std::fmt;
 
 use rand::RngCore;
 
-use super::{check_key, dump, frame_count, parse_key, parse_sequence, KeyValue};
+use super::{KeyValue, check_key, dump, frame_count, parse_key, parse_sequence};
 use crate::error::{Error, Result, SendError};
 use crate::{Frame, Msg};
 
@@ -317,7 +317,7 @@ impl KvMsg {
             n => {
                 return Err(Error::protocol(format!(
                     "a UUID frame of {n} bytes, not 16 or empty"
-                )))
+                )));
             }
         };
         let props = parse_props(&msg[3])?;

@@ -39,10 +39,10 @@ pub mod map;
 pub mod simple;
 pub mod snapshot;
 
-pub use full::{KvMsg, Uuid, PROPS_MAX};
+pub use full::{KvMsg, PROPS_MAX, Uuid};
 pub use map::{KvMap, Limits, MapFull, Stored};
 pub use simple::KvSimple;
-pub use snapshot::{SnapshotRequest, ICANHAZ, KTHXBAI};
+pub use snapshot::{ICANHAZ, KTHXBAI, SnapshotRequest};
 
 /// The longest key, in bytes (the guide's `KVMSG_KEY_MAX`; the C truncated longer keys, here
 /// they are refused).
@@ -206,9 +206,11 @@ mod tests {
         let f = Frame::new(0x0102_0304_0506_0708u64.to_be_bytes());
         assert_eq!(parse_sequence(&f).unwrap(), 0x0102_0304_0506_0708);
         for n in [0, 1, 7, 9, 16] {
-            assert!(parse_sequence(&Frame::new(vec![0u8; n]))
-                .unwrap_err()
-                .is_protocol());
+            assert!(
+                parse_sequence(&Frame::new(vec![0u8; n]))
+                    .unwrap_err()
+                    .is_protocol()
+            );
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{check_key, dump, frame_count, parse_key, parse_sequence, KeyValue};
+use super::{KeyValue, check_key, dump, frame_count, parse_key, parse_sequence};
 use crate::error::{Error, Result, SendError};
 use crate::{Frame, Msg};
 

@@ -27,7 +27,7 @@
 //! assert_eq!(copy.get("1234").unwrap().body(), b"v");
 //! ```
 
-use super::{KeyValue, KvMap, KEY_MAX};
+use super::{KEY_MAX, KeyValue, KvMap};
 use crate::error::{Error, Result};
 use crate::{Frame, Msg};
 

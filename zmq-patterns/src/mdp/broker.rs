@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::mdp::key::Key;
-use crate::mdp::protocol::{BrokerInput, FromWorker, ToWorker, CLIENT, MMI_PREFIX};
+use crate::mdp::protocol::{BrokerInput, CLIENT, FromWorker, MMI_PREFIX, ToWorker};
 use crate::msg::Msg;
 use crate::poller::Poller;
 use crate::socket::SocketExt;
@@ -629,11 +629,7 @@ impl State {
                     .back()
                     .and_then(|name| self.services.get(name.as_bytes()))
                     .is_some_and(|s| s.workers > 0);
-                if known {
-                    "200"
-                } else {
-                    "404"
-                }
+                if known { "200" } else { "404" }
             } else {
                 "501"
             };

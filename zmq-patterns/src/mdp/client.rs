@@ -449,7 +449,7 @@ mod tests {
     #[test]
     fn curve_majordomo_admits_known_certificates_only() {
         use crate::auth::{Authenticator, CurveClients};
-        use crate::cert::{curve_available, Certificate};
+        use crate::cert::{Certificate, curve_available};
         use crate::mdp::{Broker, Worker};
         if !curve_available() {
             assert!(

@@ -50,7 +50,7 @@ pub mod worker;
 pub use broker::{Broker, BrokerConfig};
 pub use client::{AsyncClient, Client};
 pub use protocol::{
-    client_request, parse_client_reply, BrokerInput, Command, FromWorker, ToWorker, CLIENT,
-    MMI_PREFIX, WORKER,
+    BrokerInput, CLIENT, Command, FromWorker, MMI_PREFIX, ToWorker, WORKER, client_request,
+    parse_client_reply,
 };
 pub use worker::{Worker, WorkerConfig};
