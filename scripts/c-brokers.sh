@@ -72,7 +72,7 @@ ar rcs "$O/libczmq.a" "${objs[@]}"
 
 C=$ZGUIDE/examples/C
 "$CC" -O2 -w -I"$C" -I"$CZMQ/include" -I"$vendor/include" "$C/mdbroker.c" -o "$O/mdbroker" \
-    "$O/libczmq.a" "$lib" -lstdc++ -lpthread
+    "$O/libczmq.a" "$lib" -lstdc++ -lpthread 2>"$O/mdbroker.log" || { cat "$O/mdbroker.log" >&2; exit 1; }
 sed -e 's/^#define NBR_CLIENTS 10$/#define NBR_CLIENTS 0/' -e 's/^#define NBR_WORKERS 3$/#define NBR_WORKERS 10/' \
     -e 's/worker_nbr < NBR_WORKERS/worker_nbr < 0/' "$C/lbbroker.c" >"$O/lbbroker-driven.c"
 echo "the C lbbroker as built (diff against the guide's):" >&2
@@ -98,6 +98,19 @@ broker_cmd() {
     lbR) echo "$B/lbbroker --clients 0 --workers 0" ;;
     esac
 }
+# stop PID: SIGTERM until the broker has gone (the C mdbroker notices a signal only while it waits
+# in zmq_poll, so one that lands elsewhere is missed; a background job ignores SIGINT), so that
+# callgrind writes its counts; SIGKILL after 30 s
+stop() {
+    local i
+    for i in $(seq 1 60); do
+        kill -TERM "$1" 2>/dev/null || break
+        sleep 0.5
+        kill -0 "$1" 2>/dev/null || break
+    done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 # ir_once KIND SIDE WORKERS N -> instructions the broker process executed for a run of N requests
 ir_once() {
     local out=$WORK/cg pid total
@@ -107,12 +120,10 @@ ir_once() {
     pid=$!
     if ! drive "$1" "$3" "$4" >"$WORK/drive.out" 2>&1; then
         echo "driver failed ($1 $2 $3 workers): $(tail -n 3 "$WORK/drive.out")" >&2
-        kill -TERM $pid 2>/dev/null || true
-        wait $pid 2>/dev/null || true
+        stop $pid
         return 0
     fi
-    kill -TERM $pid
-    wait $pid 2>/dev/null || true
+    stop $pid
     total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out" | head -n 1)
     echo "$total"
 }
@@ -135,8 +146,7 @@ rate() {
     (cd "$WORK" && exec $(broker_cmd "$1" "$2")) >/dev/null 2>&1 &
     pid=$!
     r=$(drive "$1" "$3" "$TIMED_N" 2>/dev/null | sed -n 's/^mean throughput: \([0-9]*\).*/\1/p')
-    kill -TERM $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
+    stop $pid
     echo "$r"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
