@@ -411,3 +411,29 @@ fn a_closed_stdout_ends_the_program_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?} {stderr}");
 }
+
+/// Cargo.toml lists the examples without unit tests with `test = false` (so that `cargo test` does
+/// not build a test harness for each); an example listed there that gains unit tests would have them
+/// silently never run. Every listed example must have none, and every unlisted one must be a file.
+#[test]
+fn examples_with_unit_tests_are_not_listed_test_false() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).expect("Cargo.toml");
+    let listed: Vec<&str> = manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter(|entry| entry.contains("test = false"))
+        .filter_map(|entry| entry.lines().find_map(|l| l.strip_prefix("name = ")))
+        .map(|name| name.trim_matches('"'))
+        .collect();
+    assert!(listed.len() > 90, "{} examples listed", listed.len());
+    for name in listed {
+        let path = dir.join("src/bin").join(format!("{name}.rs"));
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{name} is listed but {}: {e}", path.display()));
+        assert!(
+            !source.contains("#[test]") && !source.contains("#[cfg(test)]"),
+            "{name} has unit tests: take it out of the test = false list in Cargo.toml"
+        );
+    }
+}
