@@ -182,7 +182,14 @@ impl Frame {
     #[inline]
     pub fn send(mut self, socket: &zmq::Socket, flags: i32) -> Result<(), SendError<Frame>> {
         match raw::send(socket, &mut self.msg, flags) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // libzmq has emptied the message and owns its content: "you do not need to
+                // call zmq_msg_close() after a successful zmq_msg_send()" (zmq_msg_send(3)), so
+                // the empty frame goes without the call its drop would make (libzmq's own perf
+                // tools skip it too).
+                std::mem::forget(self);
+                Ok(())
+            }
             Err(e) => Err(SendError {
                 error: e.into(),
                 msg: self,

@@ -321,7 +321,10 @@ impl Msg {
                     msg: self,
                 });
             }
-            self.frames.truncate(last);
+            // libzmq has emptied the part (see `Frame::send`): it goes without a close.
+            if let Some(sent) = self.frames.pop() {
+                std::mem::forget(sent);
+            }
         }
         Ok(())
     }
