@@ -19,16 +19,7 @@ const HEARTBEAT_MS: &str = "200";
 /// Three consecutive free ports (a Clone server's snapshot, publisher and collector, as a
 /// model six client finds them); returns the first.
 fn three_ports() -> u16 {
-    // (tests run in parallel: one at a time here, or each takes every other port)
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    for _ in 0..100 {
-        let p = free_port();
-        if free_port() == p + 1 && free_port() == p + 2 {
-            return p;
-        }
-    }
-    panic!("no three consecutive free ports");
+    free_ports(3)
 }
 
 /// The `--dump` lines among a program's output.

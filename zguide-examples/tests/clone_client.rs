@@ -14,13 +14,7 @@ use zmq_patterns::{Frame, Msg};
 /// Three consecutive free ports (a Clone server's snapshot, publisher and collector); returns
 /// the first.
 fn three_ports() -> u16 {
-    for _ in 0..100 {
-        let p = free_port();
-        if free_port() == p + 1 && free_port() == p + 2 {
-            return p;
-        }
-    }
-    panic!("no three consecutive free ports");
+    free_ports(3)
 }
 
 /// A stand-in Clone server at 127.0.0.1: ROUTER at `port`, XPUB at `port + 1` (so that the

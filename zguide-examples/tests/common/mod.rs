@@ -33,6 +33,14 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// range nothing is handed out automatically, and each port is given to one test only (a
 /// per-process counter starting at an offset from the pid, so test programs differ too).
 pub fn free_port() -> u16 {
+    free_ports(1)
+}
+
+/// `n_ports` consecutive free TCP ports on 127.0.0.1 (a Clone server's snapshot, publisher and
+/// collector, say); returns the first. Found under the same lock as [`free_port`], so tests
+/// running in parallel never interleave and split a run.
+pub fn free_ports(n_ports: u32) -> u16 {
+    assert!(n_ports >= 1);
     static NEXT: Mutex<Option<u32>> = Mutex::new(None);
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
@@ -50,13 +58,20 @@ pub fn free_port() -> u16 {
     let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
     let n = next.get_or_insert(std::process::id() * 97 % span);
     for _ in 0..span {
-        let port = (first + *n % span) as u16;
+        let start = *n % span;
         *n += 1;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+        if start + n_ports > span {
+            continue; // a run may not wrap into the ephemeral range
+        }
+        let free = |i: u32| std::net::TcpListener::bind(("127.0.0.1", (first + start + i) as u16));
+        // (all held at once, then released together)
+        let held: Vec<_> = (0..n_ports).map_while(|i| free(i).ok()).collect();
+        if held.len() == n_ports as usize {
+            *n += n_ports - 1;
+            return (first + start) as u16;
         }
     }
-    panic!("no free port below the ephemeral range");
+    panic!("no {n_ports} consecutive free ports below the ephemeral range");
 }
 
 /// `tcp://127.0.0.1:PORT`, for binding and connecting alike.
