@@ -27,6 +27,8 @@
 # Speed lives here, never in timed tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/ir.sh
+. scripts/lib/ir.sh
 REPS=${REPS:-7}
 SIZES=${SIZES:-"1 64 1024 65536"}
 SUITES=" ${SUITES:-core ctools brokers freelance bstar fileio clone cbrokers} "
@@ -157,22 +159,11 @@ ir_run() {
         [ -n "$a" ] && [ -n "$b" ] && echo $((a + b))
     fi
 }
-# ir_per_msg TRANSPORT SIZE DIR [MODE FRAMES] -> instructions per message: runs of N and 2N messages,
-# (I(2N) - I(N)) / N, so that start-up and tear-down cancel; the least of IR_RUNS such pairs, since how
-# often a thread sleeps and is woken (a few thousand instructions each time) varies from run to run
+# ir_per_msg TRANSPORT SIZE DIR [MODE FRAMES] -> instructions per message (scripts/lib/ir.sh)
 IR_N=${IR_N:-20000}
 IR_RUNS=${IR_RUNS:-3}
-ir_per_msg() {
-    local one two i best=""
-    for i in $(seq 1 "$IR_RUNS"); do
-        one=$(ir_run "$1" "$2" "$IR_N" "$3" "${4:-}" "${5:-}")
-        two=$(ir_run "$1" "$2" $((2 * IR_N)) "$3" "${4:-}" "${5:-}")
-        [ -n "$one" ] && [ -n "$two" ] || continue
-        best=$(awk -v a="$one" -v b="$two" -v n="$IR_N" -v best="$best" \
-            'BEGIN { x = (b - a) / n; if (best == "" || x < best) best = x; printf "%.0f", best }')
-    done
-    echo "$best"
-}
+ir_run_n() { ir_run "$2" "$3" "$1" "$4" "${5:-}" "${6:-}"; }
+ir_per_msg() { ir_least ir_run_n "$@"; }
 # pair KEY MODE BASELINE REP < output: records the mode's figure (A), the baseline's (B) and the
 # run's ratio of the two (R, the median of its per-round ratios)
 pair() {

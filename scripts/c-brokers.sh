@@ -25,6 +25,8 @@
 # Needs: valgrind, a C and C++ compiler, python3 (to read `cargo metadata`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/ir.sh
+. scripts/lib/ir.sh
 : "${ZGUIDE:?set ZGUIDE to a checkout of booksbyus/zguide}"
 : "${CZMQ:?set CZMQ to a checkout of zeromq/czmq at v3.0.2}"
 IR_N=${IR_N:-20000}
@@ -127,18 +129,9 @@ ir_once() {
     total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out" | head -n 1)
     echo "$total"
 }
-# ir_per_request KIND SIDE WORKERS -> the least of IR_RUNS (I(2N) - I(N)) / N
-ir_per_request() {
-    local i one two best=""
-    for i in $(seq 1 "$IR_RUNS"); do
-        one=$(ir_once "$1" "$2" "$3" "$IR_N")
-        two=$(ir_once "$1" "$2" "$3" $((2 * IR_N)))
-        [ -n "$one" ] && [ -n "$two" ] || continue
-        best=$(awk -v a="$one" -v b="$two" -v n="$IR_N" -v best="$best" \
-            'BEGIN { x = (b - a) / n; if (best == "" || x < best) best = x; printf "%.0f", best }')
-    done
-    echo "$best"
-}
+# ir_per_request KIND SIDE WORKERS -> instructions per request (scripts/lib/ir.sh)
+ir_once_n() { ir_once "$2" "$3" "$4" "$1"; }
+ir_per_request() { ir_least ir_once_n "$@"; }
 # rate KIND SIDE WORKERS -> requests/s of one timed run
 rate() {
     local pid r
