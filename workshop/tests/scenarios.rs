@@ -49,18 +49,29 @@ fn build_examples() {
 }
 
 /// A base with ten free ports after it (scenarios use `{port}` to `{port+9}`).
+///
+/// Bases lie below the kernel's ephemeral range (`ip_local_port_range`), as zguide-examples'
+/// `common::free_port` takes its ports: a port in that range that was found free can be taken
+/// at once as the source port of any outgoing connection on the machine, and the scenario's
+/// bind then fails with `Address already in use`.
 fn free_port_base(salt: u32) -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let first = low.saturating_sub(10000).max(1024);
+    let blocks = (low.saturating_sub(first) / 10).max(1);
     let mut n = std::process::id()
         .wrapping_mul(7919)
         .wrapping_add(salt * 131);
     for _ in 0..1000 {
-        let base = 20000 + (n % 2000) as u16 * 10;
+        let base = (first + (n % blocks) * 10) as u16;
         n = n.wrapping_add(17);
         if (base..base + 10).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
             return base;
         }
     }
-    panic!("no ten free ports in 20000..40000");
+    panic!("no ten free ports in {first}..{low}");
 }
 
 /// Runs the runner to its end (bounded), with its output.
