@@ -67,11 +67,23 @@ fn free_port_base(salt: u32) -> u16 {
     for _ in 0..1000 {
         let base = (first + (n % blocks) * 10) as u16;
         n = n.wrapping_add(17);
-        if (base..base + 10).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+        if (base..base + 10).all(can_bind) {
             return base;
         }
     }
     panic!("no ten free ports in {first}..{low}");
+}
+
+/// Whether 127.0.0.1:`port` can be bound with `SO_REUSEADDR`, as libzmq binds. The check never
+/// listens: a test thread spawning a program at that moment gives the child a copy of the
+/// socket until its exec, and a listening copy would keep the port from the scenario's bind.
+fn can_bind(port: u16) -> bool {
+    use socket2::{Domain, Socket, Type};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    Socket::new(Domain::IPV4, Type::STREAM, None)
+        .and_then(|s| s.set_reuse_address(true).map(|()| s))
+        .and_then(|s| s.bind(&addr.into()))
+        .is_ok()
 }
 
 /// Runs the runner to its end (bounded), with its output.

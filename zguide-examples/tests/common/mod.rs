@@ -63,15 +63,33 @@ pub fn free_ports(n_ports: u32) -> u16 {
         if start + n_ports > span {
             continue; // a run may not wrap into the ephemeral range
         }
-        let free = |i: u32| std::net::TcpListener::bind(("127.0.0.1", (first + start + i) as u16));
         // (all held at once, then released together)
-        let held: Vec<_> = (0..n_ports).map_while(|i| free(i).ok()).collect();
+        let held: Vec<_> = (0..n_ports)
+            .map_while(|i| bound((first + start + i) as u16))
+            .collect();
         if held.len() == n_ports as usize {
             *n += n_ports - 1;
             return (first + start) as u16;
         }
     }
     panic!("no {n_ports} consecutive free ports below the ephemeral range");
+}
+
+/// A socket bound to 127.0.0.1:`port` with `SO_REUSEADDR`, as libzmq binds, that never
+/// listens; `None` if the port is taken.
+///
+/// Never a listener: a test thread that spawns a program gives the child a copy of every open
+/// socket until its exec, and a listening copy would keep the port taken a moment after the
+/// check, so that the program or socket the port is for fails to bind it (seen: `Address
+/// already in use` just after the check). A bound socket that does not listen is no obstacle
+/// to a bind with `SO_REUSEADDR`, and a listener is one to it.
+pub fn bound(port: u16) -> Option<socket2::Socket> {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    s.set_reuse_address(true).ok()?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    s.bind(&addr.into()).ok()?;
+    Some(s)
 }
 
 /// `tcp://127.0.0.1:PORT`, for binding and connecting alike.
