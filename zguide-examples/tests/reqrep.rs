@@ -144,13 +144,12 @@ fn mtserver_threads_answer_clients_in_parallel_and_it_stops_on_sigterm_while_wor
         bin!("mtserver"),
         &["--bind", &ep, "--workers", "2", "--work-ms", "60000"],
     );
-    // The second client comes once the first request is in a worker: by then the proxy's
-    // DEALER has both workers attached (before that, both requests could go to the one worker
-    // libzmq had attached so far, and the second would wait behind the first's minute of work).
+    // Both clients come at once, as the server starts: its workers are connected before it
+    // serves, so neither request can be queued behind the other's minute of work in a worker
+    // that libzmq had attached first.
     let client = || Proc::start(bin!("hwclient"), &["--connect", &ep, "--requests", "1"]);
-    let _first = client();
+    let (_first, _second) = (client(), client());
     server.expect(REQUEST, WAIT);
-    let _second = client();
     server.expect(REQUEST, WAIT);
     server.stop_with(libc::SIGTERM, WAIT);
 }

@@ -10,7 +10,9 @@
 //!
 //! A request of more than one part is logged and answered `ERROR: bad request` (a REP socket
 //! must answer before it can receive again); in the C original it broke the worker that got
-//! it. Should a worker thread fail all the same, the process ends with status 1 rather than
+//! it. The workers' sockets are connected before the proxy starts: in the C original each
+//! thread connects its own when it gets to run, and a request that comes before a thread has
+//! connected can be queued behind another worker's request instead of going to an idle one. Should a worker thread fail all the same, the process ends with status 1 rather than
 //! stay up with fewer workers, or none, to answer.
 
 use clap::Parser;
@@ -32,13 +34,8 @@ struct Args {
     work_ms: u64,
 }
 
-/// One worker thread: a REP socket on the in-process queue.
-fn worker_routine(ctx: &zmq::Context, work_ms: u64) -> anyhow::Result<()> {
-    // Socket to talk to dispatcher
-    let receiver = ctx.socket(zmq::REP)?;
-    receiver.set_linger(0)?;
-    receiver.connect_to("inproc://workers")?;
-
+/// One worker thread: a REP socket on the in-process queue, connected by `main`.
+fn worker_routine(receiver: zmq::Socket, work_ms: u64) -> anyhow::Result<()> {
     loop {
         let request = receiver.recv_text_or_reply("ERROR: bad request")?;
         println!("Received request: [{request}]");
@@ -64,11 +61,15 @@ fn main() -> std::process::ExitCode {
         workers.set_linger(0)?;
         workers.bind_to("inproc://workers")?;
 
-        // Launch pool of worker threads; they end with the process
+        // Launch pool of worker threads; they end with the process. Each one's socket to talk
+        // to the dispatcher is connected here, before the proxy starts, so that requests are
+        // shared among all the workers from the first one on.
         for _ in 0..args.workers {
-            let ctx = ctx.clone();
+            let receiver = ctx.socket(zmq::REP)?;
+            receiver.set_linger(0)?;
+            receiver.connect_to("inproc://workers")?;
             let work_ms = args.work_ms;
-            zguide_examples::spawn_vital("worker", move || worker_routine(&ctx, work_ms));
+            zguide_examples::spawn_vital("worker", move || worker_routine(receiver, work_ms));
         }
         zguide_examples::console!(
             "I: multithreaded server is active at {} ({} workers)",
