@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use zmq_patterns::auth::{Authenticator, Mechanism, ZAP_ENDPOINT, ZapReply, ZapRequest};
 use zmq_patterns::{Msg, Poller, SocketExt, clock, interrupt};
 
 #[test]
@@ -23,6 +24,8 @@ fn a_signal_wakes_receives_polls_and_sleeps_even_under_a_flood() {
     for _ in 0..1000 {
         Msg::recv(&pull).unwrap();
     }
+    // A ZAP handler, which must answer until it is stopped, not until the signal
+    let auth = Authenticator::new(&ctx).unwrap();
     let pid = std::process::id() as i32;
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
@@ -60,4 +63,32 @@ fn a_signal_wakes_receives_polls_and_sleeps_even_under_a_flood() {
         assert_eq!(msg.len(), 3, "a message split by the signal: {msg:?}");
         assert!(msg[0] == "a", "{msg:?}");
     }
+
+    // The authenticator still answers, and stops at once when asked (it used to spin on the
+    // readable interrupt pipe, answer nothing, and be left detached after its stop timeout).
+    let zap = ctx.socket(zmq::REQ).unwrap();
+    zap.connect(ZAP_ENDPOINT).unwrap();
+    let request = ZapRequest {
+        request_id: b"7".to_vec(),
+        domain: "global".into(),
+        address: "127.0.0.1".into(),
+        identity: vec![],
+        mechanism: Mechanism::Null,
+    };
+    request.to_msg().send(&zap).unwrap();
+    let t = Instant::now();
+    let reply = loop {
+        if let Some(reply) = Msg::try_recv(&zap).unwrap() {
+            break ZapReply::parse(&reply).unwrap();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "no ZAP reply after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(reply.request_id, b"7");
+    let t = Instant::now();
+    auth.stop().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
 }

@@ -8,7 +8,7 @@ use crate::auth::policy::{Curve, Policy};
 use crate::auth::{Passwords, ZAP_ENDPOINT, ZapReply, ZapRequest};
 use crate::cert::{CertStore, require_curve};
 use crate::error::{EndpointAction, EndpointReason, Error, Result};
-use crate::{Actor, ActorPipe, Msg, Poller};
+use crate::{Actor, ActorPipe, Msg};
 
 /// Authenticates every client that connects to a server socket of its context: an actor that
 /// answers libzmq's ZAP requests (spec 27/ZAP) on `inproc://zeromq.zap.01`.
@@ -293,23 +293,37 @@ impl std::fmt::Debug for Authenticator {
 }
 
 /// The actor's loop: a request in, a reply out, until `$TERM` or the context ends.
+///
+/// Ctrl-C does not stop it: the handler answers until its owner stops it (a program may still
+/// be shutting down its sockets, and libzmq lets CURVE clients in while no handler is bound,
+/// unless `ZMQ_ZAP_ENFORCE_DOMAIN` is set). So it polls without the crate's interrupt pipe,
+/// which stays readable once a signal came, and receives only what the poll said is waiting,
+/// without the interruptible wait.
 fn serve(pipe: &ActorPipe, handler: &zmq::Socket, policy: &Mutex<Policy>) -> Result<()> {
-    let mut poller = Poller::new();
-    poller.add(pipe);
-    poller.add(handler);
     loop {
-        match poller.poll(None) {
+        let mut items = [
+            pipe.as_poll_item(zmq::POLLIN),
+            handler.as_poll_item(zmq::POLLIN),
+        ];
+        match zmq::poll(&mut items, -1) {
             Ok(_) => {}
-            Err(e) if e.is_interrupted() => continue,
-            Err(e) if e.is_terminated() => return Ok(()),
-            Err(e) => return Err(e),
+            Err(zmq::Error::EINTR) => continue,
+            Err(zmq::Error::ETERM) => return Ok(()),
+            Err(e) => return Err(e.into()),
         }
-        if poller.is_readable(0) && pipe.is_term(&Msg::recv(pipe)?) {
-            return Ok(());
+        let (command, request) = (items[0].is_readable(), items[1].is_readable());
+        if command {
+            match Msg::try_recv(pipe) {
+                Ok(Some(msg)) if pipe.is_term(&msg) => return Ok(()),
+                Ok(_) => {}
+                Err(e) if e.is_terminated() => return Ok(()),
+                Err(e) => return Err(e),
+            }
         }
-        if poller.is_readable(1) {
-            let request = match Msg::recv(handler) {
-                Ok(msg) => msg,
+        if request {
+            let request = match Msg::try_recv(handler) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => continue,
                 Err(e) if e.is_terminated() => return Ok(()),
                 Err(e) => return Err(e),
             };
